@@ -1,0 +1,42 @@
+"""Plans: the plan file, Chinese time expressions and the China calendar.
+
+>>> from plans import CALENDAR, parse
+>>> [o.start.isoformat() for o in parse("“七一”前夕").expand(2011, CALENDAR)]
+['2011-06-30']
+"""
+
+from plans._calendar import CALENDAR, ChinaCalendar
+from plans._errors import ExpressionError, MissingEventError, PlanError
+from plans._expand import Node, WhenResult, due_date, evaluate, expand_plan, workday_policy
+from plans._expressions import Occurrence, Rule, parse
+from plans._loader import LoadedPlan, expand_files, load_events, load_plan, plan_files
+from plans._schema import Milestone, Offset, Plan, parse_offset
+from plans._text import normalize, to_simplified
+
+__all__ = [
+    "CALENDAR",
+    "ChinaCalendar",
+    "ExpressionError",
+    "LoadedPlan",
+    "Milestone",
+    "MissingEventError",
+    "Node",
+    "Occurrence",
+    "Offset",
+    "Plan",
+    "PlanError",
+    "Rule",
+    "WhenResult",
+    "due_date",
+    "evaluate",
+    "expand_files",
+    "expand_plan",
+    "load_events",
+    "load_plan",
+    "normalize",
+    "parse",
+    "parse_offset",
+    "plan_files",
+    "to_simplified",
+    "workday_policy",
+]

@@ -1,0 +1,127 @@
+"""Expand a plan into dated nodes for one year (no storage: that is scheduler/'s job)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from plans._calendar import ChinaCalendar
+from plans._expressions import Occurrence, Rule, parse
+from plans._loader import LoadedPlan
+from plans._schema import Kind, Milestone, Offset, WorkdayPolicy, parse_offset
+
+__all__ = ["Node", "WhenResult", "due_date", "evaluate", "expand_plan", "workday_policy"]
+
+# DESIGN.md: a deadline moves to the working day before when it falls on a
+# rest day; events and phases stay where they are unless the plan says.
+DEFAULT_REMIND: dict[str, tuple[str, ...]] = {
+    "deadline": ("-7d 09:00", "-1wd 09:00", "0d 09:00"),
+    "event": ("-1wd 09:00",),
+    "phase": ("0d 09:00",),
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    """One dated occurrence of a milestone."""
+
+    plan_id: str
+    milestone_id: str
+    title: str
+    kind: Kind
+    start: date
+    end: date
+    due: date  # the end after the workday policy (== end under "none")
+    workdays: WorkdayPolicy
+    part_of_day: str | None
+    lead: tuple[str, ...]
+    units: tuple[str, ...]
+    remind: tuple[Offset, ...]
+    source: str | None
+
+
+def workday_policy(kind: str, given: WorkdayPolicy | None) -> WorkdayPolicy:
+    if given is not None:
+        return given
+    return "previous" if kind == "deadline" else "none"
+
+
+def due_date(
+    occurrence: Occurrence, policy: WorkdayPolicy, calendar: ChinaCalendar, warnings: list[str]
+) -> date:
+    """The occurrence's end after ``policy``; note when the year has no holiday data."""
+    if policy != "none":
+        message = calendar.coverage_warning(occurrence.end.year)
+        if message and message not in warnings:
+            warnings.append(message)
+    return calendar.adjust(occurrence.end, policy)
+
+
+def _remind(loaded: LoadedPlan, milestone: Milestone, kind: str) -> tuple[Offset, ...]:
+    offsets = milestone.remind or loaded.plan.remind
+    if offsets is None:
+        return tuple(parse_offset(text) for text in DEFAULT_REMIND[kind])
+    return tuple(offsets)
+
+
+def expand_plan(
+    loaded: LoadedPlan,
+    calendar: ChinaCalendar,
+    year: int | None = None,
+    warnings: list[str] | None = None,
+) -> list[Node]:
+    """Every node of the plan in ``year`` (default: the plan's own), sorted by due date.
+
+    For another year the whole plan moves: a date the plan writes with its own
+    year (2011年10月1日 in a 2011 plan) lands in the same place of ``year``.
+    """
+    plan = loaded.plan
+    year = plan.year if year is None else year
+    warnings = [] if warnings is None else warnings
+    nodes = []
+    for milestone in plan.milestones:
+        rule = loaded.rules[milestone.id]
+        kind: Kind = milestone.kind or rule.kind  # type: ignore[assignment]
+        policy = workday_policy(kind, milestone.workdays)
+        remind = _remind(loaded, milestone, kind)
+        occurrences = rule.expand(
+            year, calendar, plan.events, shift=year - plan.year, warnings=warnings
+        )
+        for occurrence in occurrences:
+            nodes.append(Node(
+                plan.id, milestone.id, milestone.title, kind, occurrence.start, occurrence.end,
+                due_date(occurrence, policy, calendar, warnings), policy,
+                occurrence.part_of_day, tuple(milestone.lead), tuple(milestone.units), remind,
+                milestone.source,
+            ))
+    nodes.sort(key=lambda n: (n.due, n.start, n.plan_id, n.milestone_id))
+    return nodes
+
+
+@dataclass(frozen=True)
+class WhenResult:
+    """What ``jiedian when`` reports: the rule, its occurrences and their due dates."""
+
+    rule: Rule
+    year: int
+    policy: WorkdayPolicy | None  # None: no due dates (an event without --workdays)
+    occurrences: tuple[tuple[Occurrence, date | None], ...]
+    warnings: tuple[str, ...]
+
+
+def evaluate(
+    expression: str,
+    year: int,
+    calendar: ChinaCalendar,
+    events: dict[str, date] | None = None,
+    workdays: WorkdayPolicy | None = None,
+) -> WhenResult:
+    """Parse and expand one expression; deadlines (and any --workdays) get due dates."""
+    rule = parse(expression)
+    warnings: list[str] = []
+    occurrences = rule.expand(year, calendar, events, warnings=warnings)
+    policy = workdays if workdays or rule.kind != "deadline" else "previous"
+    dated = tuple(
+        (o, due_date(o, policy, calendar, warnings) if policy else None) for o in occurrences
+    )
+    return WhenResult(rule, year, policy, dated, tuple(warnings))

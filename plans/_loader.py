@@ -1,0 +1,178 @@
+"""Load plan files with errors that say ``file:line: field: message``.
+
+ruamel.yaml keeps the line of every key and value, so a pydantic error at
+``milestones[3].when`` can be traced back to the line a person has to fix.
+All problems of a file are collected before raising, so one run shows them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from plans._calendar import ChinaCalendar
+from plans._errors import ExpressionError, PlanError
+from plans._expressions import Rule, parse
+from plans._schema import Plan
+
+__all__ = ["LoadedPlan", "expand_files", "load_events", "load_plan", "plan_files", "read_yaml"]
+
+
+@dataclass
+class LoadedPlan:
+    """A validated plan, where it came from, and its parsed rules by milestone id."""
+
+    plan: Plan
+    path: Path
+    rules: dict[str, Rule]
+    lines: dict[str, int] = field(default_factory=dict)  # milestone id -> line of its `when`
+
+
+def read_yaml(path: Path) -> Any:
+    """Read YAML (or JSON) keeping line numbers; raise PlanError naming file:line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError([f"{path}: no such file"]) from None
+    except IsADirectoryError:
+        raise PlanError([f"{path}: is a directory; give a .yaml file"]) from None
+    except UnicodeDecodeError as error:
+        problem = f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save as UTF-8"
+        raise PlanError([problem]) from None
+    except OSError as error:
+        raise PlanError([f"{path}: cannot be read: {error.strerror}"]) from None
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = error.problem or error.context or "invalid YAML"
+        raise PlanError([f"{path}:{line}: YAML: {problem}"]) from None
+    except YAMLError as error:
+        raise PlanError([f"{path}: YAML: {error}"]) from None
+
+
+def _line_of(root: Any, loc: Iterable[Any]) -> int:
+    """The 1-based line of the deepest node on ``loc`` that has a position."""
+    node, line = root, getattr(getattr(root, "lc", None), "line", 0)
+    for key in loc:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(node, Mapping) and key in node:
+                line = lc.key(key)[0] if lc else line
+            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+                line = lc.item(key)[0] if lc else line
+            else:
+                break
+            node = node[key]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    return line + 1
+
+
+def _field(loc: Iterable[Any]) -> str:
+    text = ""
+    for key in loc:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text or "plan"
+
+
+def _validation_problems(path: Path, raw: Any, error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors(include_url=False):
+        # pydantic puts the failing validator's name at the end of union/annotated locations.
+        loc = [k for k in item["loc"] if not (isinstance(k, str) and "[" in k)]
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown field (check its spelling against DESIGN.md's plan file)"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        problems.append(f"{path}:{_line_of(raw, loc)}: {_field(loc)}: {message}")
+    return problems
+
+
+def load_plan(path: str | Path, calendar: ChinaCalendar) -> LoadedPlan:
+    """Load, validate and expand-check one plan file; raise PlanError with every problem."""
+    path = Path(path)
+    raw = read_yaml(path)
+    if not isinstance(raw, Mapping):
+        raise PlanError([f"{path}:1: plan: expected a mapping with id, title, year, milestones"])
+    try:
+        plan = Plan.model_validate(raw)
+    except ValidationError as error:
+        raise PlanError(_validation_problems(path, raw, error)) from None
+    problems: list[str] = []
+    rules: dict[str, Rule] = {}
+    lines: dict[str, int] = {}
+    for index, milestone in enumerate(plan.milestones):
+        where = f"milestones[{index}]"
+        when_line = _line_of(raw, ["milestones", index, "when"])
+        if milestone.id in rules or milestone.id in lines:
+            problems.append(f"{path}:{_line_of(raw, ['milestones', index, 'id'])}: {where}.id: "
+                            f"“{milestone.id}” is used twice; milestone ids must be unique")
+            continue
+        lines[milestone.id] = when_line
+        try:
+            rule = parse(milestone.when)
+            rule.expand(plan.year, calendar, plan.events)
+        except ExpressionError as error:
+            problems.append(f"{path}:{when_line}: {where}.when: {error}")
+            continue
+        rules[milestone.id] = rule
+    if problems:
+        raise PlanError(problems)
+    return LoadedPlan(plan, path, rules, lines)
+
+
+def plan_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand directories into their *.yaml files, sorted; keep files as given."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+        else:
+            found.append(path)
+    return found
+
+
+def expand_files(paths: Iterable[str | Path], calendar: ChinaCalendar) -> list[LoadedPlan]:
+    """Load every file; raise one PlanError listing the problems of all of them."""
+    loaded, problems = [], []
+    for path in plan_files(paths):
+        try:
+            loaded.append(load_plan(path, calendar))
+        except PlanError as error:
+            problems += error.problems
+    if problems:
+        raise PlanError(problems)
+    return loaded
+
+
+def load_events(path: str | Path) -> dict[str, date]:
+    """Read an events file: a YAML or JSON mapping of event name to date."""
+    path = Path(path)
+    raw = read_yaml(path)
+    if not isinstance(raw, Mapping):
+        raise PlanError([f"{path}:1: events: expected a mapping of name to date (十八大: 2012-11-08)"])
+    events, problems = {}, []
+    for key, value in raw.items():
+        if isinstance(value, str):
+            with suppress(ValueError):
+                value = date.fromisoformat(value)
+        if not isinstance(value, date):
+            problems.append(f"{path}:{_line_of(raw, [key])}: events.{key}: “{value}” is not a "
+                            f"date; write YYYY-MM-DD")
+            continue
+        events[str(key)] = value
+    if problems:
+        raise PlanError(problems)
+    return events
