@@ -64,6 +64,15 @@ def _remind(loaded: LoadedPlan, milestone: Milestone, kind: str) -> tuple[Offset
     return tuple(offsets)
 
 
+def _shift_year(day: date, years: int) -> date:
+    if not years:
+        return day
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 02-29 in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
 def expand_plan(
     loaded: LoadedPlan,
     calendar: ChinaCalendar,
@@ -73,11 +82,13 @@ def expand_plan(
     """Every node of the plan in ``year`` (default: the plan's own), sorted by due date.
 
     For another year the whole plan moves: a date the plan writes with its own
-    year (2011年10月1日 in a 2011 plan) lands in the same place of ``year``.
+    year (2011年10月1日 in a 2011 plan) and the dates of its named events land
+    in the same place of ``year``, so a campaign's phases keep their order.
     """
     plan = loaded.plan
     year = plan.year if year is None else year
     warnings = [] if warnings is None else warnings
+    events = {name: _shift_year(day, year - plan.year) for name, day in plan.events.items()}
     nodes = []
     for milestone in plan.milestones:
         rule = loaded.rules[milestone.id]
@@ -85,7 +96,7 @@ def expand_plan(
         policy = workday_policy(kind, milestone.workdays)
         remind = _remind(loaded, milestone, kind)
         occurrences = rule.expand(
-            year, calendar, plan.events, shift=year - plan.year, warnings=warnings
+            year, calendar, events, shift=year - plan.year, warnings=warnings
         )
         for occurrence in occurrences:
             nodes.append(Node(
