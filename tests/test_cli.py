@@ -15,8 +15,8 @@ CATALOG = Path(__file__).resolve().parent.parent / "plans" / "catalog"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([JIEDIAN, *args], capture_output=True, text=True, timeout=60,
-                          env={"PATH": str(Path(sys.executable).parent), "COLUMNS": "200"})
+    return subprocess.run([JIEDIAN, *args], check=False, capture_output=True, text=True,
+                          timeout=60, env={"PATH": str(Path(sys.executable).parent), "COLUMNS": "200"})
 
 
 def test_version() -> None:

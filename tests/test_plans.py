@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from datetime import date
 from pathlib import Path
@@ -144,7 +145,7 @@ def test_events_file(tmp_path: Path) -> None:
     json_path = write(tmp_path, '{"十八大": "2012-11-08"}', "events.json")
     assert plans.load_events(json_path) == {"十八大": date(2012, 11, 8)}
     bad = write(tmp_path, "十八大: 2012-11-08\n十九大: soon\n", "bad.yaml")
-    with pytest.raises(PlanError, match="bad.yaml:2: events.十九大: “soon” is not a date"):
+    with pytest.raises(PlanError, match=re.escape("bad.yaml:2: events.十九大: “soon” is not a date")):
         plans.load_events(bad)
 
 
