@@ -181,9 +181,13 @@ def plan_show(
     year: Annotated[
         int | None, typer.Option(help="Apply the plan to another year (default: its own).")
     ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only nodes not over by this date (YYYY-MM-DD or today).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print the dated nodes of plan files (no database needed)."""
+    cutoff = _date_option("--since", since)
     loaded = _load(files or [])
     warnings: list[str] = []
     try:
@@ -191,14 +195,17 @@ def plan_show(
                 for node in plans.expand_plan(item, plans.CALENDAR, year, warnings)]
     except plans.ExpressionError as error:
         raise _fail(str(error)) from None
+    rows = [row for row in rows if cutoff is None or row[1].end >= cutoff]
     rows.sort(key=lambda row: (row[1].due, row[1].start))
     if as_json:
         out.print_json(json.dumps([_node_json(node) for _, node in rows], ensure_ascii=False))
         _warn(warnings)
         return
-    table = Table(title=f"{len(rows)} nodes" + (f" · {year}" if year else ""), show_lines=False)
-    for column in ("截止 due", "日期", "类型", "节点", "牵头 / 责任单位", "计划"):
-        table.add_column(column, overflow="fold")
+    several = len(loaded) > 1
+    table = Table(title=f"{len(rows)} nodes" + (f" · {year}" if year else ""))
+    for column in ("截止 due", "日期", "类型", "节点", "牵头 / 责任单位", "计划" if several else ""):
+        if column:
+            table.add_column(column, overflow="fold")
     for item, node in rows:
         table.add_row(
             f"{node.due} {_weekday(node.due)}",
@@ -206,10 +213,21 @@ def plan_show(
             _kind_zh(node.kind).split()[0],
             node.title,
             " / ".join(filter(None, ["、".join(node.lead), "、".join(node.units)])),
-            item.plan.id,
+            *([item.plan.id] if several else []),
         )
     out.print(table)
     _warn(warnings)
+
+
+def _date_option(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    if value == "today":
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"{name} “{value}”: write a date as YYYY-MM-DD, or today", 2) from None
 
 
 def _node_json(node: plans.Node) -> dict[str, Any]:

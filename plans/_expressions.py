@@ -314,9 +314,10 @@ def _read_anchor(text: str, has_modifier: bool) -> object | None:
 def _not_understood(part: str, whole: str | None = None) -> ExpressionError:
     whole = whole or part
     if not _TIME_CHARS.search(part):
+        quoted = "" if part == whole else f"“{part}” "
         return ExpressionError(
             whole,
-            f"“{part}” is not a time: no date, month, period, holiday or recurrence in it",
+            f"{quoted}is not a time: no date, month, period, holiday or recurrence in it",
             "write when it happens, e.g. 4月底前, “七一”前夕, 每季度末",
         )
     for end in range(len(part) - 1, 0, -1):
