@@ -84,6 +84,8 @@ class ChinaCalendar:
     def __init__(self) -> None:
         self._years: dict[int, _Year] = {}
         self._terms: dict[int, dict[str, date]] = {}
+        # sxtwl.fromLunar costs ~2 ms a call; a plan asks for the same few festivals again and again.
+        self._lunar: dict[tuple[int, int, int, bool], date] = {}
 
     def _year(self, year: int) -> _Year:
         data = self._years.get(year)
@@ -173,6 +175,14 @@ class ChinaCalendar:
 
     def lunar_to_solar(self, lunar_year: int, month: int, day: int, *, leap: bool = False) -> date:
         """The Gregorian date of a lunar date; ValueError when that lunar date does not exist."""
+        key = (lunar_year, month, day, leap)
+        cached = self._lunar.get(key)
+        if cached is None:
+            cached = self._lunar[key] = self._lunar_to_solar(lunar_year, month, day, leap)
+        return cached
+
+    @staticmethod
+    def _lunar_to_solar(lunar_year: int, month: int, day: int, leap: bool) -> date:
         if not (1 <= month <= 12 and 1 <= day <= 30):
             raise ValueError(f"no lunar date {lunar_year}-{month}-{day}")
         found = sxtwl.fromLunar(lunar_year, month, day, leap)

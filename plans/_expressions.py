@@ -47,14 +47,18 @@ __all__ = ["Occurrence", "Rule", "parse"]
 
 DAY = timedelta(days=1)
 
-# Longest first, so 前夕 and 前后 are not read as 前.
-_MODIFIERS = [
-    ("以前", "deadline"), ("之前", "deadline"), ("前夕", "eve"), ("前后", "around"),
-    ("期间", "during"), ("以后", "after"), ("之后", "after"), ("前", "deadline"), ("后", "after"),
-]
-_LEADING = re.compile(r"^(?:最迟于|最迟在|最迟|不迟于|于|在|从|自|截至)")
-_TRAILING = re.compile(r"(?:左右|开始|起|为止|止)$")
-_PART_OF_DAY = re.compile(r"(上午|下午|晚上|全天)$")
+# One item: [于]ANCHOR[前|前夕|后|前后|期间][上午][左右]. The body is lazy, so the
+# suffixes are taken from the end; alternatives are longest first (前夕 before 前).
+_SINGLE = re.compile(
+    r"(?:最迟于|最迟在|最迟|不迟于|于|在|从|自|截至)?"
+    r"(?P<body>.+?)"
+    r"(?P<mod>以前|之前|前夕|前后|期间|以后|之后|前|后)?"
+    r"(?P<pod>上午|下午|晚上|全天)?"
+    r"(?:左右|开始|起|为止|止)?"
+)
+_MODIFIERS = {"以前": "deadline", "之前": "deadline", "前": "deadline", "前夕": "eve",
+              "前后": "around", "期间": "during", "以后": "after", "之后": "after", "后": "after"}
+_NO_PARENS = str.maketrans("", "", "()")
 _LIST = re.compile(r"以及|、|和|及|与|或")
 _RANGE = re.compile(r"至|到|-")
 _TIME_CHARS = re.compile(r"\d|年|月|日|周|季|旬|节|每|前|后|夕")
@@ -212,7 +216,9 @@ def parse(text: str) -> Rule:
 
 
 def _read_list(text: str) -> list[_Item | _Range]:
-    texts = [part for part in _LIST.split(text)]
+    if not _LIST.search(text):
+        return [_read_item(text)]
+    texts = _LIST.split(text)
     if any(not part for part in texts):
         raise ExpressionError(text, "has an empty item in its list")
     texts = _borrow_units(texts)
@@ -226,6 +232,8 @@ def _read_list(text: str) -> list[_Item | _Range]:
 
 def _borrow_units(texts: list[str]) -> list[str]:
     """4、5月 → 4月、5月; 5月1日、7日 → 5月1日、5月7日."""
+    if len(texts) == 1:
+        return texts
     out = list(texts)
     for i in range(len(out) - 2, -1, -1):
         if out[i].isdigit():
@@ -275,22 +283,14 @@ def _read_range(left_text: str, right_text: str, whole: str) -> _Range:
 
 def _read_single(text: str) -> _Item | None:
     """One item without list or range: [于]ANCHOR[前|前夕|后|前后|期间][上午]."""
-    text = text.replace("(", "").replace(")", "")
-    text = _LEADING.sub("", text)
-    text = _TRAILING.sub("", text)
-    part_of_day = None
-    m = _PART_OF_DAY.search(text)
-    if m and m.start() > 0:
-        part_of_day, text = m.group(1), text[: m.start()]
-    modifier = None
-    for suffix, name in _MODIFIERS:
-        if text.endswith(suffix) and len(text) > len(suffix):
-            modifier, text = name, text[: -len(suffix)]
-            break
-    anchor = _read_anchor(text, modifier is not None)
+    m = _SINGLE.fullmatch(text.translate(_NO_PARENS) if "(" in text else text)
+    if m is None:
+        return None
+    modifier = _MODIFIERS[m["mod"]] if m["mod"] else None
+    anchor = _read_anchor(m["body"], modifier is not None)
     if anchor is None:
         return None
-    return _Item(anchor, modifier, part_of_day)
+    return _Item(anchor, modifier, m["pod"])
 
 
 def _read_anchor(text: str, has_modifier: bool) -> object | None:

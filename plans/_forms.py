@@ -130,8 +130,7 @@ for _term in ["立春", "雨水", "惊蛰", "春分", "谷雨", "立夏", "小�
     LUNAR_DAYS[_term] = LunarAnchor(_term, term=_term)
 
 
-def _named(m: re.Match[str], year: YearRef) -> Anchor:
-    text = m[0]
+def _named(text: str, year: YearRef) -> Anchor:
     if text in NAMED_DAYS:
         name, month, day = NAMED_DAYS[text]
         return NamedDayAnchor(name, month, day, year)
@@ -145,10 +144,6 @@ def _lunar_date(m: re.Match[str], year: YearRef) -> Anchor:
     return LunarAnchor(m[0], lunar=(month, day), year=year)
 
 
-def _alternatives(names: object) -> str:
-    return "|".join(sorted(map(re.escape, names), key=len, reverse=True))  # type: ignore[call-overload]
-
-
 _PART = r"(?P<part>上旬|中旬|下旬|初|中|底|末)"
 FORMS: list[Form] = [
     Form("iso date", re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})日?"), _iso),
@@ -158,7 +153,6 @@ FORMS: list[Form] = [
     Form("quarter", re.compile(r"第?(?P<q>\d)季度(?P<part>初|底|末)?"), _quarter),
     Form("year part", re.compile(r"(?:本|今|全)?年(?:度)?(?P<part>初|底|末|内|度内)"), _year_part),
     Form("whole year", re.compile(r"全年|本年度?|年度|全年度"), _whole_year),
-    Form("named day", re.compile(_alternatives([*NAMED_DAYS, *LUNAR_DAYS])), _named),
     Form("lunar date", re.compile(r"农历(?P<m>\d{1,2})月(?P<d>\d{1,2})日?"), _lunar_date),
 ]
 
@@ -198,9 +192,12 @@ _RELATIVE = {"今年": 0, "本年": 0, "当年": 0, "明年": 1, "次年": 1, "�
              "去年": -1, "上年": -1}
 
 
+_YEAR_STARTS = frozenset("0123456789今本当明次翌来去上")
+
+
 def split_year(text: str, expression: str) -> tuple[YearRef, str]:
     """Split a leading year off ``text``: ``2011年4月`` → (YearRef(2011), ``4月``)."""
-    m = YEAR_PREFIX.match(text)
+    m = YEAR_PREFIX.match(text) if text[:1] in _YEAR_STARTS else None
     if not m:
         return IMPLIED, text
     rest = text[m.end():]
@@ -219,6 +216,8 @@ def read_anchor(text: str, year: YearRef, expression: str) -> Anchor | None:
     """Read one point or period (no 前/后, no 每, no range); None if no form matches."""
     if not text:
         return PeriodAnchor("year", 1, None, year) if year != IMPLIED else None
+    if text in NAMED_DAYS or text in LUNAR_DAYS:  # the commonest case, and a dict lookup
+        return _named(text, year)
     for form in FORMS:
         m = form.pattern.fullmatch(text)
         if m:

@@ -111,14 +111,17 @@ _COUNTED = re.compile(
     rf"(?<=[第每周])[{_NUMERAL}]+|[{_NUMERAL}]+(?=年|月|日|季|个月|周|天|次|个工作日|旬)"
 )
 _YEAR_DIGITS = re.compile(r"[〇零Oo一二三四五六七八九]{4}(?=年)")
-_SPELLINGS = [
-    (re.compile(r"[号號]"), "日"),
-    (re.compile(r"元月"), "1月"),
-    (re.compile(r"(?:星期|礼拜)(?=[一二三四五六日天1-7])"), "周"),
-    (re.compile(r"周[日天]"), "周7"),
-    (re.compile(r"上、?下半年"), "上半年、下半年"),
-    (re.compile(r"个?(?:季度|季(?!节))"), "季度"),
-]
+# Other spellings of the same thing, replaced in one pass.
+_SPELLING = re.compile(
+    r"号|元月|(?:星期|礼拜)(?=[一二三四五六日天1-7])|周[日天]|上、?下半年|个?(?:季度|季(?!节))"
+)
+_SPELLINGS = {"号": "日", "元月": "1月", "星期": "周", "礼拜": "周", "周日": "周7", "周天": "周7",
+              "上下半年": "上半年、下半年", "上、下半年": "上半年、下半年"}
+_HAS_NUMERAL = re.compile(r"[〇零一二两三四五六七八九十]")
+
+
+def _spelling(match: re.Match[str]) -> str:
+    return _SPELLINGS.get(match.group(0), "季度")
 
 
 def _counted(match: re.Match[str]) -> str:
@@ -136,8 +139,8 @@ def normalize(text: str) -> str:
     >>> normalize("「七一」前夕"), normalize("每週五（上午）")
     ('七一前夕', '每周五(上午)')
     """
-    text = to_simplified(text).translate(_PUNCT)
-    for pattern, spelling in _SPELLINGS:
-        text = pattern.sub(spelling, text)
+    text = _SPELLING.sub(_spelling, to_simplified(text).translate(_PUNCT))
+    if not _HAS_NUMERAL.search(text):
+        return text
     text = _YEAR_DIGITS.sub(lambda m: str(chinese_number(m.group(0))), text)
     return _COUNTED.sub(_counted, text)
