@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
+from sqlmodel import Session
 
 import plans
+import scheduler
 
 app = typer.Typer(
     help="节点 Jiedian: campaign plan milestones → calendars and reminders.",
@@ -22,7 +29,9 @@ app = typer.Typer(
     add_completion=False,
 )
 plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
+units_app = typer.Typer(help="The units directory: who is reminded and how.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
+app.add_typer(units_app, name="units")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -175,8 +184,9 @@ def plan_validate(
 
 @plan_app.command("show")
 def plan_show(
-    files: Annotated[
-        list[Path] | None, typer.Argument(help="Plan files or folders (default: the bundled plans).")
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(help="Plan files or folders (default: the bundled plans), or a stored plan id."),
     ] = None,
     year: Annotated[
         int | None, typer.Option(help="Apply the plan to another year (default: its own).")
@@ -186,9 +196,13 @@ def plan_show(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Print the dated nodes of plan files (no database needed)."""
+    """Print the dated nodes of plan files (no database needed), or of a stored plan."""
     cutoff = _date_option("--since", since)
-    loaded = _load(files or [])
+    if targets and len(targets) == 1 and not Path(targets[0]).exists() and "/" not in targets[0] \
+            and not targets[0].endswith((".yaml", ".yml")):
+        _show_stored_plan(targets[0], cutoff, as_json)
+        return
+    loaded = _load([Path(t) for t in targets or []])
     warnings: list[str] = []
     try:
         rows = [(item, node) for item in loaded
@@ -212,11 +226,15 @@ def plan_show(
             _span(node.start, node.end) + _part(node.part_of_day),
             _kind_zh(node.kind).split()[0],
             node.title,
-            " / ".join(filter(None, ["、".join(node.lead), "、".join(node.units)])),
+            _units_text(node.lead, node.units),
             *([item.plan.id] if several else []),
         )
     out.print(table)
     _warn(warnings)
+
+
+def _units_text(lead: tuple[str, ...] | list[str], units: tuple[str, ...] | list[str]) -> str:
+    return " / ".join(filter(None, ["、".join(lead), "、".join(units)]))
 
 
 def _date_option(name: str, value: str | None) -> date | None:
@@ -238,6 +256,237 @@ def _node_json(node: plans.Node) -> dict[str, Any]:
         "lead": list(node.lead), "units": list(node.units),
         "remind": [str(offset) for offset in node.remind], "source": node.source,
     }
+
+
+# --- the store ------------------------------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _now() -> datetime:
+    """The clock, read here only. JIEDIAN_NOW (ISO 8601) freezes it for tests and demos."""
+    frozen = os.environ.get("JIEDIAN_NOW")
+    if frozen:
+        try:
+            moment = datetime.fromisoformat(frozen)
+        except ValueError:
+            raise _fail(f"JIEDIAN_NOW “{frozen}”: write an ISO date-time, 2011-04-20T09:00") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+    return datetime.now(UTC)
+
+
+def _today() -> date:
+    return _now().astimezone(SHANGHAI).date()
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    settings = scheduler.Settings.from_env()
+    try:
+        engine = scheduler.open_store(settings.database_url)
+    except scheduler.StoreError as error:
+        raise _fail(str(error)) from None
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+_SIGN = {"added": "[green]+[/green]", "changed": "[yellow]~[/yellow]", "cancelled": "[red]-[/red]"}
+
+
+def _print_report(report: scheduler.ImportReport, dry_run: bool, limit: int = 15) -> None:
+    verb = "would add" if dry_run else "added"
+    head = (f"{report.plan_id}: {'new plan, ' if report.new_plan else ''}"
+            f"{report.count('added')} {verb}, {report.count('changed')} changed, "
+            f"{report.count('cancelled')} cancelled, {report.unchanged} unchanged")
+    out.print(head if report.changes or report.new_plan else f"{report.plan_id}: unchanged "
+              f"({report.unchanged} nodes); nothing written")
+    for change in report.changes[:limit]:
+        detail = f" — {change.detail}" if change.detail else ""
+        out.print(f"  {_SIGN[change.what]} {_span(change.start, change.end)} {change.title} "
+                  f"(due {change.due}){detail}", markup=True)
+    if len(report.changes) > limit:
+        out.print(f"  … and {len(report.changes) - limit} more")
+
+
+@plan_app.command("add")
+def plan_add(
+    files: Annotated[list[Path], typer.Argument(help="Plan files or folders of them.")],
+    year: Annotated[int | None, typer.Option(help="Apply the plans to this year.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the difference only.")] = False,
+) -> None:
+    """Validate plan files, then import them in one transaction and print what changed."""
+    loaded = _load(files)
+    ids = [item.plan.id for item in loaded]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise _fail([f"plan id “{i}” is in more than one file; ids must be unique" for i in twice])
+    now = _now()
+    reports, warnings = [], []
+    with _session() as session, Progress(console=err, transient=True) as progress:
+        task = progress.add_task("importing", total=len(loaded))
+        try:
+            for item in loaded:
+                reports.append(scheduler.import_plan(session, item, plans.CALENDAR, now=now,
+                                                     year=year, dry_run=dry_run))
+                progress.advance(task)
+        except plans.ExpressionError as error:
+            session.rollback()
+            raise _fail(f"{item.path}: {error}") from None
+        names = {n for item in loaded for m in item.plan.milestones for n in (*m.lead, *m.units)}
+        for name, close in scheduler.unknown_units(session, names).items():
+            hint = f"; closest known: {'、'.join(close)}" if close else ""
+            warnings.append(f"unit “{name}” is not in the units directory{hint}")
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    for report in reports:
+        _print_report(report, dry_run)
+        _warn(report.warnings)
+    _warn(warnings)
+
+
+@plan_app.command("list")
+def plan_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the stored plans with their node counts and next due date."""
+    with _session() as session:
+        summaries = scheduler.plan_summaries(session, today=_today())
+    if as_json:
+        out.print_json(json.dumps([{**vars(s), "next_due": s.next_due and s.next_due.isoformat()}
+                                   for s in summaries], ensure_ascii=False))
+        return
+    table = Table(title=f"{len(summaries)} plans")
+    for column in ("id", "标题 title", "年份 year", "节点 nodes", "下一个截止 next due", "状态"):
+        table.add_column(column, overflow="fold")
+    for s in summaries:
+        year = str(s.year) if s.year == s.applied_year else f"{s.year} → {s.applied_year}"
+        nodes = f"{s.active}" + (f" (+{s.cancelled} cancelled)" if s.cancelled else "")
+        due = f"{s.next_due} {_weekday(s.next_due)}" if s.next_due else "—"
+        table.add_row(s.id, s.title, year, nodes, due, s.status)
+    out.print(table)
+
+
+def _show_stored_plan(plan_id: str, cutoff: date | None, as_json: bool) -> None:
+    with _session() as session:
+        found = [s for s in scheduler.plan_summaries(session, today=_today()) if s.id == plan_id]
+        if not found:
+            raise _fail(f"no stored plan “{plan_id}” and no such file; see `jiedian plan list`")
+        rows = scheduler.upcoming(session, plans.CALENDAR, today=cutoff or date(1900, 1, 1),
+                                  days=400 * 365, plan=plan_id)
+    _print_upcoming(rows, as_json, title=f"{plan_id} · {found[0].title}")
+
+
+@plan_app.command("remove")
+def plan_remove(plan_id: Annotated[str, typer.Argument(help="The stored plan's id.")]) -> None:
+    """Remove a plan: cancel its nodes not yet due, keep its history."""
+    with _session() as session:
+        try:
+            count = scheduler.remove_plan(session, plan_id, today=_today(), now=_now())
+        except KeyError:
+            raise _fail(f"no stored plan “{plan_id}”; see `jiedian plan list`") from None
+        session.commit()
+    out.print(f"{plan_id}: removed; {count} future nodes cancelled, history kept")
+
+
+@app.command("upcoming")
+def upcoming_command(
+    days: Annotated[int, typer.Option(help="How many days ahead.")] = 30,
+    unit: Annotated[str | None, typer.Option(help="Only nodes for this unit (and its groups).")] = None,
+    plan: Annotated[str | None, typer.Option(help="Only nodes of this plan.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The next nodes, soonest due first, with days and working days left."""
+    if days < 0:
+        raise _fail("--days must be 0 or more", 2)
+    with _session() as session:
+        try:
+            rows = scheduler.upcoming(session, plans.CALENDAR, today=_today(), days=days,
+                                      unit=unit, plan=plan)
+        except scheduler.UnknownUnitError as error:
+            raise _fail(str(error)) from None
+    _print_upcoming(rows, as_json, title=f"upcoming {days} days" + (f" · {unit}" if unit else ""))
+
+
+def _countdown(row: scheduler.Upcoming) -> str:
+    if row.days_left == 0:
+        return "今天截止"
+    if row.days_left == 1:
+        return "明天截止"
+    return f"还有{row.days_left}天 ({row.working_days_left}个工作日)"
+
+
+def _print_upcoming(rows: list[scheduler.Upcoming], as_json: bool, title: str) -> None:
+    if as_json:
+        out.print_json(json.dumps([
+            {**{k: v.isoformat() if isinstance(v, date) else v for k, v in vars(r).items()},
+             "lead": list(r.lead), "units": list(r.units), "weekday": _weekday(r.due)}
+            for r in rows], ensure_ascii=False))
+        return
+    table = Table(title=f"{title} · {len(rows)} nodes")
+    for column in ("截止 due", "剩余 left", "节点", "类型", "牵头 / 责任单位", "计划"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(f"{r.due} {_weekday(r.due)}", _countdown(r), r.title,
+                      _kind_zh(r.kind).split()[0], _units_text(r.lead, r.units), r.plan_id)
+    out.print(table)
+
+
+@units_app.command("import")
+def units_import(file: Annotated[Path, typer.Argument(help="A units.yaml file.")]) -> None:
+    """Load a units directory, replacing the stored one (units keep their identity by name)."""
+    try:
+        directory = plans.load_units(file)
+    except plans.PlanError as error:
+        raise _fail(error.problems) from None
+    with _session() as session:
+        report = scheduler.import_units(session, directory, now=_now())
+        session.commit()
+    out.print(f"{file}: {len(directory.units)} units, {len(directory.groups)} groups "
+              f"({len(report.added)} new, {len(report.kept)} kept, {len(report.removed)} removed)")
+    if report.removed:
+        out.print("removed: " + "、".join(report.removed))
+
+
+@units_app.command("list")
+def units_list() -> None:
+    """List the units and groups of the directory."""
+    with _session() as session:
+        details = scheduler.list_units(session)
+    table = Table(title=f"{len(details)} units and groups")
+    for column in ("名称 name", "类型", "别名 aliases", "所属/成员", "联系人", "渠道 channels"):
+        table.add_column(column, overflow="fold")
+    for d in details:
+        related = d.members if d.is_group else d.groups
+        table.add_row(d.name, "组 group" if d.is_group else "单位 unit", "、".join(d.aliases),
+                      "、".join(related), str(len(d.people)),
+                      ", ".join(f"{c[1]}:{c[0]}" for c in d.channels))
+    out.print(table)
+
+
+@units_app.command("show")
+def units_show(name: Annotated[str, typer.Argument(help="A unit or group, by name or alias.")]) -> None:
+    """Show one unit: aliases, groups or members, people and channels (secrets by name only)."""
+    with _session() as session:
+        detail = scheduler.show_unit(session, name)
+        if detail is None:
+            close = scheduler.unknown_units(session, {name}).get(name, [])
+            hint = f"; did you mean {'、'.join(close)}?" if close else ""
+            raise _fail(f"unknown unit “{name}”{hint}")
+    out.print(f"[bold]{detail.name}[/bold] ({'group' if detail.is_group else 'unit'})", markup=True)
+    if detail.aliases:
+        out.print("aliases: " + "、".join(detail.aliases))
+    if detail.groups:
+        out.print("groups: " + "、".join(detail.groups))
+    if detail.members:
+        out.print("members: " + "、".join(detail.members))
+    for person, mobile in detail.people:
+        out.print(f"person: {person} {mobile or ''}")
+    for channel_id, kind, enabled, config in detail.channels:
+        settings = ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
+        out.print(f"channel: {channel_id} ({kind}{'' if enabled else ', disabled'}) {settings}")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from plans._expressions import Occurrence, Rule, parse
 from plans._loader import LoadedPlan, expand_files, load_events, load_plan, plan_files
 from plans._schema import Milestone, Offset, Plan, parse_offset
 from plans._text import normalize, to_simplified
+from plans._units import UnitsDirectory, load_units, name_key
 
 __all__ = [
     "CALENDAR",
@@ -26,6 +27,7 @@ __all__ = [
     "Plan",
     "PlanError",
     "Rule",
+    "UnitsDirectory",
     "WhenResult",
     "due_date",
     "evaluate",
@@ -33,6 +35,8 @@ __all__ = [
     "expand_plan",
     "load_events",
     "load_plan",
+    "load_units",
+    "name_key",
     "normalize",
     "parse",
     "parse_offset",

@@ -23,7 +23,17 @@ from plans._errors import ExpressionError, PlanError
 from plans._expressions import Rule, parse
 from plans._schema import Plan
 
-__all__ = ["LoadedPlan", "expand_files", "load_events", "load_plan", "plan_files", "read_yaml"]
+__all__ = [
+    "LoadedPlan",
+    "expand_files",
+    "field_path",
+    "line_of",
+    "load_events",
+    "load_plan",
+    "plan_files",
+    "read_yaml",
+    "validation_problems",
+]
 
 
 @dataclass
@@ -60,7 +70,7 @@ def read_yaml(path: Path) -> Any:
         raise PlanError([f"{path}: YAML: {error}"]) from None
 
 
-def _line_of(root: Any, loc: Iterable[Any]) -> int:
+def line_of(root: Any, loc: Iterable[Any]) -> int:
     """The 1-based line of the deepest node on ``loc`` that has a position."""
     node, line = root, getattr(getattr(root, "lc", None), "line", 0)
     for key in loc:
@@ -78,24 +88,28 @@ def _line_of(root: Any, loc: Iterable[Any]) -> int:
     return line + 1
 
 
-def _field(loc: Iterable[Any]) -> str:
+def field_path(loc: Iterable[Any], whole: str = "plan") -> str:
+    """``milestones[3].when`` for a pydantic location; ``whole`` for the empty one."""
     text = ""
     for key in loc:
         text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
-    return text or "plan"
+    return text or whole
 
 
-def _validation_problems(path: Path, raw: Any, error: ValidationError) -> list[str]:
+def validation_problems(
+    path: Path, raw: Any, error: ValidationError, what: str = "plan"
+) -> list[str]:
+    """Map pydantic errors to ``file:line: field: message``; ``what`` names the file's kind."""
     problems = []
     for item in error.errors(include_url=False):
         # pydantic puts the failing validator's name at the end of union/annotated locations.
         loc = [k for k in item["loc"] if not (isinstance(k, str) and "[" in k)]
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = "unknown field (check its spelling against DESIGN.md's plan file)"
+            message = f"unknown field (check its spelling against DESIGN.md's {what} file)"
         elif item["type"] == "missing":
             message = "required field is missing"
-        problems.append(f"{path}:{_line_of(raw, loc)}: {_field(loc)}: {message}")
+        problems.append(f"{path}:{line_of(raw, loc)}: {field_path(loc, what)}: {message}")
     return problems
 
 
@@ -108,15 +122,15 @@ def load_plan(path: str | Path, calendar: ChinaCalendar) -> LoadedPlan:
     try:
         plan = Plan.model_validate(raw)
     except ValidationError as error:
-        raise PlanError(_validation_problems(path, raw, error)) from None
+        raise PlanError(validation_problems(path, raw, error)) from None
     problems: list[str] = []
     rules: dict[str, Rule] = {}
     lines: dict[str, int] = {}
     for index, milestone in enumerate(plan.milestones):
         where = f"milestones[{index}]"
-        when_line = _line_of(raw, ["milestones", index, "when"])
+        when_line = line_of(raw, ["milestones", index, "when"])
         if milestone.id in rules or milestone.id in lines:
-            problems.append(f"{path}:{_line_of(raw, ['milestones', index, 'id'])}: {where}.id: "
+            problems.append(f"{path}:{line_of(raw, ['milestones', index, 'id'])}: {where}.id: "
                             f"“{milestone.id}” is used twice; milestone ids must be unique")
             continue
         lines[milestone.id] = when_line
@@ -169,7 +183,7 @@ def load_events(path: str | Path) -> dict[str, date]:
             with suppress(ValueError):
                 value = date.fromisoformat(value)
         if not isinstance(value, date):
-            problems.append(f"{path}:{_line_of(raw, [key])}: events.{key}: “{value}” is not a "
+            problems.append(f"{path}:{line_of(raw, [key])}: events.{key}: “{value}” is not a "
                             f"date; write YYYY-MM-DD")
             continue
         events[str(key)] = value

@@ -1,0 +1,348 @@
+"""The units directory (``units.yaml``): who a plan's 牵头单位 / 责任单位 are and how to reach them.
+
+The file (field names fixed by DESIGN.md) has ``groups: [{name, aliases}]`` and
+``units: [{name, aliases, groups, people: [{name, mobile}], channels: [...]}]``.
+The rules, each reported as ``file:line: field: message`` (all of a file at once):
+
+- Names are matched by `name_key`: Traditional → Simplified, full-width → ASCII
+  (so （） → ()), no whitespace; 各黨（總）支部 is 各党(总)支部. Unit and group
+  names share one namespace and are unique under it; an alias may not be
+  another unit's or group's name or alias (repeating one's own name is harmless).
+- A unit's ``groups`` name declared groups (by name or alias).
+- People's mobiles are mainland numbers: 11 digits starting with 1, optionally
+  ``+86``; they are kept as the 11 digits.
+- A channel has an ``id`` (a slug, unique in the whole file), a ``kind``,
+  ``enabled`` (default true) and the kind's own fields as listed in `KIND_FIELDS`
+  (``*`` required, ``a|b`` exactly one of them; any other field is an error).
+  ``url`` and ``endpoint`` are http(s) URLs; ``*_env`` name environment variables;
+  ``at_mobiles`` is true (the unit's people) or a list of mobiles.
+- Secrets never go in the file: ``secret``, ``access_key_secret``, ``secret_key``,
+  ``token``, ``key`` and ``password`` are refused without echoing their value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, NoReturn, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from plans._errors import PlanError
+from plans._loader import field_path, line_of, read_yaml, validation_problems
+from plans._schema import UnitNames
+from plans._text import to_simplified
+
+__all__ = ["Channel", "ChannelKind", "Group", "Person", "Unit", "UnitsDirectory", "load_units",
+           "name_key"]
+
+ChannelKind = Literal["console", "webhook", "dingtalk", "wecom", "feishu", "aliyun_sms",
+                      "tencent_sms"]
+KINDS: tuple[str, ...] = get_args(ChannelKind)
+
+KIND_FIELDS = {
+    "console": "",
+    "webhook": "url|url_env* secret_env",
+    "dingtalk": "url|url_env* secret_env at_mobiles",
+    "wecom": "url|url_env* at_mobiles",
+    "feishu": "url|url_env* secret_env",
+    "aliyun_sms": "access_key_id_env* access_key_secret_env* sign_name* template_code* endpoint "
+                  "template_params",
+    "tencent_sms": "secret_id_env* secret_key_env* sdk_app_id* sign_name* template_id* region "
+                   "endpoint template_params",
+}
+SECRET_FIELDS = ("secret", "access_key_secret", "secret_key", "token", "key", "password")
+
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+# Quotes are how a plan happens to write a name (“创先争优”), not part of it.
+_NAME_FORM: dict[int, int | None] = {**_FULL_WIDTH, **{ord(q): None for q in "“”‘’\"'「」『』"}}
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def name_key(name: str) -> str:
+    """The form unit names are matched in: Simplified, ASCII punctuation, no quotes or spaces.
+
+    >>> name_key("各黨（總）支部") == name_key("各党(总)支部") == "各党(总)支部"
+    True
+    >>> name_key('工会"创先争优"小组') == name_key("工会“创先争优”小组")
+    True
+    """
+    return "".join(to_simplified(str(name)).translate(_NAME_FORM).split())
+
+
+def _secret_message(field: str) -> str:
+    hint = f"{field}_env" if "secret" in field else "secret_env, or url_env for a URL with a token"
+    return (f"`{field}` looks like an inline secret; secrets never go in the units file: "
+            f"name an environment variable with *_env instead ({hint})")
+
+
+def _mobile(value: object) -> str:
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    digits = re.sub(r"[\s-]", "", text).removeprefix("+86")
+    if not _MOBILE.fullmatch(digits):
+        raise ValueError(f"“{value}” is not a mainland mobile number; write 11 digits starting "
+                         f"with 1, e.g. 13800000000 (optionally +86)")
+    return digits
+
+
+def _at_mobiles(value: object) -> object:
+    if value is not None and not isinstance(value, bool | list):
+        raise ValueError("write true (@ the unit's people), false, or a list of mobiles")
+    return [_mobile(v) for v in value] if isinstance(value, list) else value
+
+
+def _distinct(names: list[str]) -> list[str]:
+    # Aliases or groups written twice (in any script) count once; the first spelling stays.
+    first: dict[str, str] = {}
+    for name in names:
+        first.setdefault(name_key(name), name)
+    return list(first.values())
+
+
+def _env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV_NAME.fullmatch(value):
+        raise ValueError("must name an environment variable (letters, digits and _, e.g. "
+                         "DJB_DING_SECRET), not hold the secret itself")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1)]
+Distinct = Annotated[UnitNames, AfterValidator(_distinct)]
+Mobile = Annotated[str, BeforeValidator(_mobile)]
+EnvName = Annotated[str | None, AfterValidator(_env_name)]
+Text = Annotated[str | None, Field(min_length=1)]
+
+
+class Channel(BaseModel):
+    """One way to reach a unit; `config` is what a notifier needs, as a plain dict."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True,
+                              hide_input_in_errors=True)
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=120)]
+    kind: ChannelKind
+    enabled: bool = True
+    url: str | None = None
+    url_env: EnvName = None
+    secret_env: EnvName = None
+    at_mobiles: Annotated[bool | list[str] | None, BeforeValidator(_at_mobiles)] = None
+    access_key_id_env: EnvName = None
+    access_key_secret_env: EnvName = None
+    secret_id_env: EnvName = None
+    secret_key_env: EnvName = None
+    sdk_app_id: Annotated[str | None, Field(pattern=r"^\d+$")] = None
+    sign_name: Text = None
+    template_code: Text = None
+    template_id: Text = None
+    region: Annotated[str | None, Field(pattern=r"^[a-z]+(-[a-z0-9]+)+$")] = None
+    endpoint: str | None = None
+    template_params: dict[str, str] | None = None
+    # Declared only so that an inline secret is refused at its own line (see _no_inline_secret).
+    secret: Any = Field(None, exclude=True)
+    access_key_secret: Any = Field(None, exclude=True)
+    secret_key: Any = Field(None, exclude=True)
+    token: Any = Field(None, exclude=True)
+    key: Any = Field(None, exclude=True)
+    password: Any = Field(None, exclude=True)
+
+    @field_validator(*SECRET_FIELDS, mode="before")
+    @classmethod
+    def _no_inline_secret(cls, value: object, info: ValidationInfo) -> NoReturn:
+        raise ValueError(_secret_message(str(info.field_name)))
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, value: object) -> object:
+        if value not in KINDS:
+            raise ValueError(f"“{value}” is not a channel kind; use one of {', '.join(KINDS)}")
+        return value
+
+    @field_validator("url", "endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        # Quote only the scheme: a DingTalk or WeCom URL carries its token.
+        scheme, sep, rest = (value or "").partition("://")
+        if value is not None and (not sep or scheme.lower() not in ("http", "https") or not rest):
+            got = f"“{scheme}://”" if sep else "no scheme"
+            raise ValueError(f"must be an http:// or https:// URL (got {got})")
+        return value
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> Channel:
+        given = {f for f in self.model_fields_set - {"id", "kind", "enabled"}
+                 if getattr(self, f) is not None}
+        specs = KIND_FIELDS[self.kind].split()
+        own = {f for spec in specs for f in spec.rstrip("*").split("|")}
+        problems = [f"`{f}` does not apply to a {self.kind} channel" for f in sorted(given - own)]
+        for spec in specs:
+            names = spec.rstrip("*").split("|")
+            if spec.endswith("*") and not given & set(names):
+                problems.append(f"a {self.kind} channel needs {' or '.join(names)}")
+            if len(given & set(names)) > 1:
+                problems.append(f"give {' or '.join(names)}, not both")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def config(self) -> dict[str, Any]:
+        """The channel's settings without id and kind, for storage (None left out)."""
+        return self.model_dump(exclude={"id", "kind"}, exclude_none=True)
+
+
+class Person(BaseModel):
+    """Someone at a unit; SMS channels send to their mobiles."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Name
+    mobile: Mobile
+
+
+class Group(BaseModel):
+    """A collective name in plans (各党(总)支部); units join it with their ``groups``."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Name
+    aliases: Distinct = []
+
+
+class Unit(BaseModel):
+    """A unit that can be reminded: its names, groups, people and channels."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Name
+    aliases: Distinct = []
+    groups: Distinct = []
+    people: list[Person] = []
+    channels: list[Channel] = []
+
+
+class UnitsDirectory(BaseModel):
+    """The whole file. Load it with `load_units`, which also checks names across entries."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    groups: list[Group] = []
+    units: list[Unit] = []
+    _index: dict[str, Group | Unit] | None = PrivateAttr(default=None)
+
+    def _entries(self) -> dict[str, Group | Unit]:
+        if self._index is None:
+            index: dict[str, Group | Unit] = {}
+            for entry in [*self.groups, *self.units]:
+                for written in (entry.name, *entry.aliases):
+                    index.setdefault(name_key(written), entry)
+            self._index = index
+        return self._index
+
+    def get(self, name: str) -> Group | Unit | None:
+        """The unit or group a written name (or alias, in any script) refers to."""
+        return self._entries().get(name_key(name))
+
+    def resolve(self, name: str) -> list[str]:
+        """The canonical names a written name refers to ([] when none)."""
+        entry = self.get(name)
+        return [entry.name] if entry else []
+
+    def closest(self, name: str, n: int = 3) -> list[str]:
+        """Up to ``n`` canonical names spelt most like ``name``, for “did you mean”."""
+        entries = self._entries()
+        keys = difflib.get_close_matches(name_key(name), entries, n=len(entries), cutoff=0.5)
+        return list(dict.fromkeys(entries[key].name for key in keys))[:n]
+
+    def groups_of(self, unit: Unit) -> list[Group]:
+        """The declared groups a unit belongs to, each once (by name or alias)."""
+        groups = {id(g): g for g in map(self.get, unit.groups) if isinstance(g, Group)}
+        return list(groups.values())
+
+    def recipients(self, name: str) -> list[str]:
+        """The units to remind for a written name: the unit, or a group's member units."""
+        entry = self.get(name)
+        if isinstance(entry, Unit):
+            return [entry.name]
+        return [u.name for u in self.units if any(g is entry for g in self.groups_of(u))]
+
+    def expand_unit(self, name: str) -> set[str]:
+        """Name keys a plan may use for ``name``: the unit, its aliases, its groups and theirs.
+
+        For a group, its own name and aliases; for an unknown name, its own key.
+        """
+        entry = self.get(name)
+        if entry is None:
+            return {name_key(name)}
+        related = [entry, *self.groups_of(entry)] if isinstance(entry, Unit) else [entry]
+        return {name_key(w) for e in related for w in (e.name, *e.aliases)}
+
+
+def _cross_checks(directory: UnitsDirectory) -> list[tuple[list[Any], str]]:
+    """Names, aliases, group references and channel ids across the file: (loc, message)."""
+    problems: list[tuple[list[Any], str]] = []
+    seen: dict[str, tuple[Group | Unit, list[Any]]] = {}
+    entries = [*enumerate(directory.groups), *enumerate(directory.units)]
+    for i, entry in entries:
+        section = "units" if isinstance(entry, Unit) else "groups"
+        aliases = [(["aliases", k], alias) for k, alias in enumerate(entry.aliases)]
+        written = [(["name"], entry.name), *aliases]
+        for where, text in written:
+            loc, first = [section, i, *where], seen.get(name_key(text))
+            if first and first[0] is not entry:
+                what = "unit" if isinstance(first[0], Unit) else "group"
+                message = (f"“{text}” is already used by {what} “{first[0].name}” "
+                           f"({field_path(first[1])}); names and aliases must be unique "
+                           f"(compared in Simplified, without spaces)")
+                problems.append((loc, message))
+            elif not first:
+                seen[name_key(text)] = (entry, loc)
+    known = {name_key(w): g.name for g in directory.groups for w in (g.name, *g.aliases)}
+    channel_ids: dict[str, list[Any]] = {}
+    for i, unit in enumerate(directory.units):
+        for k, group in enumerate(unit.groups):
+            if name_key(group) not in known:
+                close = difflib.get_close_matches(name_key(group), known, n=3, cutoff=0.5)
+                hint = f"did you mean {'、'.join(dict.fromkeys(known[c] for c in close))}?"
+                hint = hint if close else "declare it under groups"
+                message = f"“{group}” is not a declared group; {hint}"
+                problems.append((["units", i, "groups", k], message))
+        for j, channel in enumerate(unit.channels):
+            loc = ["units", i, "channels", j, "id"]
+            if channel.id in channel_ids:
+                message = (f"channel id “{channel.id}” is used twice (also at "
+                           f"{field_path(channel_ids[channel.id][:4])}); it must be unique")
+                problems.append((loc, message))
+            channel_ids.setdefault(channel.id, loc)
+    return problems
+
+
+def load_units(path: str | Path) -> UnitsDirectory:
+    """Load and check a units directory; raise PlanError listing every problem."""
+    path = Path(path)
+    raw = read_yaml(path)
+    if raw is None:
+        return UnitsDirectory()
+    if not isinstance(raw, Mapping):
+        raise PlanError([f"{path}:1: units file: expected a mapping with groups and units"])
+    try:
+        directory = UnitsDirectory.model_validate(raw)
+    except ValidationError as error:
+        raise PlanError(validation_problems(path, raw, error, "units")) from None
+    found = sorted((line_of(raw, loc), field_path(loc), m) for loc, m in _cross_checks(directory))
+    problems = [f"{path}:{line}: {field}: {message}" for line, field, message in found]
+    if problems:
+        raise PlanError(problems)
+    return directory

@@ -1,0 +1,63 @@
+"""Open the store: an engine from settings, migrated to the newest schema.
+
+The engine is built here, from settings, and passed on; nothing creates one
+at import time. SQLite gets foreign keys and WAL (readers never block the
+writer); PostgreSQL needs nothing special.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+__all__ = ["StoreError", "migrate", "open_store"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or migrated (the message says which and why)."""
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def open_store(database_url: str, *, migrate_schema: bool = True) -> Engine:
+    """Create the engine for ``database_url`` and bring its schema up to date."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise StoreError(f"JIEDIAN_DATABASE_URL “{database_url}” is not a database URL; "
+                         f"e.g. postgresql+psycopg://postgres@127.0.0.1:5432/jiedian") from None
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    if migrate_schema:
+        migrate(engine)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Apply every migration not yet applied (idempotent, one transaction)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise StoreError(f"cannot open the database {engine.url.render_as_string()}: "
+                         f"{reason}") from None

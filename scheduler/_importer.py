@@ -1,0 +1,226 @@
+"""Import a plan into the store: expand it, compare with what is stored, write the difference.
+
+Invariants (DESIGN.md, "Storage and invariants"):
+
+- An occurrence's id is ``plan/milestone/start``; re-importing an unchanged
+  plan finds every id with the same fingerprint and writes nothing at all.
+- A changed occurrence (dates, due date, title, units) keeps its id and gets
+  ``sequence + 1``; one that disappeared is cancelled (kept, never deleted),
+  so feeds can say STATUS:CANCELLED and reminders can be cancelled.
+- The caller owns the transaction: ``plan add`` validates every file first,
+  then imports them all in one transaction, so a bad file changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlmodel import Session
+
+from plans import ChinaCalendar, LoadedPlan, Node, expand_plan, name_key
+from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow
+
+__all__ = ["Change", "ImportReport", "import_plan", "remove_plan"]
+
+_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
+_OCC_UNIT = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One occurrence that an import adds, changes or cancels."""
+
+    what: str  # added | changed | cancelled
+    occurrence_id: str
+    title: str
+    start: date
+    end: date
+    due: date
+    detail: str = ""  # for a change: what it was before
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, in a dry run, would do)."""
+
+    plan_id: str
+    new_plan: bool = False
+    changes: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, what: str) -> int:
+        return sum(1 for change in self.changes if change.what == what)
+
+    @property
+    def wrote(self) -> bool:
+        return self.new_plan or bool(self.changes)
+
+
+def _fingerprint(node: Node) -> str:
+    data = [node.title, node.kind, node.start.isoformat(), node.end.isoformat(),
+            node.due.isoformat(), node.part_of_day, sorted(node.lead), sorted(node.units),
+            node.source]
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def occurrence_ids(plan_id: str, nodes: Iterable[Node]) -> dict[str, Node]:
+    """Stable ids: ``plan/milestone/start``, with ``~end`` only when two share a start."""
+    found: dict[str, Node] = {}
+    for node in nodes:
+        base = f"{plan_id}/{node.milestone_id}/{node.start.isoformat()}"
+        key = base if base not in found else f"{base}~{node.end.isoformat()}"
+        found[key] = node
+    return found
+
+
+def _plan_hash(loaded: LoadedPlan, year: int) -> str:
+    document = loaded.plan.model_dump(mode="json")
+    text = json.dumps([document, year], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _occurrence_values(oid: str, node: Node, fingerprint: str, now: datetime) -> dict[str, object]:
+    return {
+        "id": oid, "plan_id": node.plan_id, "milestone_key": node.milestone_id,
+        "title": node.title, "kind": node.kind, "start": node.start, "end": node.end,
+        "due": node.due, "part_of_day": node.part_of_day, "source": node.source,
+        "fingerprint": fingerprint, "sequence": 0, "status": "active",
+        "created_at": now, "updated_at": now, "cancelled_at": None,
+    }
+
+
+def _unit_values(oid: str, node: Node) -> list[dict[str, object]]:
+    rows = {}
+    for role, names in (("lead", node.lead), ("unit", node.units)):
+        for name in names:
+            rows[(role, name)] = {"occurrence_id": oid, "role": role, "name": name,
+                                  "name_key": name_key(name)}
+    return list(rows.values())
+
+
+def import_plan(
+    session: Session,
+    loaded: LoadedPlan,
+    calendar: ChinaCalendar,
+    *,
+    now: datetime,
+    year: int | None = None,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Bring the stored plan in line with ``loaded`` expanded for ``year``."""
+    plan = loaded.plan
+    year = plan.year if year is None else year
+    report = ImportReport(plan.id)
+    nodes = occurrence_ids(plan.id, expand_plan(loaded, calendar, year, report.warnings))
+    wanted = {oid: (node, _fingerprint(node)) for oid, node in nodes.items()}
+    stored = {row.id: row for row in session.execute(
+        select(_OCC.c.id, _OCC.c.fingerprint, _OCC.c.status, _OCC.c.sequence, _OCC.c.start,
+               _OCC.c.end, _OCC.c.due, _OCC.c.title).where(_OCC.c.plan_id == plan.id))}
+    row = session.get(PlanRow, plan.id)
+    content_hash = _plan_hash(loaded, year)
+    report.new_plan = row is None
+
+    inserts, updates, cancels = [], [], []
+    for oid, (node, fingerprint) in wanted.items():
+        old = stored.get(oid)
+        if old is None:
+            inserts.append(_occurrence_values(oid, node, fingerprint, now))
+            report.changes.append(Change("added", oid, node.title, node.start, node.end, node.due))
+        elif old.fingerprint != fingerprint or old.status != "active":
+            values = _occurrence_values(oid, node, fingerprint, now)
+            values.pop("created_at")
+            values.update(_id=values.pop("id"), sequence=old.sequence + 1)
+            updates.append(values)
+            detail = "restored" if old.status != "active" else _difference(old, node)
+            what = "added" if old.status != "active" else "changed"
+            report.changes.append(Change(what, oid, node.title, node.start, node.end, node.due,
+                                         detail))
+        else:
+            report.unchanged += 1
+    for oid, old in stored.items():
+        if oid not in wanted and old.status == "active":
+            cancels.append({"_id": oid, "sequence": old.sequence + 1})
+            report.changes.append(Change("cancelled", oid, old.title, old.start, old.end, old.due))
+
+    plan_changed = row is None or row.content_hash != content_hash or row.status != "active"
+    if dry_run or not (plan_changed or report.changes):
+        return report
+    _write_plan(session, loaded, year, content_hash, row, now)
+    if inserts:
+        session.execute(insert(_OCC), inserts)
+    if updates:
+        session.execute(update(_OCC).where(_OCC.c.id == bindparam("_id")), updates)
+    if cancels:
+        session.execute(
+            update(_OCC).where(_OCC.c.id == bindparam("_id")),
+            [{**c, "status": "cancelled", "cancelled_at": now, "updated_at": now} for c in cancels],
+        )
+    touched = [values["id"] for values in inserts] + [values["_id"] for values in updates]
+    if updates:
+        session.execute(delete(_OCC_UNIT).where(
+            _OCC_UNIT.c.occurrence_id.in_([values["_id"] for values in updates])))
+    unit_rows = [r for oid in touched for r in _unit_values(oid, wanted[oid][0])]
+    if unit_rows:
+        session.execute(insert(_OCC_UNIT), unit_rows)
+    return report
+
+
+def _difference(old: object, node: Node) -> str:
+    parts = []
+    if (old.start, old.end) != (node.start, node.end):  # type: ignore[attr-defined]
+        parts.append(f"dates {old.start}–{old.end} → {node.start}–{node.end}")  # type: ignore[attr-defined]
+    if old.due != node.due:  # type: ignore[attr-defined]
+        parts.append(f"due {old.due} → {node.due}")  # type: ignore[attr-defined]
+    if old.title != node.title:  # type: ignore[attr-defined]
+        parts.append(f"title “{old.title}” → “{node.title}”")  # type: ignore[attr-defined]
+    return "; ".join(parts) or "units or details"
+
+
+def _write_plan(session: Session, loaded: LoadedPlan, year: int, content_hash: str,
+                row: PlanRow | None, now: datetime) -> None:
+    plan = loaded.plan
+    values = {
+        "title": plan.title, "issuer": plan.issuer, "issued": plan.issued, "year": plan.year,
+        "applied_year": year, "timezone": plan.timezone, "source_path": str(loaded.path),
+        "content_hash": content_hash, "document": plan.model_dump(mode="json"),
+        "status": "active", "updated_at": now, "removed_at": None,
+    }
+    if row is None:
+        session.add(PlanRow(id=plan.id, created_at=now, **values))
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    session.flush()
+    session.execute(delete(MilestoneRow).where(MilestoneRow.plan_id == plan.id))  # type: ignore[arg-type]
+    nodes_kind = {m.id: (m.kind or loaded.rules[m.id].kind) for m in plan.milestones}
+    session.add_all([
+        MilestoneRow(
+            plan_id=plan.id, key=m.id, position=i, title=m.title, when=m.when,
+            kind=nodes_kind[m.id], workdays=m.workdays or ("previous" if nodes_kind[m.id] ==
+                                                          "deadline" else "none"),
+            remind=[str(o) for o in (m.remind or plan.remind or [])], source=m.source,
+        )
+        for i, m in enumerate(plan.milestones)
+    ])
+    session.flush()
+
+
+def remove_plan(session: Session, plan_id: str, *, today: date, now: datetime) -> int:
+    """Mark a plan removed and cancel its occurrences not yet due; return how many."""
+    row = session.get(PlanRow, plan_id)
+    if row is None:
+        raise KeyError(plan_id)
+    row.status, row.removed_at, row.updated_at = "removed", now, now
+    result = session.execute(
+        update(_OCC)
+        .where(_OCC.c.plan_id == plan_id, _OCC.c.status == "active", _OCC.c.due >= today)
+        .values(status="cancelled", cancelled_at=now, updated_at=now,
+                sequence=_OCC.c.sequence + 1)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,142 @@
+"""The stored tables. Schema changes go through migrations/ (Alembic), never create_all.
+
+Occurrence ids are ``plan/milestone/start`` (the nominal start date): the same
+node keeps its id across re-imports, so feeds keep their UIDs and reminders
+stay attached. Unit names in plans are stored as written and as a ``name_key``
+(Simplified, ASCII punctuation, no spaces) for matching against the directory.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "ChannelRow",
+    "MilestoneRow",
+    "OccurrenceRow",
+    "OccurrenceUnitRow",
+    "PersonRow",
+    "PlanRow",
+    "UnitAliasRow",
+    "UnitMembershipRow",
+    "UnitRow",
+]
+
+
+class PlanRow(SQLModel, table=True):
+    __tablename__ = "plan"
+
+    id: str = Field(primary_key=True, max_length=120)
+    title: str
+    issuer: str | None = None
+    issued: date | None = None
+    year: int  # the plan file's base year
+    applied_year: int  # the year it was expanded for (plan add --year)
+    timezone: str = "Asia/Shanghai"
+    source_path: str | None = None
+    content_hash: str  # of the plan file's text and the applied year
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the plan as loaded
+    status: str = Field(default="active", max_length=16)  # active | removed
+    created_at: datetime
+    updated_at: datetime
+    removed_at: datetime | None = None
+
+
+class MilestoneRow(SQLModel, table=True):
+    __tablename__ = "milestone"
+
+    plan_id: str = Field(primary_key=True, foreign_key="plan.id", max_length=120)
+    key: str = Field(primary_key=True, max_length=120)
+    position: int
+    title: str
+    when: str
+    kind: str = Field(max_length=16)
+    workdays: str = Field(max_length=16)
+    remind: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    source: str | None = None
+
+
+class OccurrenceRow(SQLModel, table=True):
+    __tablename__ = "occurrence"
+    __table_args__ = (
+        Index("ix_occurrence_due_status", "due", "status"),
+        Index("ix_occurrence_plan", "plan_id", "milestone_key"),
+    )
+
+    id: str = Field(primary_key=True, max_length=300)
+    plan_id: str = Field(foreign_key="plan.id", max_length=120)
+    milestone_key: str = Field(max_length=120)
+    title: str
+    kind: str = Field(max_length=16)
+    start: date
+    end: date
+    due: date
+    part_of_day: str | None = Field(default=None, max_length=8)
+    source: str | None = None
+    fingerprint: str = Field(max_length=64)  # what the feeds and reminders depend on
+    sequence: int = 0  # iCalendar SEQUENCE: bumped on every change
+    status: str = Field(default="active", max_length=16)  # active | cancelled
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None = None
+
+
+class OccurrenceUnitRow(SQLModel, table=True):
+    __tablename__ = "occurrence_unit"
+    __table_args__ = (Index("ix_occurrence_unit_key", "name_key"),)
+
+    occurrence_id: str = Field(primary_key=True, foreign_key="occurrence.id", max_length=300)
+    role: str = Field(primary_key=True, max_length=8)  # lead | unit
+    name: str = Field(primary_key=True, max_length=200)
+    name_key: str = Field(max_length=200)
+
+
+class UnitRow(SQLModel, table=True):
+    __tablename__ = "unit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    name_key: str = Field(unique=True, max_length=200)
+    is_group: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+class UnitAliasRow(SQLModel, table=True):
+    __tablename__ = "unit_alias"
+
+    name_key: str = Field(primary_key=True, max_length=200)
+    alias: str = Field(max_length=200)
+    unit_id: int = Field(foreign_key="unit.id")
+
+
+class UnitMembershipRow(SQLModel, table=True):
+    __tablename__ = "unit_membership"
+
+    unit_id: int = Field(primary_key=True, foreign_key="unit.id")
+    group_id: int = Field(primary_key=True, foreign_key="unit.id")
+
+
+class PersonRow(SQLModel, table=True):
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("unit_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    position: int
+    name: str
+    mobile: str | None = Field(default=None, max_length=20)
+
+
+class ChannelRow(SQLModel, table=True):
+    __tablename__ = "channel"
+
+    id: str = Field(primary_key=True, max_length=120)
+    unit_id: int = Field(foreign_key="unit.id")
+    kind: str = Field(max_length=32)
+    config: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # names of secrets only
+    enabled: bool = True

@@ -1,0 +1,167 @@
+"""Read the store: upcoming nodes, plans, units. Pure reads; ``today`` comes in."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from plans import ChinaCalendar, name_key
+from scheduler._models import (
+    OccurrenceRow,
+    OccurrenceUnitRow,
+    PlanRow,
+    UnitAliasRow,
+    UnitMembershipRow,
+    UnitRow,
+)
+
+__all__ = ["PlanSummary", "UnknownUnitError", "Upcoming", "plan_summaries", "unit_keys", "upcoming"]
+
+_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
+_OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
+
+
+class UnknownUnitError(LookupError):
+    """A unit name that neither the directory nor any plan knows."""
+
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        self.name, self.suggestions = name, suggestions
+        hint = f"; did you mean {'、'.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown unit “{name}”{hint}")
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """A node ahead, with what a secretary wants to know about it."""
+
+    occurrence_id: str
+    plan_id: str
+    title: str
+    kind: str
+    start: date
+    end: date
+    due: date
+    part_of_day: str | None
+    days_left: int
+    working_days_left: int  # working days after today up to and including the due date
+    lead: tuple[str, ...]
+    units: tuple[str, ...]
+
+
+def _find_unit(session: Session, key: str) -> UnitRow | None:
+    unit = session.execute(select(UnitRow).where(UnitRow.name_key == key)).scalars().first()  # type: ignore[arg-type]
+    if unit is None:
+        alias = session.get(UnitAliasRow, key)
+        unit = session.get(UnitRow, alias.unit_id) if alias else None
+    return unit
+
+
+def unit_keys(session: Session, name: str) -> set[str]:
+    """The name keys that address ``name``: itself, its aliases, its groups and theirs.
+
+    Raises UnknownUnitError (with the closest names) when neither the directory
+    nor any stored occurrence knows the name.
+    """
+    key = name_key(name)
+    unit = _find_unit(session, key)
+    if unit is None:
+        if session.execute(select(_OU.c.name_key).where(_OU.c.name_key == key).limit(1)).first():
+            return {key}
+        known = [row[0] for row in session.execute(select(UnitRow.name))]  # type: ignore[call-overload]
+        known += [row[0] for row in session.execute(select(_OU.c.name).distinct())]
+        raise UnknownUnitError(name, difflib.get_close_matches(name, known, n=3, cutoff=0.4))
+    ids = {unit.id} | {row[0] for row in session.execute(
+        select(UnitMembershipRow.group_id).where(UnitMembershipRow.unit_id == unit.id))}  # type: ignore[call-overload,arg-type]
+    keys = {row[0] for row in session.execute(select(UnitRow.name_key).where(UnitRow.id.in_(ids)))}  # type: ignore[call-overload,union-attr]
+    keys |= {row[0] for row in session.execute(
+        select(UnitAliasRow.name_key).where(UnitAliasRow.unit_id.in_(ids)))}  # type: ignore[call-overload,attr-defined]
+    return keys
+
+
+def _working_days_prefix(calendar: ChinaCalendar, today: date, last: date) -> dict[date, int]:
+    counts, total, day = {}, 0, today
+    while day <= last:
+        counts[day] = total
+        day += timedelta(days=1)
+        total += calendar.is_working_day(day) if day <= last else 0
+    return counts
+
+
+def upcoming(
+    session: Session,
+    calendar: ChinaCalendar,
+    *,
+    today: date,
+    days: int = 30,
+    unit: str | None = None,
+    plan: str | None = None,
+) -> list[Upcoming]:
+    """Active nodes due (or starting) within ``days`` of ``today``, soonest due first."""
+    horizon = today + timedelta(days=days)
+    query = select(_OCC).where(
+        _OCC.c.status == "active",
+        or_(_OCC.c.due.between(today, horizon), _OCC.c.start.between(today, horizon)),
+        _OCC.c.due >= today,
+    )
+    if plan:
+        query = query.where(_OCC.c.plan_id == plan)
+    if unit:
+        keys = unit_keys(session, unit)
+        query = query.where(_OCC.c.id.in_(select(_OU.c.occurrence_id).where(
+            _OU.c.name_key.in_(keys))))
+    rows = session.execute(query.order_by(_OCC.c.due, _OCC.c.start, _OCC.c.id)).all()
+    names: dict[str, dict[str, list[str]]] = {}
+    for chunk in range(0, len(rows), 500):
+        ids = [row.id for row in rows[chunk:chunk + 500]]
+        for oid, role, name in session.execute(
+            select(_OU.c.occurrence_id, _OU.c.role, _OU.c.name).where(_OU.c.occurrence_id.in_(ids))
+        ):
+            names.setdefault(oid, {}).setdefault(role, []).append(name)
+    last_due = max((row.due for row in rows), default=today)
+    working = _working_days_prefix(calendar, today, last_due)
+    return [
+        Upcoming(
+            row.id, row.plan_id, row.title, row.kind, row.start, row.end, row.due, row.part_of_day,
+            (row.due - today).days, working[row.due],
+            tuple(sorted(names.get(row.id, {}).get("lead", []))),
+            tuple(sorted(names.get(row.id, {}).get("unit", []))),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    id: str
+    title: str
+    year: int
+    applied_year: int
+    status: str
+    milestones: int
+    active: int
+    cancelled: int
+    next_due: date | None
+
+
+def plan_summaries(session: Session, *, today: date) -> list[PlanSummary]:
+    """Every stored plan with its counts and its next due date."""
+    counts: dict[str, dict[str, int]] = {}
+    for plan_id, status, count in session.execute(
+        select(_OCC.c.plan_id, _OCC.c.status, func.count()).group_by(_OCC.c.plan_id, _OCC.c.status)
+    ):
+        counts.setdefault(plan_id, {})[status] = count
+    next_due = dict(session.execute(
+        select(_OCC.c.plan_id, func.min(_OCC.c.due))
+        .where(_OCC.c.status == "active", _OCC.c.due >= today).group_by(_OCC.c.plan_id)
+    ).all())
+    plans = session.execute(select(PlanRow).order_by(PlanRow.id)).scalars().all()  # type: ignore[call-overload]
+    return [
+        PlanSummary(p.id, p.title, p.year, p.applied_year, p.status,
+                    len(p.document.get("milestones", [])), counts.get(p.id, {}).get("active", 0),
+                    counts.get(p.id, {}).get("cancelled", 0), next_due.get(p.id))
+        for p in plans
+    ]

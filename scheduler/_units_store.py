@@ -1,0 +1,160 @@
+"""Store the units directory and answer questions about it.
+
+``import_units`` makes the stored directory equal to the file: a unit keeps
+its row (and later its feed token) across imports as long as its name does;
+aliases, memberships, people and channels are replaced; units no longer in
+the file are removed with what hangs off them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from plans import UnitsDirectory, name_key
+from scheduler._models import (
+    ChannelRow,
+    PersonRow,
+    UnitAliasRow,
+    UnitMembershipRow,
+    UnitRow,
+)
+
+__all__ = ["UnitDetail", "UnitsReport", "import_units", "list_units", "show_unit", "unknown_units"]
+
+
+@dataclass
+class UnitsReport:
+    added: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def _children(unit_ids: list[int]) -> list[Any]:
+    return [
+        delete(UnitAliasRow).where(UnitAliasRow.unit_id.in_(unit_ids)),  # type: ignore[attr-defined]
+        delete(UnitMembershipRow).where(UnitMembershipRow.unit_id.in_(unit_ids)),  # type: ignore[attr-defined]
+        delete(UnitMembershipRow).where(UnitMembershipRow.group_id.in_(unit_ids)),  # type: ignore[attr-defined]
+        delete(PersonRow).where(PersonRow.unit_id.in_(unit_ids)),  # type: ignore[attr-defined]
+        delete(ChannelRow).where(ChannelRow.unit_id.in_(unit_ids)),  # type: ignore[attr-defined]
+    ]
+
+
+def import_units(session: Session, directory: UnitsDirectory, *, now: datetime) -> UnitsReport:
+    """Make the stored directory equal to ``directory`` (the caller commits)."""
+    report = UnitsReport()
+    stored = {row.name_key: row for row in session.execute(select(UnitRow)).scalars()}
+    entries = [(g, True) for g in directory.groups] + [(u, False) for u in directory.units]
+    rows: dict[str, UnitRow] = {}
+    for entry, is_group in entries:
+        key = name_key(entry.name)
+        row = stored.pop(key, None)
+        if row is None:
+            row = UnitRow(name=entry.name, name_key=key, is_group=is_group, created_at=now,
+                          updated_at=now)
+            session.add(row)
+            report.added.append(entry.name)
+        else:
+            row.name, row.is_group, row.updated_at = entry.name, is_group, now
+            report.kept.append(entry.name)
+        rows[key] = row
+    session.flush()
+    if stored:
+        gone = [row.id for row in stored.values()]
+        for statement in _children(gone):  # type: ignore[arg-type]
+            session.execute(statement)
+        session.execute(delete(UnitRow).where(UnitRow.id.in_(gone)))  # type: ignore[union-attr]
+        report.removed = sorted(row.name for row in stored.values())
+    for statement in _children([row.id for row in rows.values()]):  # type: ignore[misc]
+        session.execute(statement)
+    session.flush()
+    for entry, _ in entries:
+        row = rows[name_key(entry.name)]
+        for alias in entry.aliases:
+            if name_key(alias) != row.name_key:
+                session.add(UnitAliasRow(name_key=name_key(alias), alias=alias, unit_id=row.id))
+    for unit in directory.units:
+        row = rows[name_key(unit.name)]
+        for group in directory.groups_of(unit):
+            session.add(UnitMembershipRow(unit_id=row.id, group_id=rows[name_key(group.name)].id))
+        for position, person in enumerate(unit.people):
+            session.add(PersonRow(unit_id=row.id, position=position, name=person.name,
+                                  mobile=person.mobile))
+        for channel in unit.channels:
+            session.add(ChannelRow(id=channel.id, unit_id=row.id, kind=channel.kind,
+                                   config=channel.config(), enabled=channel.enabled))
+    session.flush()
+    return report
+
+
+def _known(session: Session) -> dict[str, str]:
+    known = {row.name_key: row.name for row in session.execute(select(UnitRow)).scalars()}
+    for alias in session.execute(select(UnitAliasRow)).scalars():
+        known.setdefault(alias.name_key, alias.alias)
+    return known
+
+
+def unknown_units(session: Session, names: set[str]) -> dict[str, list[str]]:
+    """Names the stored directory does not know, each with up to three closest known names."""
+    known = _known(session)
+    unknown = {}
+    for name in sorted(names):
+        if name_key(name) not in known:
+            close = difflib.get_close_matches(name_key(name), list(known), n=3, cutoff=0.5)
+            unknown[name] = list(dict.fromkeys(known[key] for key in close))
+    return unknown
+
+
+@dataclass(frozen=True)
+class UnitDetail:
+    name: str
+    is_group: bool
+    aliases: tuple[str, ...]
+    groups: tuple[str, ...]
+    members: tuple[str, ...]
+    people: tuple[tuple[str, str | None], ...]
+    channels: tuple[tuple[str, str, bool, dict[str, Any]], ...]
+
+
+def list_units(session: Session) -> list[UnitDetail]:
+    """Every stored unit and group, groups first, by name."""
+    rows = session.execute(select(UnitRow).order_by(UnitRow.is_group.desc(), UnitRow.name)).scalars()  # type: ignore[attr-defined]
+    return [_detail(session, row) for row in rows]
+
+
+def show_unit(session: Session, name: str) -> UnitDetail | None:
+    """One unit by name or alias (any script), or None."""
+    key = name_key(name)
+    row = session.execute(select(UnitRow).where(UnitRow.name_key == key)).scalars().first()  # type: ignore[arg-type]
+    if row is None:
+        alias = session.get(UnitAliasRow, key)
+        row = session.get(UnitRow, alias.unit_id) if alias else None
+    return _detail(session, row) if row else None
+
+
+def _detail(session: Session, row: UnitRow) -> UnitDetail:
+    def names(ids: list[int]) -> tuple[str, ...]:
+        if not ids:
+            return ()
+        found = session.execute(select(UnitRow.name).where(UnitRow.id.in_(ids)))  # type: ignore[call-overload,union-attr]
+        return tuple(sorted(r[0] for r in found))
+
+    memberships = session.execute(select(UnitMembershipRow).where(
+        (UnitMembershipRow.unit_id == row.id) | (UnitMembershipRow.group_id == row.id))).scalars().all()  # type: ignore[arg-type]
+    aliases = session.execute(select(UnitAliasRow.alias).where(UnitAliasRow.unit_id == row.id))  # type: ignore[call-overload,arg-type]
+    people = session.execute(select(PersonRow).where(PersonRow.unit_id == row.id)  # type: ignore[arg-type]
+                             .order_by(PersonRow.position)).scalars()  # type: ignore[arg-type]
+    channels = session.execute(select(ChannelRow).where(ChannelRow.unit_id == row.id)  # type: ignore[arg-type]
+                               .order_by(ChannelRow.id)).scalars()  # type: ignore[arg-type]
+    return UnitDetail(
+        row.name, row.is_group, tuple(sorted(a[0] for a in aliases)),
+        names([m.group_id for m in memberships if m.unit_id == row.id]),
+        names([m.unit_id for m in memberships if m.group_id == row.id]),
+        tuple((p.name, p.mobile) for p in people),
+        tuple((c.id, c.kind, c.enabled, c.config) for c in channels),
+    )
