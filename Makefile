@@ -13,10 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# Until the daemon exists, the nearest real thing: the bundled plans applied
-# to the current year, from today on.
+# Until the daemon exists, the nearest real thing: load the bundled units and
+# plans (applied to the current year) into the store, then show what is coming.
 serve: $(STAMP)
-	$(BIN)/jiedian plan show --year $$(date +%Y) --since today
+	$(BIN)/jiedian units import plans/units.yaml
+	$(BIN)/jiedian plan add plans/catalog --year $$(date +%Y) --quiet
+	$(BIN)/jiedian upcoming --days 60
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -316,6 +316,7 @@ def plan_add(
     files: Annotated[list[Path], typer.Argument(help="Plan files or folders of them.")],
     year: Annotated[int | None, typer.Option(help="Apply the plans to this year.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the difference only.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="One summary line per plan.")] = False,
 ) -> None:
     """Validate plan files, then import them in one transaction and print what changed."""
     loaded = _load(files)
@@ -344,7 +345,7 @@ def plan_add(
         else:
             session.commit()
     for report in reports:
-        _print_report(report, dry_run)
+        _print_report(report, dry_run, limit=0 if quiet else 15)
         _warn(report.warnings)
     _warn(warnings)
 

@@ -1,0 +1,126 @@
+"""`jiedian plan add/list/show/remove`, `upcoming` and `units` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import CATALOG, JIEDIAN
+
+ROOT = Path(__file__).resolve().parent.parent
+UNITS = ROOT / "plans" / "units.yaml"
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        "COLUMNS": "200",
+        "JIEDIAN_HOME": str(tmp_path / "home"),
+        "JIEDIAN_DATABASE_URL": database_url,
+        "JIEDIAN_NOW": "2011-04-20T09:00",
+    }
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([JIEDIAN, *args], check=False, capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def test_add_show_list_upcoming_remove(env: dict[str, str]) -> None:
+    assert run(env, "units", "import", str(UNITS)).returncode == 0
+    hejiang = str(CATALOG / "hejiang-2011-cxzy.yaml")
+    first = run(env, "plan", "add", hejiang)
+    assert first.returncode == 0, first.stderr
+    assert "hejiang-2011-cxzy: new plan, 26 added" in first.stdout
+    assert "not in the units directory" not in first.stderr  # the bundled directory knows them
+    again = run(env, "plan", "add", hejiang)
+    assert "hejiang-2011-cxzy: unchanged (26 nodes); nothing written" in again.stdout
+    listed = run(env, "plan", "list", "--json")
+    assert [p["id"] for p in json.loads(listed.stdout)] == ["hejiang-2011-cxzy"]
+    shown = run(env, "plan", "show", "hejiang-2011-cxzy", "--json")
+    assert len(json.loads(shown.stdout)) == 26
+    ahead = json.loads(run(env, "upcoming", "--unit", "镇党建办", "--json").stdout)
+    assert [(r["title"], r["due"], r["days_left"], r["working_days_left"]) for r in ahead] == [
+        ("形成创建方案交镇党建办", "2011-04-29", 9, 7)]
+    table = run(env, "upcoming", "--unit", "镇党建办")
+    assert "还有9天 (7个工作日)" in table.stdout and "周五" in table.stdout
+    removed = run(env, "plan", "remove", "hejiang-2011-cxzy")
+    assert removed.returncode == 0 and "cancelled" in removed.stdout
+    assert json.loads(run(env, "upcoming", "--unit", "镇党建办", "--json").stdout) == []
+
+
+def test_changed_plan_prints_the_difference_and_dry_run_writes_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    source = (CATALOG / "hejiang-2011-cxzy.yaml").read_text(encoding="utf-8")
+    plan = tmp_path / "hejiang.yaml"
+    plan.write_text(source, encoding="utf-8")
+    run(env, "plan", "add", str(plan))
+    plan.write_text(source.replace("when: 清明節", "when: 清明節前后"), encoding="utf-8")
+    dry = run(env, "plan", "add", "--dry-run", str(plan))
+    assert "1 would add, 0 changed, 1 cancelled" in dry.stdout
+    assert "+ 2011-03-29" in dry.stdout and "- 2011-04-05" in dry.stdout
+    real = run(env, "plan", "add", str(plan))
+    assert "1 added, 0 changed, 1 cancelled" in real.stdout
+    assert "nothing written" in run(env, "plan", "add", str(plan)).stdout
+
+
+def test_a_bad_file_changes_nothing(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: bad\ntitle: 坏\nyear: 2011\nmilestones:\n  - id: a\n    title: x\n"
+                   "    when: 适时\n", encoding="utf-8")
+    result = run(env, "plan", "add", str(CATALOG / "hejiang-2011-cxzy.yaml"), str(bad))
+    assert result.returncode == 1 and f"{bad}:7: milestones[0].when" in result.stderr
+    assert json.loads(run(env, "plan", "list", "--json").stdout) == []
+
+
+def test_unknown_units_are_warned_with_the_closest_names(env: dict[str, str], tmp_path: Path) -> None:
+    run(env, "units", "import", str(UNITS))
+    plan = tmp_path / "p.yaml"
+    plan.write_text("id: p\ntitle: t\nyear: 2011\nmilestones:\n  - id: a\n    title: x\n"
+                    "    when: 4月底前\n    lead: [镇党建室]\n", encoding="utf-8")
+    result = run(env, "plan", "add", str(plan))
+    assert result.returncode == 0
+    assert "unit “镇党建室” is not in the units directory; closest known: 镇党建办" in result.stderr
+
+
+def test_units_commands(env: dict[str, str]) -> None:
+    run(env, "units", "import", str(UNITS))
+    listed = run(env, "units", "list")
+    assert "镇党建办" in listed.stdout and "各党(总)支部" in listed.stdout
+    shown = run(env, "units", "show", "各黨（總）支部")
+    assert shown.returncode == 0 and "members:" in shown.stdout
+    missing = run(env, "units", "show", "镇党建")
+    assert missing.returncode == 1 and "did you mean 镇党建办" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["plan", "remove", "nope"], "no stored plan “nope”"),
+        (["plan", "show", "nope"], "no stored plan “nope”"),
+        (["upcoming", "--unit", "不存在的单位"], "unknown unit “不存在的单位”"),
+        (["units", "import", "/nonexistent.yaml"], "/nonexistent.yaml: no such file"),
+    ],
+)
+def test_store_mistakes_are_clear(env: dict[str, str], args: list[str], says: str) -> None:
+    result = run(env, *args)
+    assert result.returncode != 0 and says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
+    env = {"PATH": str(Path(sys.executable).parent), "JIEDIAN_HOME": str(tmp_path),
+           "JIEDIAN_DATABASE_URL": "nonsense"}
+    result = run(env, "plan", "list")
+    assert result.returncode == 1 and "is not a database URL" in result.stderr
+    env["JIEDIAN_DATABASE_URL"] = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    result = run(env, "plan", "list")
+    assert result.returncode == 1 and "cannot open the database" in result.stderr
+    assert "Traceback" not in result.stderr
