@@ -131,7 +131,8 @@ def evaluate(
     rule = parse(expression)
     warnings: list[str] = []
     occurrences = rule.expand(year, calendar, events, warnings=warnings)
-    policy = workdays if workdays or rule.kind != "deadline" else "previous"
+    # Deadlines always have a due date; anything else only when a policy is asked for.
+    policy = workdays or ("previous" if rule.kind == "deadline" else None)
     dated = tuple(
         (o, due_date(o, policy, calendar, warnings) if policy else None) for o in occurrences
     )

@@ -137,7 +137,7 @@ def normalize(text: str) -> str:
     >>> normalize("二〇一一年十二月十五號前")
     '2011年12月15日前'
     >>> normalize("「七一」前夕"), normalize("每週五（上午）")
-    ('七一前夕', '每周五(上午)')
+    ('七一前夕', '每周5(上午)')
     """
     text = _SPELLING.sub(_spelling, to_simplified(text).translate(_PUNCT))
     if not _HAS_NUMERAL.search(text):
