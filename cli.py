@@ -182,6 +182,31 @@ def plan_validate(
         out.print(f"[green]ok[/green] {item.path}: {item.plan.id}, {count} milestones")
 
 
+@plan_app.command("new")
+def plan_new(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Where to write the plan file.")
+    ] = Path("plan.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a plan file by answering questions; every time expression is shown as dates."""
+    if output.exists() and not force:
+        raise _fail(f"{output} already exists; choose another -o/--output, or add --force")
+
+    def ask(prompt: str, default: str | None) -> str:
+        if default is None:  # required: typer asks again on an empty answer
+            return str(typer.prompt(prompt))
+        return str(typer.prompt(prompt, default=default, show_default=bool(default)))
+
+    text = plans.interview(ask, lambda line: out.print(line, markup=False), plans.CALENDAR)
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise _fail(f"{output}: cannot be written: {error.strerror}") from None
+    out.print(f"written {output}; check it with `jiedian plan validate {output}`, "
+              f"store it with `jiedian plan add {output}`", markup=False)
+
+
 @plan_app.command("show")
 def plan_show(
     targets: Annotated[

@@ -6,6 +6,7 @@
 """
 
 from plans._calendar import CALENDAR, ChinaCalendar
+from plans._draft import interview
 from plans._errors import ExpressionError, MissingEventError, PlanError
 from plans._expand import Node, WhenResult, due_date, evaluate, expand_plan, workday_policy
 from plans._expressions import Occurrence, Rule, parse
@@ -33,6 +34,7 @@ __all__ = [
     "evaluate",
     "expand_files",
     "expand_plan",
+    "interview",
     "load_events",
     "load_plan",
     "load_units",
