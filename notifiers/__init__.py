@@ -1,6 +1,60 @@
-"""Channels that deliver a message to a destination (console, SMS, webhooks).
+"""Notifiers: one module per channel behind one small interface (see ``_base``).
 
-Nothing lives here yet: the channels come with the notifier work.
+``build(destination, client=…, secrets=…, clock=…)`` returns the channel for a
+destination's ``kind``; a new channel is one module that subclasses
+:class:`Channel` and one line in ``CHANNELS``.
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from notifiers._base import (
+    Channel,
+    Clock,
+    Destination,
+    Message,
+    Outcome,
+    RateLimiter,
+    Result,
+    cut_utf8,
+)
+from notifiers._secrets import Secrets, SecretsError
+from notifiers.console import ConsoleChannel
+
+__all__ = [
+    "CHANNELS",
+    "Channel",
+    "Clock",
+    "Destination",
+    "Message",
+    "Outcome",
+    "RateLimiter",
+    "Result",
+    "Secrets",
+    "SecretsError",
+    "build",
+    "cut_utf8",
+]
+
+CHANNELS: dict[str, type[Channel]] = {
+    ConsoleChannel.kind: ConsoleChannel,
+}
+
+
+def build(
+    destination: Destination,
+    *,
+    client: httpx.AsyncClient,
+    secrets: Secrets,
+    clock: Clock = time.time,
+) -> Channel:
+    """The channel object for ``destination`` (one per destination: it keeps its rate limits)."""
+    try:
+        cls = CHANNELS[destination.kind]
+    except KeyError:
+        known = ", ".join(sorted(CHANNELS))
+        raise ValueError(f"unknown channel kind “{destination.kind}”; known: {known}") from None
+    return cls(destination, client=client, secrets=secrets, clock=clock)

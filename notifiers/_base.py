@@ -1,0 +1,219 @@
+"""The one small interface every channel implements, and the plumbing they share.
+
+A channel receives a :class:`Message` and sends it to the :class:`Destination`
+it was built for; it answers with a :class:`Result`: delivered, a transient
+failure (retry, perhaps after ``retry_after`` seconds) or a permanent one
+(bad number, bad signature, unapproved template) with the provider's own code
+and message. Success is read from the provider's answer body, never from the
+HTTP status alone: the robot APIs answer HTTP 200 to errors.
+
+Channels never sleep and never read the clock themselves: the clock comes in
+(``clock()`` returns seconds since the epoch), and a channel over its rate
+limit answers a transient failure with ``retry_after`` for the caller to
+schedule. The ``httpx.AsyncClient`` comes in too, so connections are pooled
+across channels and tests can pass any transport.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+
+from notifiers._secrets import Secrets
+
+__all__ = [
+    "Channel",
+    "Clock",
+    "Destination",
+    "HttpAnswer",
+    "Message",
+    "Outcome",
+    "RateLimiter",
+    "Result",
+    "cut_utf8",
+    "http_failure",
+    "post_json",
+]
+
+Clock = Callable[[], float]
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class Outcome(enum.StrEnum):
+    DELIVERED = "delivered"
+    TRANSIENT = "transient"  # try again later
+    PERMANENT = "permanent"  # will never work as configured: surface it
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to say. ``fields`` feed SMS templates; ``idempotency_key`` is stable per reminder."""
+
+    title: str
+    text: str
+    idempotency_key: str
+    markdown: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    mention_mobiles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where to: one channel of one unit, as the units directory describes it."""
+
+    channel_id: str
+    kind: str
+    config: Mapping[str, Any]  # names of environment variables, never secrets themselves
+    mobiles: tuple[str, ...] = ()  # the unit's people, for SMS and @mentions
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """The provider's answer to one send."""
+
+    outcome: Outcome
+    code: str | None = None  # the provider's code ("0", "isv.MOBILE_NUMBER_ILLEGAL", 19021 …)
+    message: str | None = None  # the provider's message (never contains a secret)
+    retry_after: float | None = None  # seconds, when the provider (or our limiter) says
+    latency_ms: float = 0.0
+    request_id: str | None = None  # the provider's id for the request, for support tickets
+    recipients: Mapping[str, Result] = field(default_factory=dict)  # per number, for SMS
+
+    @property
+    def delivered(self) -> bool:
+        return self.outcome is Outcome.DELIVERED
+
+
+class RateLimiter:
+    """At most ``limit`` sends per ``window`` seconds (a sliding window; no sleeping).
+
+    ``acquire()`` returns 0.0 and counts the send, or the seconds to wait.
+    """
+
+    def __init__(self, limit: int, window: float, clock: Clock) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._sent: deque[float] = deque()
+
+    def acquire(self) -> float:
+        now = self.clock()
+        while self._sent and self._sent[0] <= now - self.window:
+            self._sent.popleft()
+        if len(self._sent) >= self.limit:
+            return max(0.0, self._sent[0] + self.window - now)
+        self._sent.append(now)
+        return 0.0
+
+
+class Channel(ABC):
+    """One way of reaching a unit. Subclasses set ``kind`` and implement ``send``.
+
+    Rate limits are per destination (a DingTalk robot allows 20 a minute), so
+    the caller keeps one channel object per destination for as long as it runs.
+    """
+
+    kind: ClassVar[str]
+    limits: ClassVar[tuple[tuple[int, float], ...]] = ()  # (count, seconds) pairs
+
+    def __init__(
+        self,
+        destination: Destination,
+        *,
+        client: httpx.AsyncClient,
+        secrets: Secrets,
+        clock: Clock = time.time,
+    ) -> None:
+        self.destination = destination
+        self.client = client
+        self.secrets = secrets
+        self.clock = clock
+        self._limiters = [RateLimiter(n, seconds, clock) for n, seconds in self.limits]
+
+    def throttled(self) -> Result | None:
+        """A transient Result when our own limit for this destination is reached, else None."""
+        waits = [limiter.acquire() for limiter in self._limiters]
+        wait = max(waits, default=0.0)
+        if wait > 0:
+            return Result(Outcome.TRANSIENT, "rate_limited",
+                          "the channel's rate limit is reached", retry_after=wait)
+        return None
+
+    @abstractmethod
+    async def send(self, message: Message) -> Result:
+        """Send ``message``; never raises for a provider's answer or a network failure."""
+
+    def url(self) -> str:
+        """The destination URL, from ``url`` or from the environment variable ``url_env``."""
+        config = self.destination.config
+        if config.get("url"):
+            return str(config["url"])
+        return self.secrets.get(str(config["url_env"]))
+
+
+def cut_utf8(text: str, limit: int, marker: str = "…") -> str:
+    """Cut ``text`` to at most ``limit`` UTF-8 bytes at a character boundary, marking the cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    room = limit - len(marker.encode("utf-8"))
+    return data[:room].decode("utf-8", errors="ignore") + marker
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: Any  # parsed JSON, or the text when it is not JSON
+    headers: httpx.Headers
+    latency_ms: float
+
+
+async def post_json(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    content: bytes,
+    headers: Mapping[str, str] | None = None,
+) -> HttpAnswer | Result:
+    """POST a JSON body; a network failure becomes a transient Result (never an exception)."""
+    started = time.perf_counter()
+    try:
+        response = await client.post(
+            url, content=content, timeout=TIMEOUT,
+            headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+        )
+    except httpx.TimeoutException as error:
+        return Result(Outcome.TRANSIENT, "timeout", type(error).__name__,
+                      latency_ms=(time.perf_counter() - started) * 1000)
+    except httpx.TransportError as error:
+        return Result(Outcome.TRANSIENT, "network", f"{type(error).__name__}: connection failed",
+                      latency_ms=(time.perf_counter() - started) * 1000)
+    latency = (time.perf_counter() - started) * 1000
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    return HttpAnswer(response.status_code, body, response.headers, latency)
+
+
+def http_failure(answer: HttpAnswer) -> Result | None:
+    """The Result for an HTTP-level failure (429, 5xx, 4xx), or None when the body decides."""
+    if answer.status == 429 or answer.status >= 500:
+        retry = answer.headers.get("Retry-After")
+        retry_after = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
+        return Result(Outcome.TRANSIENT, f"http_{answer.status}", _short(answer.body),
+                      retry_after=retry_after, latency_ms=answer.latency_ms)
+    if answer.status >= 400 and not isinstance(answer.body, dict):
+        return Result(Outcome.PERMANENT, f"http_{answer.status}", _short(answer.body),
+                      latency_ms=answer.latency_ms)
+    return None
+
+
+def _short(body: Any, limit: int = 300) -> str:
+    return str(body)[:limit]

@@ -1,0 +1,80 @@
+"""Secrets (SMS keys, webhook secrets, robot tokens) from the environment or a secrets file.
+
+Plan and units files only *name* a secret (``secret_env: DJB_DING_SECRET``);
+the value comes from the environment or from the file named by
+``JIEDIAN_SECRETS_FILE`` (``NAME=value`` lines, ``#`` comments), which must
+not be readable by group or others: a secret file anyone can read is refused.
+Values never appear in ``repr``, logs or errors; ``mask`` scrubs them from any
+text (a provider's error that echoes a URL with its token, say).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["Secrets", "SecretsError"]
+
+
+class SecretsError(RuntimeError):
+    """A secret is missing, or the secrets file is unsafe or unreadable."""
+
+
+class Secrets:
+    """Look secrets up by name: the environment first, then the secrets file."""
+
+    def __init__(self, env: Mapping[str, str] | None = None,
+                 file_values: Mapping[str, str] | None = None) -> None:
+        self._env = dict(os.environ if env is None else env)
+        self._file = dict(file_values or {})
+
+    @classmethod
+    def load(cls, path: Path | None = None, env: Mapping[str, str] | None = None) -> Secrets:
+        """Read the secrets file (if any), refusing one that others can read."""
+        if path is None:
+            return cls(env)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise SecretsError(f"secrets file {path} does not exist") from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise SecretsError(
+                f"secrets file {path} is readable by others (mode {stat.filemode(mode)}); "
+                f"run `chmod 600 {path}`"
+            )
+        values = {}
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, sep, value = line.partition("=")
+            if not sep or not name.strip():
+                raise SecretsError(f"{path}:{number}: expected NAME=value")
+            values[name.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+        return cls(env, values)
+
+    def get(self, name: str) -> str:
+        value = self._env.get(name) or self._file.get(name)
+        if not value:
+            raise SecretsError(
+                f"secret {name} is not set; export {name}=… or add it to JIEDIAN_SECRETS_FILE"
+            )
+        return value
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret value this object knows replaced by ***."""
+        for value in sorted({*self._file.values(), *self._secret_env_values()}, key=len,
+                            reverse=True):
+            if len(value) >= 4:
+                text = text.replace(value, "***")
+        return text
+
+    def _secret_env_values(self) -> list[str]:
+        # Only variables that look like secrets: masking PATH would garble every message.
+        hints = ("SECRET", "TOKEN", "KEY", "PASSWORD", "_ID", "URL")
+        return [v for k, v in self._env.items() if any(h in k.upper() for h in hints)]
+
+    def __repr__(self) -> str:
+        return f"Secrets(file names={sorted(self._file)})"
