@@ -149,6 +149,12 @@ class Channel(ABC):
     async def send(self, message: Message) -> Result:
         """Send ``message``; never raises for a provider's answer or a network failure."""
 
+    @property
+    def timeout(self) -> float | None:
+        """Seconds before a request is given up (``timeout`` in the channel's config)."""
+        value = self.destination.config.get("timeout")
+        return float(value) if value else None
+
     def url(self) -> str:
         """The destination URL, from ``url`` or from the environment variable ``url_env``."""
         config = self.destination.config
@@ -180,12 +186,16 @@ async def post_json(
     *,
     content: bytes,
     headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> HttpAnswer | Result:
-    """POST a JSON body; a network failure becomes a transient Result (never an exception)."""
+    """POST a JSON body; a network failure becomes a transient Result (never an exception).
+
+    ``timeout`` (seconds) overrides the default of 10 s (5 s to connect).
+    """
     started = time.perf_counter()
     try:
         response = await client.post(
-            url, content=content, timeout=TIMEOUT,
+            url, content=content, timeout=httpx.Timeout(timeout) if timeout else TIMEOUT,
             headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
         )
     except httpx.TimeoutException as error:
