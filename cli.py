@@ -19,6 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlmodel import Session
 
+import notifiers
 import plans
 import scheduler
 
@@ -30,7 +31,9 @@ app = typer.Typer(
 )
 plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
 units_app = typer.Typer(help="The units directory: who is reminded and how.", no_args_is_help=True)
+notify_app = typer.Typer(help="Check that the channels reach people.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
+app.add_typer(notify_app, name="notify")
 app.add_typer(units_app, name="units")
 
 out = Console(highlight=False, soft_wrap=True)
@@ -513,6 +516,39 @@ def units_show(name: Annotated[str, typer.Argument(help="A unit or group, by nam
     for channel_id, kind, enabled, config in detail.channels:
         settings = ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
         out.print(f"channel: {channel_id} ({kind}{'' if enabled else ', disabled'}) {settings}")
+
+
+@notify_app.command("test")
+def notify_test(
+    unit: Annotated[str, typer.Option(help="The unit whose channels to test.")],
+    channel: Annotated[str | None, typer.Option(help="Only this channel id.")] = None,
+) -> None:
+    """Send a test reminder through a unit's channels and print what each provider answered."""
+    settings = scheduler.Settings.from_env()
+    try:
+        secrets = notifiers.Secrets.load(settings.secrets_file)
+        templates = scheduler.Templates(settings.templates)
+    except (notifiers.SecretsError, ValueError, OSError) as error:
+        raise _fail(str(error)) from None
+    with _session() as session:
+        try:
+            answers = scheduler.send_test(session, unit, today=_today(), secrets=secrets,
+                                          channel_id=channel, link=settings.base_url + "/",
+                                          templates=templates)
+        except LookupError as error:
+            raise _fail(str(error).strip("'\"")) from None
+    table = Table(title=f"notify test · {unit}")
+    for column in ("channel", "kind", "result", "provider code", "provider message", "ms"):
+        table.add_column(column, overflow="fold")
+    colour = {"delivered": "green", "transient": "yellow", "permanent": "red"}
+    for answer in answers:
+        r = answer.result
+        table.add_row(answer.channel_id, answer.kind,
+                      f"[{colour[r.outcome.value]}]{r.outcome.value}[/]", r.code or "",
+                      r.message or "", f"{r.latency_ms:.0f}")
+    out.print(table)
+    if not all(answer.result.delivered for answer in answers):
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from notifiers._base import (
     RateLimiter,
     Result,
     cut_utf8,
+    deliver,
 )
 from notifiers._secrets import Secrets, SecretsError
 from notifiers.console import ConsoleChannel
@@ -37,6 +38,7 @@ __all__ = [
     "SecretsError",
     "build",
     "cut_utf8",
+    "deliver",
 ]
 
 CHANNELS: dict[str, type[Channel]] = {

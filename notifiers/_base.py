@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from notifiers._secrets import Secrets
+from notifiers._secrets import Secrets, SecretsError
 
 __all__ = [
     "Channel",
@@ -38,6 +38,7 @@ __all__ = [
     "RateLimiter",
     "Result",
     "cut_utf8",
+    "deliver",
     "http_failure",
     "post_json",
 ]
@@ -161,6 +162,14 @@ class Channel(ABC):
         if config.get("url"):
             return str(config["url"])
         return self.secrets.get(str(config["url_env"]))
+
+
+async def deliver(channel: Channel, message: Message) -> Result:
+    """``channel.send(message)``, with a missing secret turned into a permanent Result."""
+    try:
+        return await channel.send(message)
+    except SecretsError as error:
+        return Result(Outcome.PERMANENT, "secret_missing", str(error))
 
 
 def cut_utf8(text: str, limit: int, marker: str = "…") -> str:

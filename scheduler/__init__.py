@@ -7,6 +7,8 @@ read the clock).
 
 from scheduler._db import StoreError, migrate, open_store
 from scheduler._importer import Change, ImportReport, import_plan, remove_plan
+from scheduler._messages import ReminderItem, Templates, render
+from scheduler._notify import ChannelAnswer, destinations, send_test
 from scheduler._queries import (
     PlanSummary,
     UnknownUnitError,
@@ -19,6 +21,7 @@ from scheduler._settings import Settings
 from scheduler._units_store import (
     UnitDetail,
     UnitsReport,
+    find_unit,
     import_units,
     list_units,
     show_unit,
@@ -27,14 +30,19 @@ from scheduler._units_store import (
 
 __all__ = [
     "Change",
+    "ChannelAnswer",
     "ImportReport",
     "PlanSummary",
+    "ReminderItem",
     "Settings",
     "StoreError",
+    "Templates",
     "UnitDetail",
     "UnitsReport",
     "UnknownUnitError",
     "Upcoming",
+    "destinations",
+    "find_unit",
     "import_plan",
     "import_units",
     "list_units",
@@ -42,6 +50,8 @@ __all__ = [
     "open_store",
     "plan_summaries",
     "remove_plan",
+    "render",
+    "send_test",
     "show_unit",
     "unit_keys",
     "unknown_units",

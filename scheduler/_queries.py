@@ -18,6 +18,7 @@ from scheduler._models import (
     UnitMembershipRow,
     UnitRow,
 )
+from scheduler._units_store import find_unit
 
 __all__ = ["PlanSummary", "UnknownUnitError", "Upcoming", "plan_summaries", "unit_keys", "upcoming"]
 
@@ -52,14 +53,6 @@ class Upcoming:
     units: tuple[str, ...]
 
 
-def _find_unit(session: Session, key: str) -> UnitRow | None:
-    unit = session.execute(select(UnitRow).where(UnitRow.name_key == key)).scalars().first()  # type: ignore[arg-type]
-    if unit is None:
-        alias = session.get(UnitAliasRow, key)
-        unit = session.get(UnitRow, alias.unit_id) if alias else None
-    return unit
-
-
 def unit_keys(session: Session, name: str) -> set[str]:
     """The name keys that address ``name``: itself, its aliases, its groups and theirs.
 
@@ -67,7 +60,7 @@ def unit_keys(session: Session, name: str) -> set[str]:
     nor any stored occurrence knows the name.
     """
     key = name_key(name)
-    unit = _find_unit(session, key)
+    unit = find_unit(session, name)
     if unit is None:
         if session.execute(select(_OU.c.name_key).where(_OU.c.name_key == key).limit(1)).first():
             return {key}

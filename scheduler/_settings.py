@@ -31,6 +31,7 @@ class Settings:
     rest_days: str = "move"
     secrets_file: Path | None = None
     base_url: str = "http://127.0.0.1:8000"
+    templates: Path | None = None  # a folder of message templates overriding the wording
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +40,7 @@ class Settings:
         url = env.get("JIEDIAN_DATABASE_URL") or f"sqlite:///{home / 'jiedian.db'}"
         units = env.get("JIEDIAN_UNITS")
         secrets = env.get("JIEDIAN_SECRETS_FILE")
+        templates = env.get("JIEDIAN_TEMPLATES")
         return cls(
             home=home,
             database_url=url,
@@ -47,4 +49,5 @@ class Settings:
             rest_days=env.get("JIEDIAN_REST_DAYS", "move"),
             secrets_file=Path(secrets) if secrets else None,
             base_url=env.get("JIEDIAN_BASE_URL", "http://127.0.0.1:8000"),
+            templates=Path(templates) if templates else None,
         )

@@ -25,7 +25,15 @@ from scheduler._models import (
     UnitRow,
 )
 
-__all__ = ["UnitDetail", "UnitsReport", "import_units", "list_units", "show_unit", "unknown_units"]
+__all__ = [
+    "UnitDetail",
+    "UnitsReport",
+    "find_unit",
+    "import_units",
+    "list_units",
+    "show_unit",
+    "unknown_units",
+]
 
 
 @dataclass
@@ -127,13 +135,19 @@ def list_units(session: Session) -> list[UnitDetail]:
     return [_detail(session, row) for row in rows]
 
 
-def show_unit(session: Session, name: str) -> UnitDetail | None:
-    """One unit by name or alias (any script), or None."""
+def find_unit(session: Session, name: str) -> UnitRow | None:
+    """A stored unit or group by name or alias, in any script; None when unknown."""
     key = name_key(name)
     row = session.execute(select(UnitRow).where(UnitRow.name_key == key)).scalars().first()  # type: ignore[arg-type]
     if row is None:
         alias = session.get(UnitAliasRow, key)
         row = session.get(UnitRow, alias.unit_id) if alias else None
+    return row
+
+
+def show_unit(session: Session, name: str) -> UnitDetail | None:
+    """One unit by name or alias (any script), or None."""
+    row = find_unit(session, name)
     return _detail(session, row) if row else None
 
 

@@ -1,0 +1,133 @@
+"""Reminder messages: Chinese text a unit's secretary is glad to receive.
+
+One reminder (or a digest of several for the same unit and channel) becomes a
+:class:`notifiers.Message` with a title, plain text, Markdown and the fields
+that SMS templates map to their variables. Deployments can override the
+wording with templates (``string.Template`` files ``title.txt``, ``text.txt``,
+``markdown.md``, ``item.txt`` and ``item.md`` in a folder); the variables are
+those of :func:`item_fields` and ``$count``, ``$items``, ``$link``, ``$unit``.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from notifiers import Message
+
+__all__ = ["ReminderItem", "Templates", "countdown", "item_fields", "render"]
+
+WEEKDAYS = "一二三四五六日"
+
+
+@dataclass(frozen=True)
+class ReminderItem:
+    """One node a reminder is about, as seen from ``today``."""
+
+    plan_title: str
+    title: str
+    kind: str  # deadline | event | phase
+    start: date
+    end: date
+    due: date
+    lead: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    part_of_day: str | None = None
+    late: bool = False  # 补发: sent after its planned time (the daemon was down)
+
+
+def _day(day: date) -> str:
+    return f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
+
+
+def countdown(item: ReminderItem, today: date) -> str:
+    """还有3天 / 明天截止 / 今天截止 for deadlines; 明天 / 今天开始 … for the others."""
+    target = item.due if item.kind == "deadline" else item.start
+    days = (target - today).days
+    if item.kind == "deadline":
+        return {0: "今天截止", 1: "明天截止"}.get(days, f"还有{days}天" if days > 0 else "已过期")
+    if item.kind == "phase" and target <= today <= item.end:
+        return "进行中" if target < today else "今天开始"
+    return {0: "今天", 1: "明天"}.get(days, f"还有{days}天" if days > 0 else "已过")
+
+
+def item_fields(item: ReminderItem, today: date) -> dict[str, str]:
+    """The variables of one node, for templates and SMS template parameters."""
+    when = _day(item.due) if item.kind == "deadline" else _day(item.start)
+    if item.kind == "phase" and item.end != item.start:
+        when = f"{_day(item.start)}至{_day(item.end)}"
+    if item.part_of_day:
+        when += item.part_of_day
+    return {
+        "plan": item.plan_title,
+        "node": item.title,
+        "kind": {"deadline": "截止", "event": "活动", "phase": "阶段"}[item.kind],
+        "when_label": "截止" if item.kind == "deadline" else "时间",
+        "when": when,
+        "due": item.due.isoformat(),
+        "weekday": f"周{WEEKDAYS[item.due.weekday()]}",
+        "countdown": countdown(item, today),
+        "lead": "、".join(item.lead) or "—",
+        "units": "、".join(item.units) or "—",
+        "late": "（补发）" if item.late else "",
+    }
+
+
+DEFAULTS = {
+    "title.txt": "【节点提醒】$head",
+    "item.txt": "【$plan】$node$late\n$when_label：$when，$countdown\n牵头单位：$lead\n责任单位：$units",
+    "item.md": ("**$node**$late\n- 计划：$plan\n- $when_label：$when，**$countdown**\n"
+                "- 牵头单位：$lead\n- 责任单位：$units"),
+    "text.txt": "$items\n\n日历订阅：$link",
+    "markdown.md": "### 【节点提醒】$head\n\n$items\n\n[订阅$unit的日历]($link)",
+}
+
+
+class Templates:
+    """The wording, with per-deployment overrides read once from a folder."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.templates = {name: string.Template(text) for name, text in DEFAULTS.items()}
+        if folder is not None:
+            for name in DEFAULTS:
+                path = folder / name
+                if path.exists():
+                    template = string.Template(path.read_text(encoding="utf-8").strip())
+                    if not template.is_valid():
+                        raise ValueError(f"{path}: not a valid template ($name or ${{name}})")
+                    self.templates[name] = template
+
+    def fill(self, name: str, values: dict[str, str]) -> str:
+        return self.templates[name].safe_substitute(values)
+
+
+def render(
+    items: Sequence[ReminderItem],
+    *,
+    today: date,
+    idempotency_key: str,
+    unit: str = "",
+    link: str = "",
+    mobiles: tuple[str, ...] = (),
+    templates: Templates | None = None,
+) -> Message:
+    """One message for one or more nodes (a digest lists them soonest first)."""
+    templates = templates or Templates()
+    ordered = sorted(items, key=lambda i: (i.due, i.start, i.title))
+    fields = [item_fields(item, today) for item in ordered]
+    head = (f"{fields[0]['node']} · {fields[0]['countdown']}" if len(fields) == 1
+            else f"{len(fields)}个节点即将到来")
+    common = {"head": head, "count": str(len(fields)), "unit": unit, "link": link or "—"}
+    text_items = "\n\n".join(templates.fill("item.txt", f) for f in fields)
+    md_items = "\n\n".join(templates.fill("item.md", f) for f in fields)
+    return Message(
+        title=templates.fill("title.txt", {**fields[0], **common}),
+        text=templates.fill("text.txt", {**fields[0], **common, "items": text_items}),
+        markdown=templates.fill("markdown.md", {**fields[0], **common, "items": md_items}),
+        idempotency_key=idempotency_key,
+        fields={**fields[0], **common},
+        mention_mobiles=mobiles,
+    )

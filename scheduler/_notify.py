@@ -1,0 +1,85 @@
+"""From stored units to notifier destinations, and the `notify test` send."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlmodel import Session
+
+import notifiers
+from notifiers import Destination, Result, Secrets
+from scheduler._messages import ReminderItem, Templates, render
+from scheduler._models import ChannelRow, PersonRow, UnitRow
+from scheduler._units_store import find_unit
+
+__all__ = ["ChannelAnswer", "destinations", "send_test"]
+
+
+def destinations(session: Session, unit: UnitRow, channel_id: str | None = None) -> list[Destination]:
+    """The unit's enabled channels as destinations (with its people's mobiles)."""
+    query = select(ChannelRow).where(ChannelRow.unit_id == unit.id)  # type: ignore[arg-type]
+    if channel_id:
+        query = query.where(ChannelRow.id == channel_id)  # type: ignore[arg-type]
+    people = session.execute(select(PersonRow.mobile).where(PersonRow.unit_id == unit.id)  # type: ignore[call-overload,arg-type]
+                             .order_by(PersonRow.position)).all()  # type: ignore[arg-type]
+    mobiles = tuple(m[0] for m in people if m[0])
+    return [
+        Destination(row.id, row.kind, row.config, mobiles, unit.name)
+        for row in session.execute(query.order_by(ChannelRow.id)).scalars()  # type: ignore[arg-type]
+        if row.enabled or channel_id
+    ]
+
+
+@dataclass(frozen=True)
+class ChannelAnswer:
+    channel_id: str
+    kind: str
+    result: Result
+
+
+def send_test(
+    session: Session,
+    unit_name: str,
+    *,
+    today: date,
+    secrets: Secrets,
+    channel_id: str | None = None,
+    link: str = "",
+    templates: Templates | None = None,
+    clock: Callable[[], float] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[ChannelAnswer]:
+    """Send a test reminder through the unit's channels; return each provider's answer.
+
+    Raises LookupError for an unknown unit or channel; a missing secret is that
+    channel's permanent failure, reported like any provider's answer.
+    """
+    unit = find_unit(session, unit_name)
+    if unit is None:
+        raise LookupError(f"unknown unit “{unit_name}”")
+    targets = destinations(session, unit, channel_id)
+    if not targets:
+        what = f"no channel “{channel_id}”" if channel_id else "no enabled channels"
+        raise LookupError(f"unit “{unit.name}” has {what}; see `jiedian units show {unit.name}`")
+    item = ReminderItem("Jiedian 测试计划", "测试消息：收到即表示渠道可用", "deadline",
+                        today + timedelta(days=3), today + timedelta(days=3),
+                        today + timedelta(days=3), ("镇党建办",), (unit.name,))
+    message = render([item], today=today, idempotency_key=f"test-{uuid.uuid4().hex}",
+                     unit=unit.name, link=link, mobiles=targets[0].mobiles, templates=templates)
+
+    async def run() -> list[ChannelAnswer]:
+        async with httpx.AsyncClient(transport=transport) as client:
+            channels = [notifiers.build(d, client=client, secrets=secrets,
+                                        **({"clock": clock} if clock else {}))
+                        for d in targets]
+            results = await asyncio.gather(*(notifiers.deliver(c, message) for c in channels))
+        return [ChannelAnswer(d.channel_id, d.kind, r) for d, r in zip(targets, results,
+                                                                       strict=True)]
+
+    return asyncio.run(run())
