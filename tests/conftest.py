@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -64,3 +65,14 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = scheduler.open_store(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        "COLUMNS": "200",
+        "JIEDIAN_HOME": str(tmp_path / "home"),
+        "JIEDIAN_DATABASE_URL": database_url,
+        "JIEDIAN_NOW": "2011-04-20T09:00",
+    }

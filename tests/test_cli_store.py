@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,17 +13,6 @@ from tests.test_cli import CATALOG, JIEDIAN
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = ROOT / "plans" / "units.yaml"
-
-
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
-        "COLUMNS": "200",
-        "JIEDIAN_HOME": str(tmp_path / "home"),
-        "JIEDIAN_DATABASE_URL": database_url,
-        "JIEDIAN_NOW": "2011-04-20T09:00",
-    }
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
