@@ -413,7 +413,8 @@ def plan_remove(plan_id: Annotated[str, typer.Argument(help="The stored plan's i
     """Remove a plan: cancel its nodes not yet due, keep its history."""
     with _session() as session:
         try:
-            count = scheduler.remove_plan(session, plan_id, today=_today(), now=_now())
+            count = scheduler.remove_plan(session, plan_id, plans.CALENDAR, today=_today(),
+                                          now=_now())
         except KeyError:
             raise _fail(f"no stored plan “{plan_id}”; see `jiedian plan list`") from None
         session.commit()

@@ -8,7 +8,15 @@
 from plans._calendar import CALENDAR, ChinaCalendar
 from plans._draft import interview
 from plans._errors import ExpressionError, MissingEventError, PlanError
-from plans._expand import Node, WhenResult, due_date, evaluate, expand_plan, workday_policy
+from plans._expand import (
+    Node,
+    WhenResult,
+    due_date,
+    effective_remind,
+    evaluate,
+    expand_plan,
+    workday_policy,
+)
 from plans._expressions import Occurrence, Rule, parse
 from plans._loader import LoadedPlan, expand_files, load_events, load_plan, plan_files
 from plans._schema import Milestone, Offset, Plan, parse_offset
@@ -31,6 +39,7 @@ __all__ = [
     "UnitsDirectory",
     "WhenResult",
     "due_date",
+    "effective_remind",
     "evaluate",
     "expand_files",
     "expand_plan",

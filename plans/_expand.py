@@ -10,7 +10,15 @@ from plans._expressions import Occurrence, Rule, parse
 from plans._loader import LoadedPlan
 from plans._schema import Kind, Milestone, Offset, WorkdayPolicy, parse_offset
 
-__all__ = ["Node", "WhenResult", "due_date", "evaluate", "expand_plan", "workday_policy"]
+__all__ = [
+    "Node",
+    "WhenResult",
+    "due_date",
+    "effective_remind",
+    "evaluate",
+    "expand_plan",
+    "workday_policy",
+]
 
 # DESIGN.md: a deadline moves to the working day before when it falls on a
 # rest day; events and phases stay where they are unless the plan says.
@@ -57,7 +65,8 @@ def due_date(
     return calendar.adjust(occurrence.end, policy)
 
 
-def _remind(loaded: LoadedPlan, milestone: Milestone, kind: str) -> tuple[Offset, ...]:
+def effective_remind(loaded: LoadedPlan, milestone: Milestone, kind: str) -> tuple[Offset, ...]:
+    """The milestone's reminder offsets: its own, else the plan's, else the kind's default."""
     offsets = milestone.remind or loaded.plan.remind
     if offsets is None:
         return tuple(parse_offset(text) for text in DEFAULT_REMIND[kind])
@@ -94,7 +103,7 @@ def expand_plan(
         rule = loaded.rules[milestone.id]
         kind: Kind = milestone.kind or rule.kind  # type: ignore[assignment]
         policy = workday_policy(kind, milestone.workdays)
-        remind = _remind(loaded, milestone, kind)
+        remind = effective_remind(loaded, milestone, kind)
         occurrences = rule.expand(
             year, calendar, events, shift=year - plan.year, warnings=warnings
         )

@@ -22,7 +22,8 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session
 
-from plans import ChinaCalendar, LoadedPlan, Node, expand_plan, name_key
+from plans import ChinaCalendar, LoadedPlan, Node, effective_remind, expand_plan, name_key
+from scheduler._feeds import render_occurrences
 from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow
 
 __all__ = ["Change", "ImportReport", "import_plan", "remove_plan"]
@@ -62,10 +63,11 @@ class ImportReport:
         return self.new_plan or bool(self.changes)
 
 
-def _fingerprint(node: Node) -> str:
+def _fingerprint(node: Node, plan_title: str) -> str:
+    # Everything a feed's VEVENT or a reminder shows: a change to any of it is a new SEQUENCE.
     data = [node.title, node.kind, node.start.isoformat(), node.end.isoformat(),
             node.due.isoformat(), node.part_of_day, sorted(node.lead), sorted(node.units),
-            node.source]
+            node.source, plan_title, [str(o) for o in node.remind]]
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
@@ -118,7 +120,7 @@ def import_plan(
     year = plan.year if year is None else year
     report = ImportReport(plan.id)
     nodes = occurrence_ids(plan.id, expand_plan(loaded, calendar, year, report.warnings))
-    wanted = {oid: (node, _fingerprint(node)) for oid, node in nodes.items()}
+    wanted = {oid: (node, _fingerprint(node, plan.title)) for oid, node in nodes.items()}
     stored = {row.id: row for row in session.execute(
         select(_OCC.c.id, _OCC.c.fingerprint, _OCC.c.status, _OCC.c.sequence, _OCC.c.start,
                _OCC.c.end, _OCC.c.due, _OCC.c.title).where(_OCC.c.plan_id == plan.id))}
@@ -168,6 +170,7 @@ def import_plan(
     unit_rows = [r for oid in touched for r in _unit_values(oid, wanted[oid][0])]
     if unit_rows:
         session.execute(insert(_OCC_UNIT), unit_rows)
+    render_occurrences(session, touched + [c["_id"] for c in cancels], calendar)
     return report
 
 
@@ -204,23 +207,26 @@ def _write_plan(session: Session, loaded: LoadedPlan, year: int, content_hash: s
             plan_id=plan.id, key=m.id, position=i, title=m.title, when=m.when,
             kind=nodes_kind[m.id], workdays=m.workdays or ("previous" if nodes_kind[m.id] ==
                                                           "deadline" else "none"),
-            remind=[str(o) for o in (m.remind or plan.remind or [])], source=m.source,
+            remind=[str(o) for o in effective_remind(loaded, m, nodes_kind[m.id])],
+            source=m.source,
         )
         for i, m in enumerate(plan.milestones)
     ])
     session.flush()
 
 
-def remove_plan(session: Session, plan_id: str, *, today: date, now: datetime) -> int:
+def remove_plan(session: Session, plan_id: str, calendar: ChinaCalendar, *, today: date,
+                now: datetime) -> int:
     """Mark a plan removed and cancel its occurrences not yet due; return how many."""
     row = session.get(PlanRow, plan_id)
     if row is None:
         raise KeyError(plan_id)
     row.status, row.removed_at, row.updated_at = "removed", now, now
-    result = session.execute(
-        update(_OCC)
-        .where(_OCC.c.plan_id == plan_id, _OCC.c.status == "active", _OCC.c.due >= today)
-        .values(status="cancelled", cancelled_at=now, updated_at=now,
-                sequence=_OCC.c.sequence + 1)
+    future = _OCC.c.plan_id == plan_id, _OCC.c.status == "active", _OCC.c.due >= today
+    ids = [r[0] for r in session.execute(select(_OCC.c.id).where(*future))]
+    session.execute(
+        update(_OCC).where(*future).values(status="cancelled", cancelled_at=now, updated_at=now,
+                                           sequence=_OCC.c.sequence + 1)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    render_occurrences(session, ids, calendar)
+    return len(ids)

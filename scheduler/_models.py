@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -83,6 +83,11 @@ class OccurrenceRow(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     cancelled_at: datetime | None = None
+    # The VEVENT as feeds serve it, rendered whenever the row changes (so a feed of
+    # thousands of events is a concatenation): without END:VEVENT, and its VALARMs apart.
+    ical_event: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ical_alarms: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ical_version: int = 0  # scheduler._feeds.RENDER_VERSION when rendered
 
 
 class OccurrenceUnitRow(SQLModel, table=True):
@@ -102,6 +107,7 @@ class UnitRow(SQLModel, table=True):
     name: str = Field(max_length=200)
     name_key: str = Field(unique=True, max_length=200)
     is_group: bool = False
+    feed_token: str = Field(unique=True, max_length=64)  # the unguessable part of its feed URL
     created_at: datetime
     updated_at: datetime
 

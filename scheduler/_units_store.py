@@ -9,6 +9,7 @@ the file are removed with what hangs off them.
 from __future__ import annotations
 
 import difflib
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "find_unit",
     "import_units",
     "list_units",
+    "rotate_token",
     "show_unit",
     "unknown_units",
 ]
@@ -64,7 +66,7 @@ def import_units(session: Session, directory: UnitsDirectory, *, now: datetime) 
         row = stored.pop(key, None)
         if row is None:
             row = UnitRow(name=entry.name, name_key=key, is_group=is_group, created_at=now,
-                          updated_at=now)
+                          updated_at=now, feed_token=secrets.token_urlsafe(24))
             session.add(row)
             report.added.append(entry.name)
         else:
@@ -133,6 +135,16 @@ def list_units(session: Session) -> list[UnitDetail]:
     """Every stored unit and group, groups first, by name."""
     rows = session.execute(select(UnitRow).order_by(UnitRow.is_group.desc(), UnitRow.name)).scalars()  # type: ignore[attr-defined]
     return [_detail(session, row) for row in rows]
+
+
+def rotate_token(session: Session, name: str, *, now: datetime) -> UnitRow:
+    """Give the unit a new feed token; the old feed URL stops working at once."""
+    row = find_unit(session, name)
+    if row is None:
+        raise LookupError(f"unknown unit “{name}”")
+    row.feed_token, row.updated_at = secrets.token_urlsafe(24), now
+    session.flush()
+    return row
 
 
 def find_unit(session: Session, name: str) -> UnitRow | None:

@@ -168,14 +168,15 @@ def test_plan_applied_to_another_year(engine: Engine, tmp_path: Path) -> None:
 def test_remove_cancels_future_nodes_and_keeps_history(engine: Engine, tmp_path: Path) -> None:
     add(engine, load(tmp_path, PLAN))
     with Session(engine) as session:
-        count = scheduler.remove_plan(session, "demo-2011", today=date(2011, 6, 1), now=NOW)
+        count = scheduler.remove_plan(session, "demo-2011", CALENDAR, today=date(2011, 6, 1),
+                                         now=NOW)
         session.commit()
     rows = occurrences(engine)
     assert count == 4  # 七一前夕 and the three quarter-ends from June on
     assert rows["demo-2011/fangan/2011-04-30"].status == "active"  # history, untouched
     assert rows["demo-2011/baosong/2011-06-30"].status == "cancelled"
     with Session(engine) as session, pytest.raises(KeyError):
-        scheduler.remove_plan(session, "nope", today=date(2011, 6, 1), now=NOW)
+        scheduler.remove_plan(session, "nope", CALENDAR, today=date(2011, 6, 1), now=NOW)
 
 
 def import_units(engine: Engine, tmp_path: Path, text: str = UNITS) -> scheduler.UnitsReport:

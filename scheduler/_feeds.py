@@ -1,0 +1,245 @@
+"""iCalendar feeds (RFC 5545 + RFC 7986): everything, one plan, or one unit.
+
+Each occurrence's VEVENT is rendered with `icalendar` when the occurrence is
+written (``render_occurrences``) and stored, so a feed is a header and a
+concatenation: a unit feed of thousands of events costs one query. The ETag
+comes from an aggregate query alone, so a 304 never renders anything.
+
+What a subscriber sees:
+
+- Deadlines are all-day events on their due date (moved off rest days), with
+  the nominal date in the description when they differ; events and phases run
+  from their first to their last day (DTEND exclusive, VALUE=DATE). A node
+  with 上午/下午/晚上 is timed in Asia/Shanghai (09:00–12:00, 14:30–17:30,
+  19:00–21:00) and the feed then carries a VTIMEZONE trimmed to its years.
+- UID ``<occurrence id>@jiedian`` never changes; SEQUENCE is the occurrence's
+  sequence; DTSTAMP and LAST-MODIFIED are its last change, so two renders of an
+  unchanged store are byte-identical.
+- Cancelled occurrences stay for 30 days as STATUS:CANCELLED so clients remove them.
+- VALARMs follow the reminder offsets (best effort: Google ignores them, Apple
+  strips them by default), and can be left out per feed; the daemon is the
+  real reminder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Alarm, Calendar, Event, Timezone
+from icalendar.prop import vDuration
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
+from sqlmodel import Session
+
+from plans import ChinaCalendar, parse_offset
+from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow
+
+__all__ = ["RENDER_VERSION", "Feed", "FeedScope", "feed_etag", "render_feed",
+           "render_occurrences"]
+
+RENDER_VERSION = 1  # bump when the VEVENT layout changes: stale rows are re-rendered on read
+CANCELLED_KEPT = timedelta(days=30)
+PRODID = "-//Jiedian//节点 campaign milestones//ZH"
+TZ = "Asia/Shanghai"
+TIMES = {"上午": (time(9), time(12)), "下午": (time(14, 30), time(17, 30)),
+         "晚上": (time(19), time(21))}
+KIND_ZH = {"deadline": "截止", "event": "活动", "phase": "阶段"}
+WEEKDAYS = "一二三四五六日"
+
+_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
+_OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    """Which occurrences a feed holds: all, one plan's, or those addressed to name keys."""
+
+    name: str  # the calendar's display name
+    uid: str  # stable VCALENDAR UID
+    plan_id: str | None = None
+    unit_keys: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Feed:
+    body: bytes
+    etag: str
+    last_modified: datetime | None
+    count: int
+
+
+def _bounds(start: date, end: date, part_of_day: str | None) -> tuple[date | datetime, date | datetime]:
+    if part_of_day in TIMES:
+        begin, finish = TIMES[part_of_day]  # type: ignore[index]
+        zone = ZoneInfo(TZ)
+        return (datetime.combine(start, begin, zone), datetime.combine(end, finish, zone))
+    return start, end + timedelta(days=1)
+
+
+def _alarm_trigger(offset_text: str, due: date, start: date | datetime,
+                   calendar: ChinaCalendar) -> timedelta:
+    offset = parse_offset(offset_text)
+    day = calendar.shift_working_days(due, offset.days) if offset.working else (
+        due + timedelta(days=offset.days))
+    moment = datetime.combine(day, offset.at)
+    begin = start if isinstance(start, datetime) else datetime.combine(start, time())
+    return moment - begin.replace(tzinfo=None)
+
+
+def _description(row: object, lead: Sequence[str], units: Sequence[str], plan: str) -> str:
+    lines = [f"计划：{plan}"]
+    if row.kind == "deadline" and row.due != row.end:  # type: ignore[attr-defined]
+        end = row.end  # type: ignore[attr-defined]
+        lines.append(f"原定{end.month}月{end.day}日（周{WEEKDAYS[end.weekday()]}）逢休息日，"
+                     f"提前至{row.due.month}月{row.due.day}日")  # type: ignore[attr-defined]
+    if lead:
+        lines.append("牵头单位：" + "、".join(lead))
+    if units:
+        lines.append("责任单位：" + "、".join(units))
+    if row.source:  # type: ignore[attr-defined]
+        lines.append("原文：" + row.source)  # type: ignore[attr-defined]
+    return "\n".join(lines)
+
+
+def render_event(row: object, *, plan: str, lead: Sequence[str], units: Sequence[str],
+                 remind: Sequence[str], calendar: ChinaCalendar) -> tuple[str, str]:
+    """(VEVENT without its END line, its VALARMs) for one occurrence row."""
+    first = row.due if row.kind == "deadline" else row.start  # type: ignore[attr-defined]
+    last = row.due if row.kind == "deadline" else row.end  # type: ignore[attr-defined]
+    start, end = _bounds(first, last, row.part_of_day)  # type: ignore[attr-defined]
+    event = Event()
+    event.add("uid", f"{row.id}@jiedian")  # type: ignore[attr-defined]
+    event.add("dtstamp", row.updated_at)  # type: ignore[attr-defined]
+    event.add("created", row.created_at)  # type: ignore[attr-defined]
+    event.add("last-modified", row.updated_at)  # type: ignore[attr-defined]
+    event.add("sequence", row.sequence)  # type: ignore[attr-defined]
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", f"【{KIND_ZH[row.kind]}】{row.title}")  # type: ignore[attr-defined]
+    event.add("description", _description(row, lead, units, plan))
+    event.add("categories", [plan, KIND_ZH[row.kind]])  # type: ignore[attr-defined]
+    event.add("status", "CANCELLED" if row.status == "cancelled" else "CONFIRMED")  # type: ignore[attr-defined]
+    event.add("transp", "TRANSPARENT")  # a node does not make anyone busy
+    text = event.to_ical().decode("utf-8").removesuffix("END:VEVENT\r\n")
+    alarms = []
+    for offset in remind:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"{row.title}（{offset}）")  # type: ignore[attr-defined]
+        alarm.add("trigger", _alarm_trigger(offset, row.due, start, calendar))  # type: ignore[attr-defined]
+        alarms.append(alarm.to_ical().decode("utf-8"))
+    return text, "".join(alarms)
+
+
+def render_occurrences(session: Session, ids: Iterable[str], calendar: ChinaCalendar) -> int:
+    """Render and store the VEVENTs of these occurrences (after any change to them)."""
+    ids = list(ids)
+    for chunk in range(0, len(ids), 500):
+        rows = session.execute(select(_OCC).where(_OCC.c.id.in_(ids[chunk:chunk + 500]))).all()
+        rendered = _render_rows(session, rows, calendar)
+        values = [{"_id": row.id, "ical_event": rendered[row.id][0],
+                   "ical_alarms": rendered[row.id][1], "ical_version": RENDER_VERSION}
+                  for row in rows]
+        if values:
+            session.execute(update(_OCC).where(_OCC.c.id == bindparam("_id")), values)
+    return len(ids)
+
+
+def _render_rows(session: Session, rows: Sequence[object],
+                 calendar: ChinaCalendar) -> dict[str, tuple[str, str]]:
+    """Render rows, fetching their plans, milestones and units in three queries."""
+    if not rows:
+        return {}
+    plan_ids = {row.plan_id for row in rows}  # type: ignore[attr-defined]
+    titles = dict(session.execute(select(PlanRow.id, PlanRow.title).where(  # type: ignore[call-overload]
+        PlanRow.id.in_(plan_ids))).all())  # type: ignore[attr-defined]
+    remind = {(m.plan_id, m.key): m.remind for m in session.execute(
+        select(MilestoneRow).where(MilestoneRow.plan_id.in_(plan_ids))).scalars()}  # type: ignore[attr-defined]
+    names: dict[str, dict[str, list[str]]] = {}
+    for oid, role, name in session.execute(
+        select(_OU.c.occurrence_id, _OU.c.role, _OU.c.name)
+        .where(_OU.c.occurrence_id.in_([row.id for row in rows]))  # type: ignore[attr-defined]
+        .order_by(_OU.c.occurrence_id, _OU.c.name)
+    ):
+        names.setdefault(oid, {}).setdefault(role, []).append(name)
+    return {
+        row.id: render_event(  # type: ignore[attr-defined]
+            row, plan=titles.get(row.plan_id, row.plan_id),  # type: ignore[attr-defined]
+            lead=names.get(row.id, {}).get("lead", []),  # type: ignore[attr-defined]
+            units=names.get(row.id, {}).get("unit", []),  # type: ignore[attr-defined]
+            remind=remind.get((row.plan_id, row.milestone_key), []),  # type: ignore[attr-defined]
+            calendar=calendar,
+        )
+        for row in rows
+    }
+
+
+def _where(scope: FeedScope, now: datetime) -> ColumnElement[bool]:
+    visible = or_(_OCC.c.status == "active",
+                  and_(_OCC.c.status == "cancelled", _OCC.c.cancelled_at >= now - CANCELLED_KEPT))
+    conditions = [visible]
+    if scope.plan_id:
+        conditions.append(_OCC.c.plan_id == scope.plan_id)
+    if scope.unit_keys is not None:
+        conditions.append(_OCC.c.id.in_(select(_OU.c.occurrence_id).where(
+            _OU.c.name_key.in_(sorted(scope.unit_keys)))))
+    return and_(*conditions)
+
+
+def feed_etag(session: Session, scope: FeedScope, *, now: datetime, alarms: bool) -> tuple[str, datetime | None]:
+    """The feed's ETag and Last-Modified from one aggregate query (no rendering)."""
+    count, newest, total_sequence = session.execute(
+        select(func.count(), func.max(_OCC.c.updated_at), func.sum(_OCC.c.sequence))
+        .where(_where(scope, now))
+    ).one()
+    # The set of cancelled rows shown changes as days pass, hence the date.
+    key = f"{RENDER_VERSION}|{scope.uid}|{scope.name}|{alarms}|{count}|{newest}|{total_sequence}|" \
+          f"{(now - CANCELLED_KEPT).date()}"
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"', newest
+
+
+def render_feed(session: Session, scope: FeedScope, calendar: ChinaCalendar, *,
+                now: datetime, alarms: bool = True) -> Feed:
+    """The whole VCALENDAR for ``scope``; stale stored VEVENTs are rendered on the way."""
+    etag, newest = feed_etag(session, scope, now=now, alarms=alarms)
+    rows = session.execute(
+        select(_OCC.c.id, _OCC.c.plan_id, _OCC.c.milestone_key, _OCC.c.title, _OCC.c.kind,
+               _OCC.c.start, _OCC.c.end, _OCC.c.due, _OCC.c.part_of_day, _OCC.c.source,
+               _OCC.c.sequence, _OCC.c.status, _OCC.c.created_at, _OCC.c.updated_at,
+               _OCC.c.ical_event, _OCC.c.ical_alarms, _OCC.c.ical_version)
+        .where(_where(scope, now)).order_by(_OCC.c.due, _OCC.c.id)
+    ).all()
+    stale = _render_rows(session, [r for r in rows if r.ical_version != RENDER_VERSION
+                                   or r.ical_event is None], calendar)
+    parts, years = [], set()
+    for row in rows:
+        event, row_alarms = stale.get(row.id, (row.ical_event, row.ical_alarms))
+        parts.append(event)
+        if alarms and row_alarms:
+            parts.append(row_alarms)
+        parts.append("END:VEVENT\r\n")
+        if row.part_of_day in TIMES:
+            years.update((row.start.year, row.end.year))
+    return Feed(_calendar_head(scope, years).encode("utf-8") + "".join(parts).encode("utf-8")
+                + b"END:VCALENDAR\r\n", etag, newest, len(rows))
+
+
+def _calendar_head(scope: FeedScope, years: set[int]) -> str:
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("uid", scope.uid)
+    cal.add("name", scope.name)
+    cal.add("x-wr-calname", scope.name)
+    cal.add("x-wr-timezone", TZ)
+    cal.add("refresh-interval", vDuration(timedelta(hours=1)), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(timedelta(hours=1)))
+    if years:
+        cal.add_component(Timezone.from_tzid(TZ, first_date=date(min(years), 1, 1),
+                                             last_date=date(max(years), 12, 31)))
+    return cal.to_ical().decode("utf-8").removesuffix("END:VCALENDAR\r\n")
