@@ -6,6 +6,16 @@ read the clock).
 """
 
 from scheduler._db import StoreError, migrate, open_store
+from scheduler._feeds import (
+    Feed,
+    FeedScope,
+    feed_etag,
+    render_feed,
+    scope_all,
+    scope_plan,
+    scope_unit_token,
+    unit_feed_urls,
+)
 from scheduler._importer import Change, ImportReport, import_plan, remove_plan
 from scheduler._messages import ReminderItem, Templates, render
 from scheduler._notify import ChannelAnswer, destinations, send_test
@@ -24,6 +34,7 @@ from scheduler._units_store import (
     find_unit,
     import_units,
     list_units,
+    rotate_token,
     show_unit,
     unknown_units,
 )
@@ -31,6 +42,8 @@ from scheduler._units_store import (
 __all__ = [
     "Change",
     "ChannelAnswer",
+    "Feed",
+    "FeedScope",
     "ImportReport",
     "PlanSummary",
     "ReminderItem",
@@ -42,6 +55,7 @@ __all__ = [
     "UnknownUnitError",
     "Upcoming",
     "destinations",
+    "feed_etag",
     "find_unit",
     "import_plan",
     "import_units",
@@ -51,8 +65,14 @@ __all__ = [
     "plan_summaries",
     "remove_plan",
     "render",
+    "render_feed",
+    "rotate_token",
+    "scope_all",
+    "scope_plan",
+    "scope_unit_token",
     "send_test",
     "show_unit",
+    "unit_feed_urls",
     "unit_keys",
     "unknown_units",
     "upcoming",

@@ -35,10 +35,21 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlmodel import Session
 
 from plans import ChinaCalendar, parse_offset
-from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow
+from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow, UnitRow
+from scheduler._queries import unit_keys
 
-__all__ = ["RENDER_VERSION", "Feed", "FeedScope", "feed_etag", "render_feed",
-           "render_occurrences"]
+__all__ = [
+    "RENDER_VERSION",
+    "Feed",
+    "FeedScope",
+    "feed_etag",
+    "render_feed",
+    "render_occurrences",
+    "scope_all",
+    "scope_plan",
+    "scope_unit_token",
+    "unit_feed_urls",
+]
 
 RENDER_VERSION = 1  # bump when the VEVENT layout changes: stale rows are re-rendered on read
 CANCELLED_KEPT = timedelta(days=30)
@@ -243,3 +254,28 @@ def _calendar_head(scope: FeedScope, years: set[int]) -> str:
         cal.add_component(Timezone.from_tzid(TZ, first_date=date(min(years), 1, 1),
                                              last_date=date(max(years), 12, 31)))
     return cal.to_ical().decode("utf-8").removesuffix("END:VCALENDAR\r\n")
+
+
+def scope_all() -> FeedScope:
+    return FeedScope("节点 · 全部", "jiedian-all")
+
+
+def scope_plan(session: Session, plan_id: str) -> FeedScope | None:
+    plan = session.get(PlanRow, plan_id)
+    return FeedScope(f"节点 · {plan.title}", f"jiedian-plan-{plan.id}", plan_id=plan.id) \
+        if plan else None
+
+
+def scope_unit_token(session: Session, token: str) -> FeedScope | None:
+    """The feed of the unit whose token this is (its nodes and its groups'), or None."""
+    unit = session.execute(select(UnitRow).where(UnitRow.feed_token == token)).scalars().first()  # type: ignore[arg-type]
+    if unit is None:
+        return None
+    return FeedScope(f"节点 · {unit.name}", f"jiedian-unit-{unit.id}",
+                     unit_keys=frozenset(unit_keys(session, unit.name)))
+
+
+def unit_feed_urls(base_url: str, token: str) -> tuple[str, str]:
+    """(https or http URL, webcal URL) of a unit's feed."""
+    url = f"{base_url.rstrip('/')}/feeds/u/{token}.ics"
+    return url, "webcal://" + url.split("://", 1)[1]
