@@ -519,6 +519,63 @@ def units_show(name: Annotated[str, typer.Argument(help="A unit or group, by nam
         out.print(f"channel: {channel_id} ({kind}{'' if enabled else ', disabled'}) {settings}")
 
 
+@app.command("export")
+def export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="The .ics file to write.")],
+    plan: Annotated[str | None, typer.Option(help="Only this plan's nodes.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Only this unit's nodes (and its groups').")] = None,
+    alarms: Annotated[bool, typer.Option(help="Include VALARMs from the reminder offsets.")] = True,
+) -> None:
+    """Write an iCalendar feed (everything, one plan, or one unit) to a file."""
+    if plan and unit:
+        raise _fail("give --plan or --unit, not both", 2)
+    with _session() as session:
+        scope = scheduler.scope_all()
+        if plan:
+            scope = scheduler.scope_plan(session, plan)
+            if scope is None:
+                raise _fail(f"no stored plan “{plan}”; see `jiedian plan list`")
+        elif unit:
+            row = scheduler.find_unit(session, unit)
+            if row is None:
+                raise _fail(f"unknown unit “{unit}”; see `jiedian units list`")
+            scope = scheduler.scope_unit_token(session, row.feed_token)  # type: ignore[assignment]
+        feed = scheduler.render_feed(session, scope, plans.CALENDAR, now=_now(),  # type: ignore[arg-type]
+                                     alarms=alarms)
+    try:
+        output.write_bytes(feed.body)
+    except OSError as error:
+        raise _fail(f"{output}: cannot be written: {error.strerror}") from None
+    out.print(f"{output}: {feed.count} events")
+
+
+@units_app.command("feed-url")
+def units_feed_url(name: Annotated[str, typer.Argument(help="A unit or group.")]) -> None:
+    """Print the unit's calendar feed URLs (https and webcal) to subscribe to."""
+    settings = scheduler.Settings.from_env()
+    with _session() as session:
+        row = scheduler.find_unit(session, name)
+        if row is None:
+            raise _fail(f"unknown unit “{name}”; see `jiedian units list`")
+        https, webcal = scheduler.unit_feed_urls(settings.base_url, row.feed_token)
+    out.print(https)
+    out.print(webcal)
+
+
+@units_app.command("rotate-token")
+def units_rotate_token(name: Annotated[str, typer.Argument(help="A unit or group.")]) -> None:
+    """Give the unit a new feed URL; the old one stops working at once."""
+    settings = scheduler.Settings.from_env()
+    with _session() as session:
+        try:
+            row = scheduler.rotate_token(session, name, now=_now())
+        except LookupError as error:
+            raise _fail(str(error).strip("'\"")) from None
+        session.commit()
+        https, _ = scheduler.unit_feed_urls(settings.base_url, row.feed_token)
+    out.print(f"{row.name}: new feed URL {https} (the old one no longer works)")
+
+
 @notify_app.command("test")
 def notify_test(
     unit: Annotated[str, typer.Option(help="The unit whose channels to test.")],
