@@ -26,10 +26,11 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+
 
 bench: $(STAMP)
 	$(BIN)/python bench/expressions.py
+	$(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
