@@ -23,7 +23,13 @@ from notifiers._base import (
     deliver,
 )
 from notifiers._secrets import Secrets, SecretsError
+from notifiers.aliyun_sms import AliyunSmsChannel
 from notifiers.console import ConsoleChannel
+from notifiers.dingtalk import DingTalkChannel
+from notifiers.feishu import FeishuChannel
+from notifiers.tencent_sms import TencentSmsChannel
+from notifiers.webhook import WebhookChannel
+from notifiers.wecom import WeComChannel
 
 __all__ = [
     "CHANNELS",
@@ -43,6 +49,12 @@ __all__ = [
 
 CHANNELS: dict[str, type[Channel]] = {
     ConsoleChannel.kind: ConsoleChannel,
+    AliyunSmsChannel.kind: AliyunSmsChannel,
+    TencentSmsChannel.kind: TencentSmsChannel,
+    WebhookChannel.kind: WebhookChannel,
+    DingTalkChannel.kind: DingTalkChannel,
+    WeComChannel.kind: WeComChannel,
+    FeishuChannel.kind: FeishuChannel,
 }
 
 

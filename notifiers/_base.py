@@ -103,14 +103,23 @@ class RateLimiter:
         self.limit, self.window, self.clock = limit, window, clock
         self._sent: deque[float] = deque()
 
-    def acquire(self) -> float:
+    def wait(self) -> float:
+        """Seconds until a send is allowed (0.0: now), without counting one."""
         now = self.clock()
         while self._sent and self._sent[0] <= now - self.window:
             self._sent.popleft()
         if len(self._sent) >= self.limit:
             return max(0.0, self._sent[0] + self.window - now)
-        self._sent.append(now)
         return 0.0
+
+    def record(self) -> None:
+        self._sent.append(self.clock())
+
+    def acquire(self) -> float:
+        wait = self.wait()
+        if not wait:
+            self.record()
+        return wait
 
 
 class Channel(ABC):
@@ -139,11 +148,14 @@ class Channel(ABC):
 
     def throttled(self) -> Result | None:
         """A transient Result when our own limit for this destination is reached, else None."""
-        waits = [limiter.acquire() for limiter in self._limiters]
-        wait = max(waits, default=0.0)
+        # Check every window before counting in any: a send refused by the per-second
+        # limit must not use up a slot of the per-minute one.
+        wait = max((limiter.wait() for limiter in self._limiters), default=0.0)
         if wait > 0:
             return Result(Outcome.TRANSIENT, "rate_limited",
                           "the channel's rate limit is reached", retry_after=wait)
+        for limiter in self._limiters:
+            limiter.record()
         return None
 
     @abstractmethod

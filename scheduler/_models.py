@@ -16,11 +16,13 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "ChannelRow",
+    "DeliveryRow",
     "MilestoneRow",
     "OccurrenceRow",
     "OccurrenceUnitRow",
     "PersonRow",
     "PlanRow",
+    "ReminderRow",
     "UnitAliasRow",
     "UnitMembershipRow",
     "UnitRow",
@@ -146,3 +148,58 @@ class ChannelRow(SQLModel, table=True):
     kind: str = Field(max_length=32)
     config: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # names of secrets only
     enabled: bool = True
+
+
+class ReminderRow(SQLModel, table=True):
+    """The outbox: one row per (occurrence, unit, channel, offset), sent at most once."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("occurrence_id", "unit_id", "channel_id", "offset",
+                         name="uq_reminder_key"),
+        Index("ix_reminder_due", "status", "fire_at"),
+        Index("ix_reminder_occurrence", "occurrence_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_id: str = Field(foreign_key="occurrence.id", max_length=300)
+    # No foreign key to unit: a unit dropped from the directory keeps its history here.
+    unit_id: int
+    unit_name: str = Field(max_length=200)
+    channel_id: str = Field(max_length=120)
+    offset: str = Field(max_length=32)  # as written: -7d 09:00
+    fire_at: datetime  # when to send, after quiet hours and rest days (UTC)
+    node_at: datetime  # the node itself: a reminder is never sent after it (UTC)
+    # pending | claimed | sent | failed | missed | cancelled | done (the unit confirmed)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None  # retry after a transient failure
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = None
+    batch_key: str | None = Field(default=None, max_length=64)  # the idempotency key once claimed
+    late: bool = False  # sent after its time (补发)
+    sent_at: datetime | None = None
+    last_code: str | None = Field(default=None, max_length=64)
+    last_message: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeliveryRow(SQLModel, table=True):
+    """Every attempt to send, with the provider's answer and its latency."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (Index("ix_delivery_at", "attempted_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_key: str = Field(max_length=64)  # the idempotency key the receiver saw
+    channel_id: str = Field(max_length=120)
+    unit_id: int
+    unit_name: str = Field(max_length=200)
+    reminder_ids: list[int] = Field(sa_column=Column(JSON, nullable=False))
+    attempted_at: datetime
+    outcome: str = Field(max_length=16)  # delivered | transient | permanent
+    code: str | None = Field(default=None, max_length=64)
+    message: str | None = None
+    latency_ms: float = 0.0
+    worker: str = Field(max_length=64)

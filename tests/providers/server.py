@@ -59,6 +59,7 @@ def serve(handler: Handler) -> Iterator[Server]:
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # answer at once, not after the client's delayed ACK
 
         def log_message(self, *args: object) -> None:  # keep test output clean
             pass

@@ -1,0 +1,327 @@
+"""Dispatch: claim due reminders with a lease, send them, record every attempt.
+
+One ``tick(now)``:
+
+1. Reminders whose node is over are settled: ``missed`` if never tried,
+   ``failed`` if every try failed. Nothing is sent after its node.
+2. Due rows are claimed with a lease (PostgreSQL: ``FOR UPDATE SKIP LOCKED``,
+   so two daemons never claim the same row; SQLite has one writer at a time).
+   Rows whose lease expired (their daemon died) are claimed again and keep the
+   batch key they had, so a resend carries the idempotency key the receiver
+   already saw. A row more than ``late_after`` behind its time is sent marked
+   补发 (late): once, never a flood.
+3. Rows for one unit and channel due in the same window (the same morning,
+   afternoon or evening) go out as one digest message, soonest node first.
+4. Delivered rows are ``sent``; transient failures retry with exponential
+   backoff and jitter (or the provider's retry-after) until the node is over;
+   permanent ones are ``failed`` with the provider's code and message.
+
+The crash window: a daemon killed after the provider accepted a message and
+before the row is marked sent leaves the row claimed; after the lease another
+daemon sends it again with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlmodel import Session
+
+import notifiers
+from notifiers import Channel, Destination, Outcome, Result, Secrets
+from scheduler._feeds import unit_feed_urls
+from scheduler._messages import ReminderItem, Templates, render
+from scheduler._models import (
+    ChannelRow,
+    DeliveryRow,
+    OccurrenceRow,
+    OccurrenceUnitRow,
+    PersonRow,
+    PlanRow,
+    ReminderRow,
+    UnitRow,
+)
+
+__all__ = ["Dispatcher", "TickReport"]
+
+_R = ReminderRow.__table__  # type: ignore[attr-defined]
+_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
+_OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+WINDOWS = (time(12), time(18), time(23, 59, 59))  # a digest window ends at noon, 18:00, midnight
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A reminder this worker holds the lease on."""
+
+    id: int
+    occurrence_id: str
+    unit_id: int
+    unit_name: str
+    channel_id: str
+    fire_at: datetime
+    attempts: int
+    batch_key: str
+
+
+@dataclass
+class TickReport:
+    claimed: int = 0
+    sent: int = 0  # reminders delivered (a digest of 3 counts 3)
+    messages: int = 0
+    retried: int = 0
+    failed: int = 0
+    missed: int = 0
+    late: int = 0
+    results: list[tuple[str, Result]] = field(default_factory=list)  # (batch key, result)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _window_end(now: datetime) -> datetime:
+    local = now.astimezone(SHANGHAI)
+    for end in WINDOWS:
+        if local.time() < end:
+            return datetime.combine(local.date(), end, SHANGHAI).astimezone(UTC)
+    return now
+
+
+class Dispatcher:
+    """Sends what is due. Keep one per process: it holds the channels' rate limits."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        worker: str,
+        secrets: Secrets,
+        templates: Templates | None = None,
+        base_url: str = "http://127.0.0.1:8000",
+        lease: timedelta = timedelta(minutes=2),
+        late_after: timedelta = timedelta(minutes=5),
+        batch: int = 500,
+        transport: httpx.AsyncBaseTransport | None = None,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.engine, self.worker, self.secrets = engine, worker, secrets
+        self.templates = templates or Templates()
+        self.base_url, self.lease, self.late_after, self.batch = base_url, lease, late_after, batch
+        self.jitter = jitter
+        self._loop = asyncio.new_event_loop()
+        self._client = httpx.AsyncClient(transport=transport,
+                                         limits=httpx.Limits(max_connections=100))
+        self._channels: dict[tuple[str, str], Channel] = {}
+        self._now = datetime.now(UTC)  # replaced by every tick: the channels' clock
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._client.aclose())
+        self._loop.close()
+
+    # --- the tick ------------------------------------------------------------------------
+
+    def tick(self, now: datetime) -> TickReport:
+        """Settle what is over, claim what is due, send it, record it."""
+        self._now = now
+        report = TickReport()
+        with Session(self.engine) as session:
+            self._settle(session, now, report)
+            session.commit()
+        while True:
+            with Session(self.engine) as session:
+                claimed = self._claim(session, now)
+                session.commit()
+            if not claimed:
+                return report
+            report.claimed += len(claimed)
+            self._send(claimed, now, report)
+            if len(claimed) < self.batch:
+                return report
+
+    def _settle(self, session: Session, now: datetime, report: TickReport) -> None:
+        over = and_(_R.c.status == "pending", _R.c.node_at <= now)
+        report.failed += session.execute(update(_R).where(over, _R.c.attempts > 0).values(
+            status="failed", updated_at=now)).rowcount  # type: ignore[attr-defined]
+        report.missed += session.execute(update(_R).where(over, _R.c.attempts == 0).values(
+            status="missed", updated_at=now)).rowcount  # type: ignore[attr-defined]
+
+    def _claim(self, session: Session, now: datetime) -> list[Claimed]:
+        window = _window_end(now)
+        due = or_(
+            and_(_R.c.status == "pending", _R.c.fire_at <= now,
+                 or_(_R.c.next_attempt_at.is_(None), _R.c.next_attempt_at <= now)),
+            and_(_R.c.status == "claimed", _R.c.lease_until < now),
+        )
+        query = select(_R.c.id, _R.c.unit_id, _R.c.channel_id).where(due, _R.c.node_at > now) \
+            .order_by(_R.c.fire_at).limit(self.batch)
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = session.execute(query).all()
+        if not rows:
+            return []
+        # The digest: this unit and channel's other rows due before the window ends.
+        pairs = {(r.unit_id, r.channel_id) for r in rows}
+        more = select(_R.c.id).where(
+            _R.c.status == "pending", _R.c.fire_at > now, _R.c.fire_at <= window,
+            _R.c.attempts == 0, or_(*(and_(_R.c.unit_id == u, _R.c.channel_id == c)
+                                      for u, c in pairs)))
+        if self.engine.dialect.name == "postgresql":
+            more = more.with_for_update(skip_locked=True)
+        ids = [r.id for r in rows] + [r.id for r in session.execute(more)]
+        claim = update(_R).where(_R.c.id.in_(ids), or_(
+            _R.c.status == "pending", and_(_R.c.status == "claimed", _R.c.lease_until < now)))
+        session.execute(claim.values(status="claimed", lease_owner=self.worker,
+                                     lease_until=now + self.lease, updated_at=now))
+        claimed = list(session.execute(select(ReminderRow).where(
+            ReminderRow.id.in_(ids), ReminderRow.lease_owner == self.worker,  # type: ignore[union-attr,arg-type]
+            ReminderRow.status == "claimed")).scalars())  # type: ignore[arg-type]
+        self._assign_batch_keys(session, claimed)
+        return [Claimed(r.id, r.occurrence_id, r.unit_id, r.unit_name, r.channel_id,  # type: ignore[arg-type]
+                        _utc(r.fire_at), r.attempts, r.batch_key or "") for r in claimed]  # type: ignore[arg-type]
+
+    def _assign_batch_keys(self, session: Session, rows: list[ReminderRow]) -> None:
+        fresh: dict[tuple[int, str], list[ReminderRow]] = {}
+        for row in rows:
+            if row.batch_key is None:
+                fresh.setdefault((row.unit_id, row.channel_id), []).append(row)
+        for group in fresh.values():
+            ids = ",".join(str(r.id) for r in sorted(group, key=lambda r: r.id or 0))
+            key = "jd-" + hashlib.sha256(ids.encode()).hexdigest()[:24]
+            for row in group:
+                row.batch_key = key
+        session.flush()
+
+    # --- sending -------------------------------------------------------------------------
+
+    def _send(self, rows: list[Claimed], now: datetime, report: TickReport) -> None:
+        batches: dict[str, list[Claimed]] = {}
+        for row in rows:
+            batches.setdefault(row.batch_key, []).append(row)
+        with Session(self.engine) as session:
+            plans = {p.id: p.title for p in session.execute(select(PlanRow)).scalars()}
+            occurrences = self._occurrences(session, {r.occurrence_id for r in rows})
+            jobs = []
+            for key, group in batches.items():
+                first = group[0]
+                unit = session.get(UnitRow, first.unit_id)
+                channel = session.get(ChannelRow, first.channel_id)
+                if unit is None or channel is None:  # removed since: nobody to send it to
+                    jobs.append((key, group, None, None))
+                    continue
+                items = [self._item(occurrences[r.occurrence_id], plans,
+                                    r.fire_at < now - self.late_after)
+                         for r in sorted(group, key=lambda r: r.fire_at)]
+                mobiles = tuple(m for (m,) in session.execute(
+                    select(PersonRow.mobile).where(PersonRow.unit_id == unit.id)) if m)  # type: ignore[call-overload,arg-type]
+                link = unit_feed_urls(self.base_url, unit.feed_token)[0]
+                message = render(items, today=now.astimezone(SHANGHAI).date(), idempotency_key=key,
+                                 unit=unit.name, link=link, mobiles=mobiles,
+                                 templates=self.templates)
+                destination = Destination(channel.id, channel.kind, channel.config, mobiles,
+                                          unit.name)
+                jobs.append((key, group, self._channel(destination), message))
+        results = self._loop.run_until_complete(_deliver_all([(ch, msg) for _, _, ch, msg in jobs]))
+        with Session(self.engine) as session:
+            for (key, group, _, _), result in zip(jobs, results, strict=True):
+                self._record(session, key, group, result, now, report)
+            session.commit()
+
+    def _channel(self, destination: Destination) -> Channel:
+        marker = repr(sorted(destination.config.items()))
+        cache_key = (destination.channel_id, marker)
+        channel = self._channels.get(cache_key)
+        if channel is None:
+            channel = notifiers.build(destination, client=self._client, secrets=self.secrets,
+                                      clock=lambda: self._now.timestamp())
+            self._channels[cache_key] = channel
+        return channel
+
+    @staticmethod
+    def _occurrences(session: Session, ids: set[str]) -> dict[str, tuple[object, list[str], list[str]]]:
+        found: dict[str, tuple[object, list[str], list[str]]] = {}
+        rows = session.execute(select(_OCC).where(_OCC.c.id.in_(list(ids)))).all()
+        names: dict[str, dict[str, list[str]]] = {}
+        for oid, role, name in session.execute(select(_OU.c.occurrence_id, _OU.c.role, _OU.c.name)
+                                               .where(_OU.c.occurrence_id.in_(list(ids)))):
+            names.setdefault(oid, {}).setdefault(role, []).append(name)
+        for row in rows:
+            found[row.id] = (row, names.get(row.id, {}).get("lead", []),
+                             names.get(row.id, {}).get("unit", []))
+        return found
+
+    @staticmethod
+    def _item(entry: tuple[object, list[str], list[str]], plans: dict[str, str],
+              late: bool) -> ReminderItem:
+        row, lead, units = entry
+        return ReminderItem(plans.get(row.plan_id, row.plan_id), row.title, row.kind,  # type: ignore[attr-defined]
+                            row.start, row.end, row.due, tuple(sorted(lead)),  # type: ignore[attr-defined]
+                            tuple(sorted(units)), row.part_of_day, late)  # type: ignore[attr-defined]
+
+    def _record(self, session: Session, key: str, group: Sequence[Claimed], result: Result,
+                now: datetime, report: TickReport) -> None:
+        ids = [r.id for r in group]
+        first = group[0]
+        session.execute(insert(DeliveryRow.__table__).values(  # type: ignore[attr-defined]
+            batch_key=key, channel_id=first.channel_id, unit_id=first.unit_id,
+            unit_name=first.unit_name, reminder_ids=ids, attempted_at=now,
+            outcome=result.outcome.value, code=result.code, message=result.message,
+            latency_ms=result.latency_ms, worker=self.worker))
+        mine = and_(_R.c.id.in_(ids), _R.c.lease_owner == self.worker, _R.c.status == "claimed")
+        common = {"attempts": _R.c.attempts + 1, "last_code": result.code,
+                  "last_message": result.message, "lease_owner": None, "lease_until": None,
+                  "updated_at": now}
+        report.results.append((key, result))
+        if result.outcome is Outcome.DELIVERED:
+            late = [r.id for r in group if r.fire_at < now - self.late_after]
+            session.execute(update(_R).where(mine).values(status="sent", sent_at=now, **common))
+            if late:
+                session.execute(update(_R).where(_R.c.id.in_(late)).values(late=True))
+            report.sent += len(ids)
+            report.messages += 1
+            report.late += len(late)
+        elif result.outcome is Outcome.TRANSIENT:
+            attempts = max(r.attempts for r in group) + 1
+            backoff = min(30 * 2 ** (attempts - 1), 3600) * (0.8 + 0.4 * self.jitter())
+            wait = max(result.retry_after or 0.0, backoff)
+            session.execute(update(_R).where(mine).values(
+                status="pending", next_attempt_at=now + timedelta(seconds=wait), **common))
+            report.retried += len(ids)
+        else:
+            session.execute(update(_R).where(mine).values(status="failed", **common))
+            report.failed += len(ids)
+
+    # --- shutdown ------------------------------------------------------------------------
+
+    def release(self, now: datetime) -> int:
+        """Give back rows this worker claimed and did not send (on SIGTERM)."""
+        with Session(self.engine) as session:
+            count = session.execute(update(_R).where(
+                _R.c.status == "claimed", _R.c.lease_owner == self.worker,
+            ).values(status="pending", lease_owner=None, lease_until=None,
+                     updated_at=now)).rowcount  # type: ignore[attr-defined]
+            session.commit()
+        return int(count or 0)
+
+
+async def _deliver_all(jobs: list[tuple[Channel | None, object]]) -> list[Result]:
+    return list(await asyncio.gather(*(
+        notifiers.deliver(channel, message) if channel is not None else _nobody()  # type: ignore[arg-type]
+        for channel, message in jobs)))
+
+
+async def _nobody() -> Result:
+    return Result(Outcome.PERMANENT, "no_destination",
+                  "the unit or channel was removed from the directory")
+

@@ -1,0 +1,242 @@
+"""Reminder policy and dispatch on a frozen, fast-forwarded clock (no sleeping)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+import notifiers
+import plans
+import scheduler
+from notifiers import Channel, Message, Outcome, Result
+from plans import CALENDAR, parse_offset
+from scheduler._dispatch import Dispatcher
+from scheduler._models import ChannelRow, DeliveryRow, ReminderRow
+from scheduler._reminders import Policy, fire_time, node_moment, sync_reminders
+from tests.test_store import PLAN, add, import_units, load
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SH)
+
+
+@pytest.mark.parametrize(
+    ("kind", "day", "offset", "expected"),
+    [
+        ("deadline", "2012-09-29", "-7d 09:00", "2012-09-24 09:00"),
+        ("deadline", "2012-09-29", "-1wd 09:00", "2012-09-28 09:00"),
+        ("deadline", "2012-09-29", "0d 09:00", "2012-09-29 09:00"),  # a make-up working Saturday
+        ("deadline", "2012-09-29", "0d 22:00", "2012-09-29 20:59"),  # quiet hours: back, same day
+        ("deadline", "2012-09-29", "-1d 07:00", "2012-09-28 08:00"),  # quiet hours: forward
+        ("deadline", "2011-05-03", "-2d 09:00", "2011-05-03 09:00"),  # 05-01 holiday → next working
+        ("event", "2011-05-01", "0d 09:00", "2011-04-29 09:00"),  # a holiday: back before the node
+        ("event", "2011-05-01", "-1wd 09:00", "2011-04-29 09:00"),
+    ],
+)
+def test_fire_time(kind: str, day: str, offset: str, expected: str) -> None:
+    base = date.fromisoformat(day)
+    node = node_moment(kind, base, base, None, SH)
+    fired = fire_time(parse_offset(offset), base, node, Policy(), CALENDAR)
+    assert fired == at(expected)
+    assert fired < node
+
+
+def test_policy_settings() -> None:
+    assert Policy.parse("", "send").quiet is None
+    with pytest.raises(ValueError, match="JIEDIAN_QUIET_HOURS"):
+        Policy.parse("late", "move")
+    with pytest.raises(ValueError, match="JIEDIAN_REST_DAYS"):
+        Policy.parse("21:00-08:00", "never")
+    fired = fire_time(parse_offset("0d 09:00"), date(2011, 5, 1),
+                      node_moment("event", date(2011, 5, 1), date(2011, 5, 1), None, SH),
+                      Policy.parse("21:00-08:00", "send"), CALENDAR)
+    assert fired == at("2011-05-01 09:00")
+
+
+@pytest.fixture
+def store(engine: Engine, tmp_path: Path) -> Engine:
+    import_units(engine, tmp_path)
+    add(engine, load(tmp_path, PLAN))
+    return engine
+
+
+def sync(engine: Engine, now: datetime) -> scheduler._reminders.SyncReport:
+    with Session(engine) as session:
+        report = sync_reminders(session, CALENDAR, Policy(), now=now)
+        session.commit()
+    return report
+
+
+def reminders(engine: Engine) -> list[ReminderRow]:
+    with Session(engine) as session:
+        return list(session.execute(select(ReminderRow).order_by(ReminderRow.fire_at,  # type: ignore[arg-type]
+                                                                 ReminderRow.id)).scalars())
+
+
+def test_sync_creates_one_row_per_unit_channel_offset(store: Engine) -> None:
+    report = sync(store, at("2011-04-20 09:00"))
+    rows = reminders(store)
+    fangan = [r for r in rows if r.occurrence_id == "demo-2011/fangan/2011-04-30"]
+    # lead 镇党建办 and group 各党(总)支部 (member 机关党支部): 2 units x 3 default offsets
+    assert sorted({r.unit_name for r in fangan}) == ["机关党支部", "镇党建办"]
+    assert len(fangan) == 6 and report.created == len(rows)
+    assert {r.fire_at.astimezone(SH) if r.fire_at.tzinfo else r.fire_at.replace(tzinfo=UTC).astimezone(SH)
+            for r in fangan} == {at("2011-04-22 09:00"), at("2011-04-28 09:00"), at("2011-04-29 09:00")}
+    again = sync(store, at("2011-04-20 10:00"))
+    assert (again.created, again.rescheduled, again.cancelled) == (0, 0, 0)
+
+
+def test_changed_plan_reschedules_pending_and_cancels_removed(store: Engine, tmp_path: Path) -> None:
+    sync(store, at("2011-04-20 09:00"))
+    moved = PLAN.replace("when: 4月底前", "when: 4月28日前")
+    add(store, load(tmp_path, moved), now=datetime(2011, 4, 21, tzinfo=UTC))
+    report = sync(store, at("2011-04-21 09:00"))
+    # 4月底前 is cancelled (a new id for 04-28), its pending rows with it.
+    assert report.cancelled == 6 and report.created >= 6
+    statuses = {r.status for r in reminders(store) if r.occurrence_id.endswith("2011-04-30")}
+    assert statuses == {"cancelled"}
+
+
+class Recorder(Channel):
+    """A channel that records what it is asked to send and answers as told."""
+
+    kind = "recorder"
+    answers: ClassVar[list[Outcome]] = []
+    sent: ClassVar[list[Message]] = []
+
+    async def send(self, message: Message) -> Result:
+        Recorder.sent.append(message)
+        outcome = Recorder.answers.pop(0) if Recorder.answers else Outcome.DELIVERED
+        return Result(outcome, "x", "recorded", retry_after=None)
+
+
+@pytest.fixture
+def recorder(store: Engine, monkeypatch: pytest.MonkeyPatch) -> type[Recorder]:
+    monkeypatch.setitem(notifiers.CHANNELS, "recorder", Recorder)
+    Recorder.answers, Recorder.sent = [], []
+    with Session(store) as session:  # every unit's console channel becomes a recorder
+        for channel in session.execute(select(ChannelRow)).scalars():
+            channel.kind = "recorder"
+        session.commit()
+    return Recorder
+
+
+def dispatcher(engine: Engine) -> Dispatcher:
+    return Dispatcher(engine, worker="test", secrets=notifiers.Secrets({}), jitter=lambda: 0.5)
+
+
+def test_each_reminder_is_sent_once_at_its_time(store: Engine, recorder: type[Recorder]) -> None:
+    sync(store, at("2011-04-20 09:00"))
+    d = dispatcher(store)
+    assert d.tick(at("2011-04-22 08:59")).claimed == 0
+    first = d.tick(at("2011-04-22 09:00:30"))
+    assert first.sent == 2 and first.messages == 2  # one per unit
+    assert d.tick(at("2011-04-22 09:01")).claimed == 0  # never twice
+    texts = [m.text for m in recorder.sent]
+    assert all("形成创建方案交镇党建办" in t and "还有7天" in t for t in texts)
+    assert len({m.idempotency_key for m in recorder.sent}) == 2
+    with Session(store) as session:
+        deliveries = list(session.execute(select(DeliveryRow)).scalars())
+    assert len(deliveries) == 2 and all(x.outcome == "delivered" for x in deliveries)
+    d.close()
+
+
+def test_downtime_sends_late_once_and_marks_missed(store: Engine, recorder: type[Recorder]) -> None:
+    sync(store, at("2011-04-20 09:00"))
+    d = dispatcher(store)
+    # Down from 04-21 until 04-29 10:00: -7d and -1wd are late, 0d 09:00 too; one digest each.
+    report = d.tick(at("2011-04-29 10:00"))
+    assert report.messages == 2 and report.sent == 6 and report.late == 6
+    assert all("（补发）" in m.text for m in recorder.sent)
+    assert d.tick(at("2011-04-29 10:01")).claimed == 0
+    # Past the node: what is left of a node that is over is missed, not sent.
+    later = d.tick(at("2011-07-01 10:00"))
+    assert later.missed > 0
+    assert not any("表彰先进" in m.text for m in recorder.sent)
+    d.close()
+
+
+def test_digest_groups_a_units_morning(store: Engine, recorder: type[Recorder], tmp_path: Path) -> None:
+    two = PLAN.replace("remind: []", "") + """\
+  - id: ziliao
+    title: 报送活动资料
+    when: 4月29日前
+    lead: [镇党建办]
+    remind: ["0d 11:00"]
+"""
+    add(store, load(tmp_path, two), now=datetime(2011, 4, 20, tzinfo=UTC))
+    sync(store, at("2011-04-20 09:00"))
+    d = dispatcher(store)
+    d.tick(at("2011-04-28 09:00"))
+    d.tick(at("2011-04-29 09:00"))
+    office = [m for m in recorder.sent if "镇党建办" in m.text and "报送活动资料" in m.text]
+    assert len(office) == 1 and "2个节点" in office[0].title  # 09:00 and 11:00 in one message
+    assert "补发" not in office[0].text
+    assert d.tick(at("2011-04-29 11:00")).claimed == 0  # the 11:00 one went with the digest
+    d.close()
+
+
+def test_transient_failures_retry_with_backoff_then_fail(store: Engine, recorder: type[Recorder]) -> None:
+    sync(store, at("2011-04-20 09:00"))
+    d = dispatcher(store)
+    recorder.answers = [Outcome.TRANSIENT, Outcome.TRANSIENT]
+    first = d.tick(at("2011-04-22 09:00"))
+    assert first.retried == 2
+    assert d.tick(at("2011-04-22 09:00:10")).claimed == 0  # backoff: not yet
+    second = d.tick(at("2011-04-22 09:01"))  # 30 s x jitter 1.0 later
+    assert second.sent == 2
+    recorder.answers = [Outcome.PERMANENT] * 10
+    third = d.tick(at("2011-04-28 09:00"))
+    assert third.failed == 2
+    with Session(store) as session:
+        failed = session.execute(select(ReminderRow).where(ReminderRow.status == "failed")).all()  # type: ignore[arg-type]
+    assert len(failed) == 2
+    d.close()
+
+
+def test_expired_lease_is_claimed_again_with_the_same_key(store: Engine, recorder: type[Recorder]) -> None:
+    sync(store, at("2011-04-20 09:00"))
+    crashed = dispatcher(store)
+    with Session(store) as session:  # a daemon that claimed and then died
+        claimed = crashed._claim(session, at("2011-04-22 09:00"))
+        session.commit()
+    keys = {r.batch_key for r in claimed}
+    other = Dispatcher(store, worker="other", secrets=notifiers.Secrets({}), jitter=lambda: 0.5)
+    assert other.tick(at("2011-04-22 09:01")).claimed == 0  # the lease still holds
+    report = other.tick(at("2011-04-22 09:03"))  # lease of 2 minutes is over
+    assert report.sent == 2
+    assert {m.idempotency_key for m in recorder.sent} == keys
+    crashed.close()
+    other.close()
+
+
+def test_release_gives_back_unsent_claims(store: Engine, recorder: type[Recorder]) -> None:
+    sync(store, at("2011-04-20 09:00"))
+    d = dispatcher(store)
+    with Session(store) as session:
+        d._claim(session, at("2011-04-22 09:00"))
+        session.commit()
+    assert d.release(at("2011-04-22 09:00")) == 2
+    assert d.tick(at("2011-04-22 09:00:05")).sent == 2
+    d.close()
+
+
+def test_units_dropped_from_the_directory_get_nothing(store: Engine, recorder: type[Recorder],
+                                                     tmp_path: Path) -> None:
+    sync(store, at("2011-04-20 09:00"))
+    smaller = Path(tmp_path / "units.yaml").read_text(encoding="utf-8").split("  - name: 机关党支部")[0]
+    (tmp_path / "units.yaml").write_text(smaller, encoding="utf-8")
+    with Session(store) as session:
+        scheduler.import_units(session, plans.load_units(tmp_path / "units.yaml"),
+                               now=datetime(2011, 4, 21, tzinfo=UTC))
+        session.commit()
+    report = sync(store, at("2011-04-21 09:00"))
+    assert report.cancelled == 6  # 机关党支部's three reminders for each of two nodes
