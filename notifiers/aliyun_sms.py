@@ -41,7 +41,10 @@ or HTTP 5xx is transient, any other unknown code permanent (it needs a person).
 
 Overall outcome of a send to several numbers: delivered when every number is
 delivered; transient when any number is transient (retry those: ``recipients`` says
-which); otherwise permanent (every number is either delivered or will never be).
+which); otherwise permanent (every number is either delivered or will never be). The
+channel object remembers which numbers it delivered for each idempotency key (the last
+10,000 keys), so a retry of the same message — the dispatcher resends a transient one
+whole — texts only the numbers not yet reached; the others keep their first Result.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from notifiers._base import (
@@ -311,8 +314,39 @@ class _Call:
         return params
 
 
+def _config_error(channel_id: str, error: Exception, mask: Callable[[str], str]) -> Result:
+    """A missing secret (``secret_missing``, as ``notifiers.deliver`` says) or setting."""
+    if isinstance(error, KeyError):
+        return Result(Outcome.PERMANENT, "config",
+                      f"channel {channel_id}: missing setting {error.args[0]}")
+    return Result(Outcome.PERMANENT, "secret_missing", mask(f"channel {channel_id}: {error}"))
+
+
+class Remembered:
+    """Numbers already delivered per idempotency key, so that a retry of a message that
+    reached some numbers only texts the others (the last ``keep`` keys are kept)."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.keep = keep
+        self._by_key: dict[str, dict[str, Result]] = {}
+
+    def get(self, key: str) -> dict[str, Result]:
+        return dict(self._by_key.get(key, {}))
+
+    def add(self, key: str, results: Mapping[str, Result]) -> None:
+        delivered = {number: r for number, r in results.items() if r.delivered}
+        if delivered:
+            self._by_key.setdefault(key, {}).update(delivered)
+            while len(self._by_key) > self.keep:
+                del self._by_key[next(iter(self._by_key))]
+
+
 class AliyunSmsChannel(Channel):
     kind: ClassVar[str] = "aliyun_sms"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.remembered = Remembered()
 
     async def send(self, message: Message) -> Result:
         config = self.destination.config
@@ -327,18 +361,17 @@ class AliyunSmsChannel(Channel):
                 clock=self.clock, region=str(config.get("region") or "cn-hangzhou"))
             sign_name, template = str(config["sign_name"]), str(config["template_code"])
         except (SecretsError, KeyError) as error:
-            what = f"missing setting {error.args[0]}" if isinstance(error, KeyError) else error
-            return Result(Outcome.PERMANENT, "config",
-                          self.secrets.mask(f"channel {self.destination.channel_id}: {what}"))
+            return _config_error(self.destination.channel_id, error, self.secrets.mask)
         params = self.template_params(message)
         if isinstance(params, Result):
             return params
         call = _Call(signer, sign_name, template, params,
                      short_key(message.idempotency_key, OUT_ID_MAX))
-        recipients: dict[str, Result] = {}
-        for chunk in chunks(numbers, BATCH_MAX):
+        recipients = self.remembered.get(message.idempotency_key)
+        for chunk in chunks([n for n in numbers if n not in recipients], BATCH_MAX):
             recipients.update(await self._send_group(chunk, call))
-        result = overall(recipients)
+        self.remembered.add(message.idempotency_key, recipients)
+        result = overall({number: recipients[number] for number in numbers})
         log.info("aliyun_sms %s key=%s → %s %s (%d numbers)", self.destination.channel_id,
                  message.idempotency_key, result.outcome, result.code, len(numbers))
         return result

@@ -57,6 +57,8 @@ refused for one number's sake is split in halves to find it.
 
 The overall outcome is the one ``aliyun_sms`` uses: delivered when every number is;
 transient when any is transient; otherwise permanent; ``recipients`` has each number.
+As there, a channel object remembers the numbers it delivered per idempotency key, and a
+retry of the same message texts only the numbers not yet reached.
 """
 
 from __future__ import annotations
@@ -333,12 +335,38 @@ async def _post(client: httpx.AsyncClient, url: str, *, content: bytes,
 # -- the channel ----------------------------------------------------------------------
 
 def _config_error(channel_id: str, error: Exception, mask: Callable[[str], str]) -> Result:
-    what = f"missing setting {error.args[0]}" if isinstance(error, KeyError) else str(error)
-    return Result(Outcome.PERMANENT, "config", mask(f"channel {channel_id}: {what}"))
+    """A missing secret (``secret_missing``, as ``notifiers.deliver`` says) or setting."""
+    if isinstance(error, KeyError):
+        return Result(Outcome.PERMANENT, "config",
+                      f"channel {channel_id}: missing setting {error.args[0]}")
+    return Result(Outcome.PERMANENT, "secret_missing", mask(f"channel {channel_id}: {error}"))
+
+
+class Remembered:
+    """Numbers already delivered per idempotency key, so that a retry of a message that
+    reached some numbers only texts the others (the last ``keep`` keys are kept)."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.keep = keep
+        self._by_key: dict[str, dict[str, Result]] = {}
+
+    def get(self, key: str) -> dict[str, Result]:
+        return dict(self._by_key.get(key, {}))
+
+    def add(self, key: str, results: Mapping[str, Result]) -> None:
+        delivered = {number: r for number, r in results.items() if r.delivered}
+        if delivered:
+            self._by_key.setdefault(key, {}).update(delivered)
+            while len(self._by_key) > self.keep:
+                del self._by_key[next(iter(self._by_key))]
 
 
 class TencentSmsChannel(Channel):
     kind: ClassVar[str] = "tencent_sms"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.remembered = Remembered()
 
     async def send(self, message: Message) -> Result:
         config = self.destination.config
@@ -358,11 +386,14 @@ class TencentSmsChannel(Channel):
             return params
         call = _Call(auth, *call_parts, tuple(params),
                      short_key(message.idempotency_key, SESSION_MAX))
-        wanted = {number: e164(number) for number in numbers}
-        recipients: dict[str, Result] = {}
+        done = self.remembered.get(message.idempotency_key)
+        wanted = {number: e164(number) for number in numbers if number not in done}
+        sent: dict[str, Result] = {}
         for chunk in chunks(list(dict.fromkeys(wanted.values())), BATCH_MAX):
-            recipients.update(await self._send_group(chunk, call))
-        result = overall({number: recipients[wanted[number]] for number in numbers})
+            sent.update(await self._send_group(chunk, call))
+        recipients = {**done, **{number: sent[e] for number, e in wanted.items()}}
+        self.remembered.add(message.idempotency_key, recipients)
+        result = overall({number: recipients[number] for number in numbers})
         log.info("tencent_sms %s key=%s → %s %s (%d numbers)", self.destination.channel_id,
                  message.idempotency_key, result.outcome, result.code, len(numbers))
         return result

@@ -239,7 +239,8 @@ class Dispatcher:
             session.commit()
 
     def _channel(self, destination: Destination) -> Channel:
-        marker = repr(sorted(destination.config.items()))
+        # A changed config or change of people is a new channel object (its limits restart).
+        marker = repr((sorted(destination.config.items()), destination.mobiles))
         cache_key = (destination.channel_id, marker)
         channel = self._channels.get(cache_key)
         if channel is None:
