@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from plans import ChinaCalendar, name_key
 from scheduler._models import (
+    DeliveryRow,
     OccurrenceRow,
     OccurrenceUnitRow,
     PlanRow,
+    ReminderRow,
     UnitAliasRow,
     UnitMembershipRow,
     UnitRow,
@@ -158,3 +160,79 @@ def plan_summaries(session: Session, *, today: date) -> list[PlanSummary]:
                     counts.get(p.id, {}).get("cancelled", 0), next_due.get(p.id))
         for p in plans
     ]
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    id: int
+    fire_at: datetime
+    status: str
+    late: bool
+    attempts: int
+    unit: str
+    channel_id: str
+    offset: str
+    title: str
+    due: date
+    plan_id: str
+    last_code: str | None
+    last_message: str | None
+
+
+def list_reminders(session: Session, *, which: str = "upcoming", unit: str | None = None,
+                   now: datetime, limit: int = 200) -> list[ReminderView]:
+    """Reminders to come (upcoming), that failed or were missed (failed), or sent late (late)."""
+    r, o = ReminderRow.__table__, _OCC  # type: ignore[attr-defined]
+    query = select(r, o.c.title, o.c.due, o.c.plan_id).join(o, o.c.id == r.c.occurrence_id)
+    if which == "upcoming":
+        query = query.where(r.c.status.in_(["pending", "claimed"])).order_by(r.c.fire_at)
+    elif which == "failed":
+        query = query.where(r.c.status.in_(["failed", "missed"])).order_by(r.c.updated_at.desc())
+    elif which == "late":
+        query = query.where(r.c.late.is_(True)).order_by(r.c.sent_at.desc())
+    else:
+        raise ValueError(which)
+    if unit:
+        row = find_unit(session, unit)
+        if row is None:
+            raise UnknownUnitError(unit, [])
+        query = query.where(r.c.unit_id == row.id)
+    return [
+        ReminderView(x.id, _aware(x.fire_at), x.status, x.late, x.attempts, x.unit_name,
+                     x.channel_id, x.offset, x.title, x.due, x.plan_id, x.last_code,
+                     x.last_message)
+        for x in session.execute(query.limit(limit))
+    ]
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    attempted_at: datetime
+    unit: str
+    channel_id: str
+    outcome: str
+    code: str | None
+    message: str | None
+    latency_ms: float
+    reminders: int
+    batch_key: str
+    worker: str
+
+
+def list_deliveries(session: Session, *, since: datetime, unit: str | None = None,
+                    limit: int = 500) -> list[DeliveryView]:
+    """Every attempt to send since ``since``, newest first."""
+    query = select(DeliveryRow).where(DeliveryRow.attempted_at >= since)  # type: ignore[arg-type]
+    if unit:
+        row = find_unit(session, unit)
+        if row is None:
+            raise UnknownUnitError(unit, [])
+        query = query.where(DeliveryRow.unit_id == row.id)  # type: ignore[arg-type]
+    rows = session.execute(query.order_by(DeliveryRow.attempted_at.desc()).limit(limit)).scalars()  # type: ignore[attr-defined]
+    return [DeliveryView(_aware(d.attempted_at), d.unit_name, d.channel_id, d.outcome, d.code,
+                         d.message, d.latency_ms, len(d.reminder_ids), d.batch_key, d.worker)
+            for d in rows]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

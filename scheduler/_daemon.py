@@ -1,0 +1,139 @@
+"""The daemon: APScheduler drives a short periodic tick; the outbox holds the work.
+
+APScheduler (3.x) only keeps time here. Its job store is per process and its
+default misfire grace of one second would silently skip work after a pause,
+so the reminders live in our own table and the tick job is configured to
+coalesce missed runs into one and never to be skipped. Each tick:
+
+- once an hour (and at start): sync the outbox with the store — reminders for
+  nodes that entered the horizon, rescheduled or cancelled ones for plans or
+  units that changed (the daily extension of the horizon, done more often);
+- every tick: settle what is over, claim what is due, send, record.
+
+The clock is a callable passed in; tests call ``tick()`` on a frozen or
+fast-forwarded clock and never sleep. ``stop()`` waits for a running tick
+to finish its sends, then gives back anything still claimed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine, func, select, text
+from sqlmodel import Session
+
+from plans import ChinaCalendar
+from scheduler._dispatch import Dispatcher, TickReport
+from scheduler._models import ReminderRow
+from scheduler._reminders import Policy, SyncReport, sync_reminders
+
+__all__ = ["Daemon"]
+
+log = logging.getLogger("jiedian.daemon")
+SYNC_EVERY = timedelta(hours=1)
+
+
+class Daemon:
+    """Ticks: sync the outbox now and then, dispatch every time."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        calendar: ChinaCalendar,
+        dispatcher: Dispatcher,
+        *,
+        policy: Policy,
+        clock: Callable[[], datetime],
+        tick_seconds: float = 10.0,
+    ) -> None:
+        self.engine, self.calendar, self.dispatcher = engine, calendar, dispatcher
+        self.policy, self.clock, self.tick_seconds = policy, clock, tick_seconds
+        self.last_tick: datetime | None = None
+        self.last_sync: datetime | None = None
+        self.last_error: str | None = None
+        self._scheduler: BackgroundScheduler | None = None
+
+    def sync(self, now: datetime) -> SyncReport:
+        with Session(self.engine) as session:
+            report = sync_reminders(session, self.calendar, self.policy, now=now)
+            session.commit()
+        self.last_sync = now
+        if report.created or report.rescheduled or report.cancelled:
+            log.info("outbox synced: %d new, %d rescheduled, %d cancelled",
+                     report.created, report.rescheduled, report.cancelled)
+        return report
+
+    def tick(self) -> TickReport:
+        now = self.clock()
+        if self.last_sync is None or now - self.last_sync >= SYNC_EVERY:
+            self.sync(now)
+        report = self.dispatcher.tick(now)
+        self.last_tick = now
+        if report.claimed:
+            log.info("dispatch: %d sent in %d messages, %d late, %d retrying, %d failed",
+                     report.sent, report.messages, report.late, report.retried, report.failed)
+        for key, result in report.results:
+            if not result.delivered:
+                log.warning("send %s: %s %s %s", key, result.outcome.value, result.code,
+                            result.message)
+        if report.missed:
+            log.warning("%d reminders missed: their node was over before they could be sent",
+                        report.missed)
+        return report
+
+    def _safe_tick(self) -> None:
+        try:
+            self.tick()
+            self.last_error = None
+        except Exception as error:  # a bad tick must not stop the next one
+            self.last_error = f"{type(error).__name__}: {error}"
+            log.exception("tick failed")
+
+    def start(self) -> None:
+        """Run ``tick`` every ``tick_seconds`` in a background thread."""
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(
+            self._safe_tick, "interval", seconds=self.tick_seconds, id="tick",
+            next_run_time=datetime.now().astimezone(),  # the first tick at once
+            coalesce=True,  # after a pause: one tick, not a burst
+            misfire_grace_time=None,  # never skip a late tick
+            max_instances=1,  # ticks never overlap
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def stop(self) -> int:
+        """Stop ticking, let a running tick finish, give back what is still claimed."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        released = self.dispatcher.release(self.clock())
+        self.dispatcher.close()
+        return released
+
+    def health(self) -> dict[str, Any]:
+        """What /healthz reports: last tick, pending and failed counts, database reachable."""
+        status: dict[str, Any] = {
+            "last_tick": self.last_tick.isoformat() if self.last_tick else None,
+            "last_sync": self.last_sync.isoformat() if self.last_sync else None,
+            "tick_seconds": self.tick_seconds,
+            "last_error": self.last_error,
+        }
+        try:
+            with Session(self.engine) as session:
+                session.execute(text("select 1"))
+                counts = dict(session.execute(  # type: ignore[arg-type]
+                    select(ReminderRow.status, func.count()).group_by(ReminderRow.status)).all())  # type: ignore[call-overload]
+            status.update(database="ok", pending=counts.get("pending", 0) + counts.get("claimed", 0),
+                          failed=counts.get("failed", 0), missed=counts.get("missed", 0),
+                          sent=counts.get("sent", 0))
+        except Exception as error:  # noqa: BLE001 (report, never raise: this is the health check)
+            status.update(database=f"unreachable: {type(error).__name__}")
+        stale = self.last_tick is None or self.clock() - self.last_tick > timedelta(
+            seconds=max(60, self.tick_seconds * 6))
+        status["ok"] = status.get("database") == "ok" and not stale
+        return status
