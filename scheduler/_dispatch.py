@@ -32,7 +32,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlmodel import Session
 
 import notifiers
@@ -302,6 +302,13 @@ class Dispatcher:
         else:
             session.execute(update(_R).where(mine).values(status="failed", **common))
             report.failed += len(ids)
+
+    def outstanding(self, now: datetime) -> int:
+        """Reminders due by ``now`` and not yet settled, and claims held by anyone."""
+        with Session(self.engine) as session:
+            due = and_(_R.c.status == "pending", _R.c.fire_at <= now, _R.c.node_at > now)
+            return int(session.execute(select(func.count()).select_from(_R).where(
+                or_(due, _R.c.status == "claimed"))).scalar_one())
 
     # --- shutdown ------------------------------------------------------------------------
 
