@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
+import socket
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,6 +45,7 @@ err = Console(stderr=True, highlight=False)
 
 WEEKDAYS = "一二三四五六日"
 CATALOG = Path(plans.__file__).parent / "catalog"
+UNITS_FILE = Path(plans.__file__).parent / "units.yaml"
 Workdays = Annotated[
     str | None,
     typer.Option(help="previous | next | none: move a due date off rest days."),
@@ -210,6 +215,41 @@ def plan_new(
               f"store it with `jiedian plan add {output}`", markup=False)
 
 
+@plan_app.command("extract")
+def plan_extract(
+    doc: Annotated[Path, typer.Argument(help="The plan's text: a .txt (UTF-8) or .docx file.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="A .yaml file, or a directory for one file per "
+                     "document (default: DOC's name, .yaml; a directory when DOC holds several)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Draft a plan file from a plan's text: every time node it finds becomes a milestone."""
+    try:
+        extraction = plans.extract_file(doc, plans.CALENDAR)
+    except plans.PlanError as error:
+        raise _fail(error.problems) from None
+    try:
+        written = extraction.write(output, force=force)
+    except FileExistsError as error:
+        raise _fail(str(error)) from None
+    except OSError as error:
+        raise _fail(f"{output}: cannot be written: {error.strerror}") from None
+    table = Table("#", "lines", "document", "year", "nodes", "units", "comments")
+    for number, draft in enumerate(extraction.documents, 1):
+        counts = draft.counts()
+        nodes = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())) or "none"
+        table.add_row(str(number), f"{draft.first_line}–{draft.last_line}", draft.title,
+                      str(draft.year), f"{len(draft.nodes)} ({nodes})",
+                      str(len(draft.unit_names())), str(len(draft.unread)))
+    out.print(table)
+    for line in extraction.summary()[1 + len(extraction.documents):]:
+        out.print(line, markup=False)
+    for path in written:
+        out.print(f"written {path}; review it, then `jiedian plan validate {path}`", markup=False)
+
+
 @plan_app.command("show")
 def plan_show(
     targets: Annotated[
@@ -321,6 +361,19 @@ def _session() -> Iterator[Session]:
         engine.dispose()
 
 
+def _policy_settings(settings: scheduler.Settings) -> scheduler.Policy:
+    try:
+        return scheduler.Policy.parse(settings.quiet_hours, settings.rest_days)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+
+
+def _sync_outbox(session: Session) -> None:
+    """Bring the reminders in line with what was just written (same transaction)."""
+    policy = _policy_settings(scheduler.Settings.from_env())
+    scheduler.sync_reminders(session, plans.CALENDAR, policy, now=_now())
+
+
 _SIGN = {"added": "[green]+[/green]", "changed": "[yellow]~[/yellow]", "cancelled": "[red]-[/red]"}
 
 
@@ -371,6 +424,7 @@ def plan_add(
         if dry_run:
             session.rollback()
         else:
+            _sync_outbox(session)
             session.commit()
     for report in reports:
         _print_report(report, dry_run, limit=0 if quiet else 15)
@@ -417,6 +471,7 @@ def plan_remove(plan_id: Annotated[str, typer.Argument(help="The stored plan's i
                                           now=_now())
         except KeyError:
             raise _fail(f"no stored plan “{plan_id}”; see `jiedian plan list`") from None
+        _sync_outbox(session)
         session.commit()
     out.print(f"{plan_id}: removed; {count} future nodes cancelled, history kept")
 
@@ -473,6 +528,7 @@ def units_import(file: Annotated[Path, typer.Argument(help="A units.yaml file.")
         raise _fail(error.problems) from None
     with _session() as session:
         report = scheduler.import_units(session, directory, now=_now())
+        _sync_outbox(session)
         session.commit()
     out.print(f"{file}: {len(directory.units)} units, {len(directory.groups)} groups "
               f"({len(report.added)} new, {len(report.kept)} kept, {len(report.removed)} removed)")
@@ -607,6 +663,229 @@ def notify_test(
     out.print(table)
     if not all(answer.result.delivered for answer in answers):
         raise typer.Exit(1)
+
+
+# --- the daemon ------------------------------------------------------------------------
+
+_STARTED = time.monotonic()
+
+
+def _clock() -> datetime:
+    """The daemon's clock: real, or JIEDIAN_NOW fast-forwarded by the time since start."""
+    if os.environ.get("JIEDIAN_NOW"):
+        return _now() + timedelta(seconds=time.monotonic() - _STARTED)
+    return datetime.now(UTC)
+
+
+def _dispatcher(engine: Any, settings: scheduler.Settings, worker: str,
+                lease: float, batch: int = 500) -> scheduler.Dispatcher:
+    try:
+        secrets = notifiers.Secrets.load(settings.secrets_file)
+        templates = scheduler.Templates(settings.templates)
+    except (notifiers.SecretsError, ValueError, OSError) as error:
+        raise _fail(str(error)) from None
+    return scheduler.Dispatcher(engine, worker=worker, secrets=secrets, templates=templates,
+                                base_url=settings.base_url, lease=timedelta(seconds=lease),
+                                batch=batch)
+
+
+def _bootstrap(engine: Any, settings: scheduler.Settings, bundled: bool) -> None:
+    """Load JIEDIAN_UNITS; on an empty store, the bundled units and plans (this year)."""
+    with Session(engine) as session:
+        if settings.units_path:
+            try:
+                directory = plans.load_units(settings.units_path)
+            except plans.PlanError as error:
+                raise _fail(error.problems) from None
+            scheduler.import_units(session, directory, now=_now())
+        empty = not scheduler.plan_summaries(session, today=_today())
+        if bundled and empty:
+            if not settings.units_path and not scheduler.list_units(session):
+                scheduler.import_units(session, plans.load_units(UNITS_FILE), now=_now())
+            for item in plans.expand_files([CATALOG], plans.CALENDAR):
+                scheduler.import_plan(session, item, plans.CALENDAR, now=_now(),
+                                      year=_today().year)
+            err.print(f"loaded the bundled plans for {_today().year} (an empty store)")
+        session.commit()
+
+
+def _uvicorn_server() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn, minus its signal handling: ours stops the daemon first, then exits 0."""
+
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Server
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for feeds, pages and /healthz.")] = 8000,
+    tick: Annotated[float, typer.Option(help="Seconds between dispatch ticks.")] = 10.0,
+    worker: Annotated[str | None, typer.Option(help="This process's name in leases.")] = None,
+    lease: Annotated[float, typer.Option(help="Seconds a claimed reminder is held.")] = 120.0,
+    bundled: Annotated[bool, typer.Option(help="Load the bundled plans into an empty store.")] = True,
+    log_json: Annotated[bool, typer.Option("--log-json", help="Log JSON lines to stderr.")] = False,
+) -> None:
+    """Run the daemon: send reminders on time, and serve the feeds and calendar pages."""
+    import uvicorn
+
+    server_class = _uvicorn_server()
+    _logging(log_json)
+    settings = scheduler.Settings.from_env()
+    policy = _policy_settings(settings)
+    try:
+        engine = scheduler.open_store(settings.database_url)
+    except scheduler.StoreError as error:
+        raise _fail(str(error)) from None
+    _bootstrap(engine, settings, bundled)
+    name = worker or f"{socket.gethostname()}-{os.getpid()}"
+    daemon = scheduler.Daemon(engine, plans.CALENDAR, _dispatcher(engine, settings, name, lease),
+                              policy=policy, clock=_clock, tick_seconds=tick)
+    web = scheduler.create_app(engine, plans.CALENDAR, clock=_clock, base_url=settings.base_url,
+                               health=daemon.health)
+    logging.getLogger("jiedian").info(
+        "serving feeds and the calendar at http://%s:%d/ (links as %s); database %s; worker %s",
+        host, port, settings.base_url, engine.url.render_as_string(), name)
+    server = server_class(uvicorn.Config(web, host=host, port=port, log_config=None,
+                                    access_log=False))
+
+    def stop(_signum: int, _frame: object) -> None:
+        server.should_exit = True  # uvicorn stops accepting, finishes requests, returns
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    daemon.start()
+    try:
+        server.run()
+    finally:
+        released = daemon.stop()
+        logging.getLogger("jiedian").info("stopped; %d claimed reminders given back", released)
+        engine.dispose()
+
+
+@app.command("dispatch")
+def dispatch(
+    until_idle: Annotated[bool, typer.Option("--until-idle",
+                                             help="Keep ticking until nothing is left to send.")] = False,
+    tick: Annotated[float, typer.Option(help="Seconds between ticks with --until-idle.")] = 1.0,
+    worker: Annotated[str | None, typer.Option(help="This process's name in leases.")] = None,
+    lease: Annotated[float, typer.Option(help="Seconds a claimed reminder is held.")] = 120.0,
+    batch: Annotated[int, typer.Option(help="Reminders claimed at a time.")] = 500,
+) -> None:
+    """Send what is due now, once (for cron), or until nothing is left (--until-idle)."""
+    _logging(False)
+    settings = scheduler.Settings.from_env()
+    policy = _policy_settings(settings)
+    try:
+        engine = scheduler.open_store(settings.database_url)
+    except scheduler.StoreError as error:
+        raise _fail(str(error)) from None
+    name = worker or f"{socket.gethostname()}-{os.getpid()}"
+    daemon = scheduler.Daemon(engine, plans.CALENDAR,
+                              _dispatcher(engine, settings, name, lease, batch),
+                              policy=policy, clock=_clock, tick_seconds=tick)
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    total = 0
+    try:
+        while True:
+            report = daemon.tick()
+            total += report.sent
+            if not until_idle or stopping or not daemon.dispatcher.outstanding(_clock()):
+                break
+            time.sleep(tick)  # the process's own pace between ticks
+    finally:
+        daemon.stop()
+        engine.dispose()
+    out.print(f"{name}: {total} reminders sent")
+
+
+def _logging(as_json: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if as_json:
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("jiedian")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for name in ("uvicorn", "uvicorn.error", "apscheduler"):
+        logging.getLogger(name).handlers[:] = [handler]
+        logging.getLogger(name).setLevel(logging.WARNING if name == "apscheduler" else logging.INFO)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+                "level": record.levelname.lower(), "logger": record.name,
+                "message": record.getMessage()}
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+@app.command("reminders")
+def reminders_command(
+    failed: Annotated[bool, typer.Option("--failed", help="Failed or missed ones.")] = False,
+    late: Annotated[bool, typer.Option("--late", help="Ones sent late (补发).")] = False,
+    upcoming: Annotated[bool, typer.Option("--upcoming", help="Ones to come (the default).")] = False,
+    unit: Annotated[str | None, typer.Option(help="Only this unit's.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
+) -> None:
+    """What will be sent (or failed, or went out late), soonest first."""
+    which = "failed" if failed else "late" if late else "upcoming"
+    with _session() as session:
+        try:
+            rows = scheduler.list_reminders(session, which=which, unit=unit, now=_now(),
+                                            limit=limit)
+        except scheduler.UnknownUnitError as error:
+            raise _fail(str(error)) from None
+    table = Table(title=f"reminders · {which} · {len(rows)}")
+    for column in ("时间 fire at", "节点", "截止 due", "单位 unit", "渠道", "提前", "状态", "answer"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        local = r.fire_at.astimezone(SHANGHAI)
+        state = r.status + (" 补发" if r.late else "") + (f" ×{r.attempts}" if r.attempts > 1 else "")
+        answer = " ".join(filter(None, [r.last_code, r.last_message]))
+        table.add_row(f"{local:%Y-%m-%d %H:%M} 周{WEEKDAYS[local.weekday()]}", r.title,
+                      f"{r.due}", r.unit, r.channel_id, r.offset, state, answer)
+    out.print(table)
+
+
+@app.command("deliveries")
+def deliveries_command(
+    since: Annotated[str | None, typer.Option(help="From this date (YYYY-MM-DD; default: 7 days).")] = None,
+    unit: Annotated[str | None, typer.Option(help="Only this unit's.")] = None,
+) -> None:
+    """Every attempt to send: when, to whom, the provider's answer and its latency."""
+    start = _date_option("--since", since) or (_today() - timedelta(days=7))
+    moment = datetime.combine(start, datetime.min.time(), SHANGHAI)
+    with _session() as session:
+        try:
+            rows = scheduler.list_deliveries(session, since=moment, unit=unit)
+        except scheduler.UnknownUnitError as error:
+            raise _fail(str(error)) from None
+    table = Table(title=f"deliveries since {start} · {len(rows)}")
+    for column in ("时间", "单位 unit", "渠道", "结果", "provider answer", "ms", "提醒数", "key"):
+        table.add_column(column, overflow="fold")
+    for d in rows:
+        answer = " ".join(filter(None, [d.code, d.message]))
+        table.add_row(f"{d.attempted_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}", d.unit,
+                      d.channel_id, d.outcome, answer, f"{d.latency_ms:.0f}", str(d.reminders),
+                      d.batch_key)
+    out.print(table)
 
 
 def main() -> None:

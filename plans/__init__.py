@@ -18,6 +18,7 @@ from plans._expand import (
     workday_policy,
 )
 from plans._expressions import Occurrence, Rule, parse
+from plans._extract import Extraction, extract_file, extract_text
 from plans._loader import LoadedPlan, expand_files, load_events, load_plan, plan_files
 from plans._schema import Milestone, Offset, Plan, parse_offset
 from plans._text import normalize, to_simplified
@@ -27,6 +28,7 @@ __all__ = [
     "CALENDAR",
     "ChinaCalendar",
     "ExpressionError",
+    "Extraction",
     "LoadedPlan",
     "Milestone",
     "MissingEventError",
@@ -43,6 +45,8 @@ __all__ = [
     "evaluate",
     "expand_files",
     "expand_plan",
+    "extract_file",
+    "extract_text",
     "interview",
     "load_events",
     "load_plan",

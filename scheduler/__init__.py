@@ -5,7 +5,9 @@ The engine is built from settings by `open_store` and passed in as sessions;
 read the clock).
 """
 
+from scheduler._daemon import Daemon
 from scheduler._db import StoreError, migrate, open_store
+from scheduler._dispatch import Dispatcher, TickReport
 from scheduler._feeds import (
     Feed,
     FeedScope,
@@ -20,13 +22,16 @@ from scheduler._importer import Change, ImportReport, import_plan, remove_plan
 from scheduler._messages import ReminderItem, Templates, render
 from scheduler._notify import ChannelAnswer, destinations, send_test
 from scheduler._queries import (
+    DeliveryView,
     PlanSummary,
+    ReminderView,
     UnknownUnitError,
     Upcoming,
     plan_summaries,
     unit_keys,
     upcoming,
 )
+from scheduler._reminders import Policy, SyncReport, sync_reminders
 from scheduler._settings import Settings
 from scheduler._units_store import (
     UnitDetail,
@@ -38,27 +43,38 @@ from scheduler._units_store import (
     show_unit,
     unknown_units,
 )
+from scheduler._web import create_app
 
 __all__ = [
     "Change",
     "ChannelAnswer",
+    "Daemon",
+    "DeliveryView",
+    "Dispatcher",
     "Feed",
     "FeedScope",
     "ImportReport",
     "PlanSummary",
+    "Policy",
     "ReminderItem",
+    "ReminderView",
     "Settings",
     "StoreError",
+    "SyncReport",
     "Templates",
+    "TickReport",
     "UnitDetail",
     "UnitsReport",
     "UnknownUnitError",
     "Upcoming",
+    "create_app",
     "destinations",
     "feed_etag",
     "find_unit",
     "import_plan",
     "import_units",
+    "list_deliveries",
+    "list_reminders",
     "list_units",
     "migrate",
     "open_store",
@@ -72,6 +88,7 @@ __all__ = [
     "scope_unit_token",
     "send_test",
     "show_unit",
+    "sync_reminders",
     "unit_feed_urls",
     "unit_keys",
     "unknown_units",

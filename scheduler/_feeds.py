@@ -72,6 +72,9 @@ class FeedScope:
     uid: str  # stable VCALENDAR UID
     plan_id: str | None = None
     unit_keys: frozenset[str] | None = None
+    # When what the scope selects last changed other than through its occurrences (a unit's
+    # groups and aliases): Last-Modified is never older, so If-Modified-Since stays right.
+    changed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -207,9 +210,12 @@ def feed_etag(session: Session, scope: FeedScope, *, now: datetime, alarms: bool
         .where(_where(scope, now))
     ).one()
     # The set of cancelled rows shown changes as days pass, hence the date.
+    # The set of name keys too: a unit moved to another group of as many nodes, imported at
+    # the same time, would otherwise keep its ETag.
     key = f"{RENDER_VERSION}|{scope.uid}|{scope.name}|{alarms}|{count}|{newest}|{total_sequence}|" \
-          f"{(now - CANCELLED_KEPT).date()}"
-    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"', newest
+          f"{(now - CANCELLED_KEPT).date()}|{sorted(scope.unit_keys or ())}"
+    last_modified = max((t for t in (newest, scope.changed_at) if t is not None), default=None)
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"', last_modified
 
 
 def render_feed(session: Session, scope: FeedScope, calendar: ChinaCalendar, *,
@@ -272,7 +278,8 @@ def scope_unit_token(session: Session, token: str) -> FeedScope | None:
     if unit is None:
         return None
     return FeedScope(f"节点 · {unit.name}", f"jiedian-unit-{unit.id}",
-                     unit_keys=frozenset(unit_keys(session, unit.name)))
+                     unit_keys=frozenset(unit_keys(session, unit.name)),
+                     changed_at=unit.updated_at)
 
 
 def unit_feed_urls(base_url: str, token: str) -> tuple[str, str]:

@@ -1,0 +1,714 @@
+"""`jiedian plan extract`: draft a plan file from a plan's text, one milestone per time node.
+
+The text is cut into documents and sentences by ``_segment`` (which repairs
+broken lines and drops web furniture). In each sentence, regexes built from
+the grammar's vocabulary (``_forms``: dates, months, 上旬, 季度, named and
+lunar days, 每…, 前/前夕/后/前后/期间) find *atoms*; atoms next to each other
+or joined by 、和至— form a *cluster*. A cluster gives the longest piece that
+``parse`` reads and that expands for the plan's year: the cluster as written,
+else its items (a qualifier such as 上半年 in 上半年5月1日 dropped) joined into
+one list, else each item alone. What cannot be read is kept as a YAML comment.
+
+Not every time is a node: past references (2010年以来, 去年, a clause with 举办了
+or 已经), targets (力争到2013年), a whole year with no point inside it (2010年,
+今年, 全年, 年内), book titles (《…2011年…》), document dates (…印发), titles and
+signatures are skipped. A few times the grammar does not spell are read as it
+would (半年进行一次 → 每半年, 党小组月评 → 每月, 建党90周年之际 → “七一”前后),
+keeping the text as written. A speech, essay or report (many 了) is flagged in
+the summary: it usually has no nodes. Units come from (牵头单位:…;责任单位:…) blocks for their
+paragraph, else the subject before a verb (各党支部要…, 局党委将…), the
+recipient (…交镇党建办) or, failing those, the previous sentence's subject.
+
+A file may hold several documents: each gets its own draft; ``Extraction.write``
+writes one file, or a directory with one file per document that has nodes.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import date
+from io import StringIO
+from itertools import pairwise
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from plans._calendar import CALENDAR, ChinaCalendar
+from plans._clauses import founded, full_names, own_bodies, title_for, units_for
+from plans._draft import _check
+from plans._errors import ExpressionError, MissingEventError
+from plans._expressions import parse
+from plans._forms import LUNAR_DAYS, NAMED_DAYS
+from plans._segment import (
+    ENUMERATOR,
+    Document,
+    Paragraph,
+    Sentence,
+    clauses,
+    clean_lines,
+    paragraphs,
+    read_document,
+    sentences,
+    simplified,
+    split_documents,
+)
+
+__all__ = ["DraftDocument", "ExtractedNode", "Extraction", "Unread", "extract_file", "extract_text"]
+
+# Opening days of the Party congresses, for expressions such as 党的十八大召开前.
+KNOWN_EVENTS = {"十六大": date(2002, 11, 8), "十七大": date(2007, 10, 15),
+                "十八大": date(2012, 11, 8), "十九大": date(2017, 10, 18),
+                "二十大": date(2022, 10, 16)}
+
+# ── atoms: the grammar's vocabulary as regexes over simplified() text ──────────
+
+_CN = "一二三四五六七八九十"
+_Q1, _Q2 = r"[“\"「『‘']?", r"[”\"」』’']?"
+_MOD = (r"(?:以前|之前|前夕|前后|期间|以后|之后"
+        r"|前(?!列|头|提|进|期|沿|景|所|往|来|身|者|述|面|台|线|方|锋|任|辈|瞻|卫|途|茅)"
+        r"|后(?!备|进|续|勤|来|面|期|果|盾|代|人|方|者|世|劲|发|起))")
+_POD = r"(?:上午|下午|晚上|全天)?"
+_NUMBERED_NAMES = ("三八", "五一", "五四", "六一", "七一", "八一")
+_WITH_MODIFIER = {"党的生日", "建党纪念日", *(t for t, a in LUNAR_DAYS.items() if a.term and a.name != "清明")}
+_PLAIN = sorted((n for n in [*NAMED_DAYS, *LUNAR_DAYS]
+                 if n not in _NUMBERED_NAMES and n != "十一" and n not in _WITH_MODIFIER),
+                key=len, reverse=True)
+_NOT_A_DAY = r"(?![”\"」』’']?(?:\d|[一二三四五六七八九十]|重要讲话|讲话|红旗|劳动奖|奖章|精神|运动|周年))"
+_NAMED = (rf"{_Q1}(?:{'|'.join(_PLAIN)}|(?<![{_CN}第])(?:{'|'.join(_NUMBERED_NAMES)})(?![{_CN}届次大个])"
+          rf"|(?<=[“\"「])十一(?=[”\"」])){_Q2}{_NOT_A_DAY}"
+          rf"|(?:{'|'.join(sorted(_WITH_MODIFIER, key=len, reverse=True))})"
+          rf"(?=[”\"」』’']?(?:{_MOD}|节))")
+_PART = r"(?:上旬|中旬|下旬|初|底|末|中(?![心央国共层间]))"
+# A month in Chinese numerals only where it is plainly a month (六月份, 十二月底), not 一月一评.
+_MONTH_NUM = (rf"(?:\d{{1,2}}|元|[{_CN}]{{1,2}}"
+              rf"(?=月(?:份|[上中下]旬|初|底|末|前|\d|[{_CN}]{{1,3}}[日号]|至|到|、|-|—)))")
+_ATOMS = [
+    ("event", (rf"(?:党的)?(?:十[六七八九]大|二十大|十[六七八九]届[一二三四五六七]中全会)(?:胜利)?"
+               rf"(?:召开|开幕|闭幕)?(?={_MOD})")),
+    ("date", r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}日?"),
+    ("bad", r"每(?:两|二|三|\d)年|每隔"),
+    ("every", (rf"每个?(?:周[一二三四五六日天1-7]?|星期[一二三四五六日天]|(?:\d{{1,2}}|两|[二三四五六])个月(?:底|末)?"
+               rf"|月份?(?:\d{{1,2}}[日号]|[{_CN}]{{1,3}}[日号]|上旬|中旬|下旬|初|中|底|末)?|(?:1|一)?季度?(?:初|底|末)?"
+               rf"|半年(?:初|底|末)?|年(?:度)?(?:初|底|末)?){_POD}")),
+    ("year", r"(?:\d{4}|[〇零一二三四五六七八九Oo]{4})年(?:度)?"),
+    ("date", rf"{_MONTH_NUM}月(?:\d{{1,2}}|[{_CN}]{{1,3}})[日号]{_POD}"),
+    ("month", rf"{_MONTH_NUM}月份?{_PART}?"),
+    ("period", r"(?:上、?下|[上下])半年(?:度)?(?:初|底|末)?|第?[一二三四1-4]季度(?:初|底|末)?"),
+    ("period", r"(?<![青少老周新成中童历多近百千万几两三十数去明前后每当今本全])(?:本|今|全)?年(?:度)?(?:初|底|末|内|度内)"),
+    ("named", _NAMED),
+    ("thisyear", r"今年|本年度?|全年|当年|明年|次年"),
+    ("past", r"去年|上年|前年"),
+    ("number", r"\d{1,2}(?=(?:-|—|–|~|至|到|、)\d{1,2}月)"),
+    ("day", rf"(?<=[至到—\-~、])(?:\d{{1,2}}|[{_CN}]{{1,3}})[日号]{_POD}"),  # 5月1日至7日
+]
+_ATOM = re.compile("|".join(f"(?P<{kind}{i}>(?:{pattern})(?:{_MOD})?)"
+                            for i, (kind, pattern) in enumerate(_ATOMS)))
+_LIST_GAP = re.compile(r"[“”\"'「」]*(?:、|和|及|与|以及|或)[“”\"'「」]*")
+_RANGE_GAP = re.compile(r"[“”\"'「」]*(?:至|到|-|—+|–|~|(?:开始|起)[,,]?(?:至|到))[“”\"'「」]*")
+_TIGHT_GAP = re.compile(r"[“”\"'「」]*")
+# Times said without the grammar's words, read as it would write them (`written` keeps the text):
+# 半年进行一次 → 每半年; 党小组月评、党支部季评、党委年度评 → 每月, 每季度, 每年;
+# 庆祝建党90周年之际 → “七一”前后 (前夕 → “七一”前夕).
+_REWRITES = [
+    (re.compile(r"(?<![上下每前后\d])(半年|季度)(?:进行|开展|召开|举行|组织|举办)?一次"),
+     lambda m: f"每{m.group(1)}"),
+    (re.compile(r"(?P<org>党小组|党支部|党总支|党委|党组|支部)?(?<![每本上下今当第])(月|季|年度|年)评"
+                r"(?![价估选比审论定级语])"),
+     lambda m: {"月": "每月", "季": "每季度"}.get(m.group(2), "每年")),
+    (re.compile(r"(?:庆祝)?(?:建党|中国共产党成立|党的生日)(?:\d{2,3}|[一二三四五六七八九十百]+)周年"
+                r"(之际|前夕|期间)"),
+     lambda m: "“七一”前夕" if m.group(1) == "前夕" else "“七一”前后"),
+]
+_PAST = re.compile(r"(?<![为除])了(?![解如结然不])|已经|已于|业已|曾经")
+_WHOLE_YEAR = re.compile(r"(?:本|今|全)?年(?:度)?内|本年度|年度")
+_OPEN_RANGE = re.compile(r"(?:开始|起)?[,,]?(?:至|到)(?=[^,,;;。]{2,20}(?:召开|结束|为止|止))"
+                         r"[^,,;;。]{2,20}?(?:召开|结束|为止|止)")
+_SUBMIT_LATER = re.compile(r"报送|上报|提交|上交|交(?!流|通|纳)")
+_SUBMIT = re.compile(r"(?:以前|前)?(?:交|报|上报|报送|提交|上交|完成|前完成)(?!告|道|纸|刊)")
+
+
+@dataclass(frozen=True)
+class _Atom:
+    kind: str
+    start: int
+    end: int
+
+
+def _atoms(simple: str, skip: int) -> list[_Atom]:
+    return [_Atom(re.sub(r"\d+$", "", m.lastgroup or ""), m.start(), m.end())
+            for m in _ATOM.finditer(simple, skip)]
+
+
+def _clusters(simple: str, atoms: list[_Atom]) -> list[list[_Atom]]:
+    groups: list[list[_Atom]] = []
+    for atom in atoms:
+        if groups:
+            gap = simple[groups[-1][-1].end: atom.start]
+            if any(p.fullmatch(gap) for p in (_TIGHT_GAP, _LIST_GAP, _RANGE_GAP)):
+                groups[-1].append(atom)
+                continue
+        groups.append([atom])
+    return groups
+
+
+# ── results ───────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class ExtractedNode:
+    """One time node found in the text: a milestone of the draft."""
+
+    line: int
+    when: str
+    kind: str
+    title: str
+    source: str
+    lead: list[str] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+    note: str | None = None
+    written: str = ""  # the expression as the text writes it (``when`` may be its reading)
+
+    def __post_init__(self) -> None:
+        self.written = self.written or self.when
+
+
+@dataclass
+class Unread:
+    """A time expression found in the text that the engine cannot read or place."""
+
+    line: int
+    text: str
+    reason: str
+    source: str
+
+
+@dataclass
+class DraftDocument:
+    """The draft of one document of the file."""
+
+    title: str
+    first_line: int
+    last_line: int
+    year: int
+    issuer: str | None
+    issued: date | None
+    narrative: bool
+    nodes: list[ExtractedNode]
+    unread: list[Unread]
+    events: dict[str, date]
+    plan_id: str
+    notes: list[str]
+    yaml: str = ""
+
+    def counts(self) -> Counter[str]:
+        return Counter(node.kind for node in self.nodes)
+
+    def unit_names(self) -> list[str]:
+        return sorted({name for node in self.nodes for name in node.lead + node.units})
+
+    def summary(self) -> str:
+        where = f"L{self.first_line}–{self.last_line} {self.title} ({self.year})"
+        if not self.nodes:
+            kind = " (reads as a speech, essay or report)" if self.narrative else ""
+            text = f"{where}: no time nodes found{kind}; the draft has no milestones"
+        else:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.counts().items()))
+            text = f"{where}: {len(self.nodes)} nodes ({kinds})"
+        units = self.unit_names()
+        text += f"; {len(units)} units" + (f" ({', '.join(units)})" if units else "")
+        return text + f"; {len(self.unread)} expressions kept as comments"
+
+
+@dataclass
+class Extraction:
+    """Drafts of every document found in one file."""
+
+    source: str
+    documents: list[DraftDocument]
+
+    @property
+    def nodes(self) -> list[ExtractedNode]:
+        """Every node of every document, in line order (what the scorer compares)."""
+        return sorted((n for d in self.documents for n in d.nodes), key=lambda n: n.line)
+
+    def to_write(self) -> list[DraftDocument]:
+        """Documents with nodes (or comments); if none has any, the largest one (an empty draft)."""
+        found = [d for d in self.documents if d.nodes or d.unread]
+        if found or not self.documents:
+            return found
+        return [max(self.documents, key=lambda d: d.last_line - d.first_line)]
+
+    def summary(self) -> list[str]:
+        lines = [f"{self.source}: {len(self.documents)} document(s)"]
+        lines += [f"  {i}. {doc.summary()}" for i, doc in enumerate(self.documents, 1)]
+        total = sum(len(d.nodes) for d in self.documents)
+        unread = sum(len(d.unread) for d in self.documents)
+        kinds = Counter(n.kind for d in self.documents for n in d.nodes)
+        units = {u for d in self.documents for u in d.unit_names()}
+        lines.append(f"total: {total} nodes ("
+                     + (", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "none")
+                     + f"), {len(units)} units, {unread} expressions kept as comments")
+        if not total:
+            lines.append("no time nodes found: the draft is empty (milestones: []); "
+                         "a speech, essay or report often has none")
+        return lines
+
+    def write(self, output: str | Path | None = None, *, force: bool = False) -> list[Path]:
+        """Write the drafts; return the paths written.
+
+        ``output`` ending in .yaml/.yml is one file: with several documents it
+        holds the one with the most nodes and a note naming the others. Any
+        other ``output`` (or an existing directory) is a directory with one
+        file per document. Default: ``<stem>.yaml`` for one document, else the
+        directory ``<stem>/``. An existing file is kept unless ``force``.
+        """
+        docs = self.to_write()
+        stem = Path(self.source).stem or "plan"
+        if output is None:
+            output = Path(f"{stem}.yaml") if len(docs) == 1 else Path(stem)
+        output = Path(output)
+        if output.suffix.lower() in (".yaml", ".yml") and not output.is_dir():
+            best = max(docs, key=lambda d: len(d.nodes))
+            text = best.yaml
+            others = [d for d in self.documents if d is not best and d.nodes]
+            if others:
+                listed = "".join(f"#   L{d.first_line}–{d.last_line} {d.title}: "
+                                 f"{len(d.nodes)} nodes\n" for d in others)
+                text = ("# This file holds the document with the most nodes. The source also has:\n"
+                        f"{listed}# write every document with -o DIRECTORY.\n{text}")
+            targets = [(output, text)]
+        else:
+            names: set[str] = set()
+            targets = []
+            for doc in docs:
+                name = doc.plan_id
+                while name in names:
+                    name += "-2"
+                names.add(name)
+                targets.append((output / f"{name}.yaml", doc.yaml))
+        existing = [str(path) for path, _ in targets if path.exists()]
+        if existing and not force:
+            raise FileExistsError(f"{', '.join(existing)} already exists; choose another "
+                                  f"-o/--output, or add --force")
+        for path, text in targets:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return [path for path, _ in targets]
+
+
+# ── entry points ──────────────────────────────────────────────────────────────
+
+
+def extract_file(path: str | Path, calendar: ChinaCalendar = CALENDAR) -> Extraction:
+    """Extract from a .txt or .docx file; PlanError (with a clear message) if it cannot be read."""
+    return extract_text(read_document(path), source=str(path), calendar=calendar)
+
+
+def extract_text(text: str, *, source: str = "text", calendar: ChinaCalendar = CALENDAR,
+                 today: date | None = None) -> Extraction:
+    """Extract the time nodes of every document in ``text`` (Simplified or Traditional)."""
+    docs = split_documents(paragraphs(clean_lines(text))) or [Document([Paragraph("", [(0, 1)])])]
+    fallback_year = (today or date.today()).year
+    used: set[str] = set()  # plan ids stay unique within one file
+    return Extraction(source, [_draft(doc, source, calendar, fallback_year, used) for doc in docs])
+
+
+# ── one document ──────────────────────────────────────────────────────────────
+
+
+@dataclass
+class _Candidate:
+    sentence: Sentence
+    atoms: list[_Atom]
+    simple: str  # simplified sentence
+
+    @property
+    def start(self) -> int:
+        return self.atoms[0].start
+
+    @property
+    def end(self) -> int:
+        return self.atoms[-1].end
+
+    @property
+    def line(self) -> int:
+        return self.sentence.line_at(self.start)
+
+    def text(self, a: int | None = None, b: int | None = None) -> str:
+        return self.sentence.text[self.start if a is None else a: self.end if b is None else b]
+
+
+def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback_year: int,
+           used: set[str]) -> DraftDocument:
+    title, title_note = _title(doc)
+    issuer, issued = _signature(doc)
+    whole = simplified("".join(p.text for p in doc.paragraphs))
+    past = len(_PAST.findall(whole))
+    narrative = past >= 8 and 1000 * past / max(len(whole), 1) >= 3
+    candidates = list(_candidates(doc))
+    year, year_note = _year(title, issued, candidates, whole, fallback_year)
+    notes = [n for n in (title_note, year_note) if n]
+    events: dict[str, date] = {}
+    nodes: list[ExtractedNode] = []
+    unread: list[Unread] = []
+    for candidate in candidates:
+        found = _read(candidate, year, calendar, events)
+        if isinstance(found, Unread):
+            unread.append(found)
+        elif found:
+            nodes.append(found)
+    for node in _rewritten(doc):
+        if not any(n.line == node.line and n.when == node.when for n in nodes):
+            nodes.append(node)
+    nodes = _dedupe(sorted(nodes, key=lambda n: (n.line, n.source.find(n.written))))
+    _name_in_full(doc, nodes)
+    draft = DraftDocument(title, doc.first_line, doc.last_line, year, issuer, issued, narrative,
+                          nodes, unread, events, _plan_id(title, year, used), notes)
+    draft.yaml = _dump(draft, source)
+    _check(draft.yaml, calendar)
+    return draft
+
+
+def _candidates(doc: Document) -> Iterator[_Candidate]:
+    for para in doc.paragraphs:
+        if para.kind in ("title", "signature"):
+            continue
+        for sentence in sentences(para):
+            simple = simplified(sentence.text)
+            skip = ENUMERATOR.match(simple)
+            atoms = _atoms(simple, skip.end() if skip else 0)
+            for group in _clusters(simple, atoms):
+                yield _Candidate(sentence, group, simple)
+
+
+def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
+          events: dict[str, date]) -> ExtractedNode | Unread | None:
+    """The node a cluster gives, an Unread for one that cannot be read, or None to skip it."""
+    simple, kinds = c.simple, {a.kind for a in c.atoms}
+    before, after = simple[: c.start], simple[c.end:]
+    if "past" in kinds or re.match(r"(?:以)?来|印发|发布|签发|颁布", after) \
+            or before.count("《") > before.count("》"):
+        return None
+    if _PAST.search(_clause_after(simple, c.start)):
+        return None
+    if kinds <= {"year", "thisyear"} or _WHOLE_YEAR.fullmatch(simple[c.start: c.end]):
+        return None  # 2010年, 今年, 全年, 年内: the plan's year again, no point inside it
+    if re.search(r"(?:力争|争取|确保)?到$", before) and "year" in kinds:
+        return None  # a target: 力争到2015年底
+    if kinds <= {"number", "day"}:
+        return None
+    source = f"L{c.line}: {c.sentence.text.strip()}"
+    open_range = _OPEN_RANGE.match(after)
+    if open_range:  # 自2010年8月开始,至党的十八大召开: an end Jiedian cannot read
+        text = c.text(c.start, c.end + open_range.end())
+        return Unread(c.line, text, "the end of the range is not a date Jiedian knows; write "
+                      "it as a range (2010年8月—党的十八大召开前, with events:)", source)
+    when, note, error = _best(c, year, calendar, events)
+    if when is None:
+        if {"bad", "event", "date", "every"} & kinds:
+            return Unread(c.line, c.text(), error or "not understood", source)
+        return None
+    rule = parse(when)
+    if max(o.end for o in rule.expand(year, calendar, events)) < date(year, 1, 1):
+        return None  # wholly before the plan's year: a past reference
+    kind = rule.kind
+    submit = _SUBMIT.match(after)
+    ends_by = re.search(r"[底末]$", simple[c.start: c.end]) and _SUBMIT_LATER.search(
+        _clause_after(simple, c.start))  # 每季度末,各党支部报送…
+    if kind != "deadline" and (submit or ends_by):
+        kind = "deadline"
+        said = c.text() + (c.sentence.text[c.end: c.end + submit.end()] if submit else "")
+        note = note or f"文中“{said}”: read as a deadline (by the end of it)"
+    lead, units = units_for(c.sentence, c.start, c.end)
+    title = title_for(c.sentence, c.start, c.end)
+    return ExtractedNode(c.line, when, kind, title, source, lead, units, note, c.text())
+
+
+def _best(c: _Candidate, year: int, calendar: ChinaCalendar,
+          events: dict[str, date]) -> tuple[str | None, str | None, str | None]:
+    """(when, note, error): the cluster as written, its canonical spelling, or its items."""
+    literal = c.text()
+    tried: list[str] = []
+    error: str | None = None
+    options = [(literal, None), (_canonical(c, c.atoms), f"文中“{literal}”")]
+    readable_texts = [text for text in (_item_text(c, item) for item in _items(c)) if text]
+    if len(readable_texts) > 1:
+        glue = next((m.group(0).strip("“”\"'「」") for m in _LIST_GAP.finditer(
+            c.simple, c.start, c.end)), "、")
+        glue = glue if glue in ("、", "和", "及", "与") else "、"
+        options.append((glue.join(readable_texts), f"文中“{literal}”"))
+    for text in readable_texts:
+        options.append((text, f"文中“{literal}”" if len(readable_texts) > 1 else None))
+    for text, note in options:
+        if not text or text in tried:
+            continue
+        tried.append(text)
+        problem = _problem(text, year, calendar, events)
+        if problem is None:
+            return text, (note if text != literal else None), None
+        error = error or problem
+    return None, None, error
+
+
+def _problem(text: str, year: int, calendar: ChinaCalendar, events: dict[str, date]) -> str | None:
+    """None when ``text`` parses and expands for ``year``; else what went wrong."""
+    trial = dict(events)
+    try:
+        rule = parse(text)
+        for name in rule.events:
+            known = [key for key in KNOWN_EVENTS if key in name]
+            if known and not any(key in name for key in trial):
+                trial[known[0]] = KNOWN_EVENTS[known[0]]
+        if not rule.expand(year, calendar, trial):
+            return "gives no date"
+        events.update(trial)  # the Party congress it needs, once it reads
+    except MissingEventError as error:
+        return f"refers to “{error.event}”, whose date is not known: add it under events:"
+    except ExpressionError as error:
+        return error.message
+    return None
+
+
+def _items(c: _Candidate) -> list[list[_Atom]]:
+    """The cluster's list items: atoms between 、和及与."""
+    items: list[list[_Atom]] = [[c.atoms[0]]]
+    for previous, atom in pairwise(c.atoms):
+        if _LIST_GAP.fullmatch(c.simple[previous.end: atom.start]):
+            items.append([atom])
+        else:
+            items[-1].append(atom)
+    return items
+
+
+def _canonical(c: _Candidate, atoms: list[_Atom]) -> str:
+    """The atoms joined by canonical connectors (开始,至 → 至)."""
+    out = c.sentence.text[atoms[0].start: atoms[0].end]
+    for previous, atom in pairwise(atoms):
+        gap = c.simple[previous.end: atom.start]
+        if _RANGE_GAP.fullmatch(gap) and not _TIGHT_GAP.fullmatch(gap):
+            out += "至" if re.search(r"至|到", gap) else "-"
+        elif _LIST_GAP.fullmatch(gap) and not _TIGHT_GAP.fullmatch(gap):
+            out += "、"
+        else:
+            out += c.sentence.text[previous.end: atom.start]
+        out += c.sentence.text[atom.start: atom.end]
+    return out
+
+
+def _item_text(c: _Candidate, item: list[_Atom]) -> str | None:
+    """An item as written, or without its leading qualifiers (上半年5月1日 → 5月1日)."""
+    for first in range(len(item)):
+        rest = item[first:]
+        if first and _RANGE_GAP.fullmatch(c.simple[item[first - 1].end: rest[0].start]) \
+                and not _TIGHT_GAP.fullmatch(c.simple[item[first - 1].end: rest[0].start]):
+            break  # never cut a range in two
+        text = _canonical(c, rest)
+        try:
+            parse(text)
+        except ExpressionError:
+            continue
+        return text
+    return None
+
+
+def _clause_after(simple: str, start: int) -> str:
+    """The clause holding ``start`` and the one after it."""
+    spans = clauses(simple)
+    for i, (a, b) in enumerate(spans):
+        if a <= start < b:
+            end = spans[i + 1][1] if i + 1 < len(spans) else b
+            return simple[start:end]
+    return simple[start:]
+
+
+def _rewritten(doc: Document) -> Iterator[ExtractedNode]:
+    """Nodes said without the grammar's words (_REWRITES), with what the text says in a note."""
+    for para in doc.paragraphs:
+        for sentence in sentences(para):
+            simple = simplified(sentence.text)
+            for pattern, rewrite in _REWRITES:
+                for m in pattern.finditer(simple):
+                    if _PAST.search(_clause_after(simple, m.start())):
+                        continue
+                    when, line = rewrite(m), sentence.line_at(m.start())
+                    written = sentence.text[m.start(): m.end()]
+                    org = m.groupdict().get("org")
+                    if org:  # 党小组月评: the body that does it, and the duty itself as the title
+                        lead, units, title = [simplified(org)], [], simplified(written)
+                    else:
+                        lead, units = units_for(sentence, m.start(), m.end())
+                        title = title_for(sentence, m.start(), m.end())
+                    yield ExtractedNode(line, when, parse(when).kind, title,
+                                        f"L{line}: {sentence.text.strip()}", lead, units,
+                                        f"文中“{written}”", written)
+
+
+def _name_in_full(doc: Document, nodes: list[ExtractedNode]) -> None:
+    """Call a body by the full name the text gave it earlier (领导小组 → 工会…领导小组), and a
+    bare 党委 by the document's own (镇党委 in a town's plan)."""
+    known: list[tuple[int, str]] = [(para.first_line, name) for para in doc.paragraphs
+                                    for name in founded(para.text)]
+    own = own_bodies("".join(para.text for para in doc.paragraphs))
+    for node in nodes:
+        earlier = [name for line, name in reversed(known) if line < node.line] + own
+        node.lead, node.units = full_names(node.lead, earlier), full_names(node.units, earlier)
+
+
+def _dedupe(nodes: list[ExtractedNode]) -> list[ExtractedNode]:
+    seen: set[tuple[int, str, str]] = set()
+    out = []
+    for node in nodes:
+        key = (node.line, node.when, node.source)
+        if key not in seen:
+            seen.add(key)
+            out.append(node)
+    return out
+
+
+# ── plan-level fields ─────────────────────────────────────────────────────────
+
+_ISSUER = re.compile(r"^(?:中共)?[\u4e00-\u9fff()()]{2,24}?(?:委员会|党委|党组|党工委|工委|人民政府|政府|办公室"
+                     r"|领导小组|局|厅|委|总工会|工会)$")
+_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日$")
+_ABBREVIATIONS = [("创先争优", "cxzy"), ("党建", "dj"), ("党群", "dq"), ("品牌", "pp"), ("创新", "cx"),
+                  ("工会", "gh"), ("工作要点", "gzyd"), ("实施方案", "ssfa"), ("工作方案", "gzfa"),
+                  ("方案", "fa"), ("意见", "yj"), ("计划", "jh"), ("讲话", "jh"), ("通知", "tz")]
+
+
+def _title(doc: Document) -> tuple[str, str | None]:
+    best: tuple[int, str] | None = None
+    for para in doc.paragraphs[:12]:
+        if para.kind != "title":
+            continue
+        raw = simplified(para.text)
+        name = re.sub(r"^第[一二三四五六七八九十百\d]+篇\s*[::]\s*|【[^】]*】", "", raw).strip()
+        m = re.match(r"关于印发《?(.+?)》?的通知$", name)
+        name = m.group(1) if m else name
+        if not name:
+            continue
+        score = 2 * name.startswith("关于") + bool(re.search(r"\d{4}年", name)) - 2 * ("【" in raw)
+        score -= 2 * name.lower().startswith("x")
+        if best is None or score > best[0]:
+            best = (score, name)
+    if best:
+        return best[1], None
+    first = simplified(doc.paragraphs[0].text)
+    first = re.sub(r"[,,\s“”()()]", "", re.split(r"[。;;::]", first)[0])[:30] or "未命名计划"
+    return first, ("no title in the text: the title is the first words of the document; "
+                   "write a real one")
+
+
+def _signature(doc: Document) -> tuple[str | None, date | None]:
+    issuer = issued = None
+    head = [simplified(p.text) for p in doc.paragraphs[:8]]
+    tail = [simplified(p.text) for p in doc.paragraphs[-4:]]
+    for text in head + tail:
+        m = _DATE.search(text)
+        if m and text.endswith("日") and len(text) <= 40:
+            with suppress(ValueError):
+                issued = issued or date(int(m[1]), int(m[2]), int(m[3]))
+            org = text[: m.start()].strip()
+            if org and _ISSUER.match(org):
+                issuer = issuer or org
+        elif _ISSUER.match(text) and len(text) <= 24:
+            issuer = issuer or text
+    return issuer, issued
+
+
+def _year(title: str, issued: date | None, candidates: list[_Candidate], whole: str,
+          fallback: int) -> tuple[int, str | None]:
+    m = re.search(r"((?:19|20)\d{2})年", title)
+    if m:
+        return int(m.group(1)), None
+    if issued:
+        return issued.year, None
+    years = Counter()
+    for c in candidates:
+        y = re.match(r"((?:19|20)\d{2})年", c.simple[c.start: c.end])
+        if y and not re.match(r"(?:以)?来", c.simple[c.end:]) \
+                and not c.simple[: c.start].endswith("到"):
+            years[int(y.group(1))] += 1
+    if not years:
+        years = Counter(int(y) for y in re.findall(r"((?:19|20)\d{2})年(?!以来|来)", whole))
+    if years:
+        return max(years, key=lambda y: (years[y], -y)), None
+    return fallback, "no year in the text: the year is this year's; correct it"
+
+
+def _plan_id(title: str, year: int, used: set[str]) -> str:
+    """cxzy-gzyd-2011-47a5: the kind of plan, its year and a hash of its title."""
+    words = [abbr for word, abbr in _ABBREVIATIONS if word in title]
+    slug = "-".join(dict.fromkeys(words)) or "plan"
+    plan_id = base = f"{slug}-{year}-{zlib.crc32(title.encode()) % 0x10000:04x}"
+    number = 1
+    while plan_id in used:
+        number += 1
+        plan_id = f"{base}-{number}"
+    used.add(plan_id)
+    return plan_id
+
+
+# ── the YAML ──────────────────────────────────────────────────────────────────
+
+
+def _dump(draft: DraftDocument, source: str) -> str:
+    """The draft as a plan file in DESIGN.md's field order, with comments for review."""
+    root = CommentedMap([("id", draft.plan_id), ("title", draft.title)])
+    if draft.issuer:
+        root["issuer"] = draft.issuer
+    if draft.issued:
+        root["issued"] = draft.issued
+    root["year"] = draft.year
+    root["timezone"] = "Asia/Shanghai"
+    if draft.events:
+        root["events"] = CommentedMap(sorted(draft.events.items()))
+        root["events"].fa.set_flow_style()
+    root["milestones"] = items = CommentedSeq()
+    used: set[str] = set()
+    for node in draft.nodes:
+        mid, number = f"l{node.line}", 1
+        while mid in used:  # l24, l24-2, l24-3: the line of the node in the text
+            number += 1
+            mid = f"l{node.line}-{number}"
+        used.add(mid)
+        item = CommentedMap([("id", mid), ("title", node.title or node.when),
+                             ("when", DoubleQuotedScalarString(node.when)), ("kind", node.kind)])
+        for name, names in (("lead", node.lead), ("units", node.units)):
+            if names:
+                item[name] = CommentedSeq(names)
+                item[name].fa.set_flow_style()
+        if node.note:
+            item["note"] = node.note
+        item["source"] = node.source
+        items.append(item)
+    header = [(f"Draft written by `jiedian plan extract` from {Path(source).name}, "
+               f"lines {draft.first_line}–{draft.last_line}."),
+              "Review every milestone (title, when, kind, units) before `jiedian plan add`."]
+    header += [f"NOTE: {note}" for note in draft.notes]
+    if draft.events:
+        header.append("events: dates filled in from the Party congresses' opening days; check them")
+    if not draft.nodes:
+        header.append("No time nodes were found in this document"
+                      + (" (it reads as a speech, essay or report)" if draft.narrative else "")
+                      + ": the draft has no milestones.")
+    root.yaml_set_start_comment("\n".join(header))
+    yaml = YAML(typ="rt")
+    yaml.allow_unicode = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    stream = StringIO()
+    yaml.dump(root, stream)
+    text = stream.getvalue()
+    if draft.unread:
+        text += "\n# Time expressions Jiedian could not read (kept here, not milestones):\n"
+        for item in draft.unread:
+            text += (f"#   L{item.line}: “{item.text}”: {item.reason}\n"
+                     f"#     {item.source.split(': ', 1)[1]}\n")
+    return text

@@ -1,0 +1,430 @@
+"""Plan text as published → documents → paragraphs → sentences, each knowing its line.
+
+Plans reach us scraped from web pages: page numbers in the middle of a line,
+lines broken mid-sentence, the same title three times, site furniture
+(当前位置:文档之家›, 【关闭】, 推荐访问:) and truncation notices. This module
+undoes that, keeping the number of the physical line every character came from:
+
+1. ``clean_lines``: per line, drop furniture, pinyin notes (创(chuàng)), a
+   table of contents, repeated titles and page numbers; squeeze the spaces a
+   scrape inserts between Chinese characters and digits (201 0 年 → 2010年).
+2. ``paragraphs``: join a line to the next when it stops mid-sentence (no
+   closing punctuation, not a heading, title or signature, and the next line
+   does not start a new item).
+3. ``split_documents``: a file may hold several documents; one starts at a
+   第N篇 heading, at a title line after body text, or where level-one
+   numbering (一、二、…) starts again at 一、.
+4. ``sentences``: split a paragraph at 。!?; outside brackets.
+
+Every text here keeps the script it was written in (Traditional stays
+Traditional); ``simplified`` gives a copy with the same length for matching.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from itertools import pairwise
+from pathlib import Path
+
+from plans._errors import PlanError
+from plans._text import to_simplified
+
+__all__ = [
+    "ENUMERATOR",
+    "Document",
+    "Paragraph",
+    "Sentence",
+    "clauses",
+    "clean_lines",
+    "paragraphs",
+    "read_document",
+    "sentences",
+    "simplified",
+    "split_documents",
+]
+
+_WIDE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
+@lru_cache(maxsize=8192)
+def simplified(text: str) -> str:
+    """Simplified script, ASCII digits and letters; same length as ``text`` (1:1 per character)."""
+    return to_simplified(text).translate(_WIDE)
+
+
+# ── reading ───────────────────────────────────────────────────────────────────
+
+
+def read_document(path: str | Path) -> str:
+    """The text of a .txt (UTF-8; GB18030 as a fallback) or .docx file; PlanError if unreadable."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise PlanError([f"{path}: no such file"]) from None
+    except IsADirectoryError:
+        raise PlanError([f"{path}: is a directory; give a .txt or .docx file"]) from None
+    except OSError as error:
+        raise PlanError([f"{path}: cannot be read: {error.strerror}"]) from None
+    if path.suffix.lower() == ".docx" or data[:2] == b"PK":
+        return _read_docx(path)
+    if path.suffix.lower() in (".doc", ".pdf", ".wps") or b"\x00" in data[:4096]:
+        raise PlanError([f"{path}: not a text file; save it as .txt (UTF-8) or .docx"])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            problem = f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
+            raise PlanError([f"{problem}; save it as UTF-8"]) from None
+
+
+def _read_docx(path: Path) -> str:
+    """One line per paragraph; a table row is one line with its cells separated by spaces."""
+    import docx  # python-docx: only needed for .docx input
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
+
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise PlanError([f"{path}: not a readable .docx file ({error})"]) from None
+    lines: list[str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                cells = []
+                for cell in row.cells:
+                    text = " ".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
+                    if text and (not cells or cells[-1] != text):  # merged cells repeat
+                        cells.append(text)
+                lines.append("  ".join(cells))
+        else:
+            lines.append(block.text)
+    return "\n".join(lines)
+
+
+# ── lines ─────────────────────────────────────────────────────────────────────
+
+_FURNITURE = re.compile(
+    r"^(?:当前位置|您的位置|你的位置|您现在的位置|所在位置|位置)\s*[::]|文档之家|新文秘网|小编|供大家参考"
+    r"|网友投稿|^推荐访问|^相关(?:主题|文档|文章|阅读|推荐)|^文本预览|^最新文档|^文章搜索|正式会员"
+    r"|全文共\d+字|当前仅显示|阅读下面提示|^【(?:大\s*中\s*小|关闭|打印|返回顶部)】|^(?:上一篇|下一篇|返回|首页"
+    r"|打印本页|关闭窗口)|^(?:发表时间|发布时间|发布日期|加入日期|来源|作者|浏览次数|查看人数|点击数|阅读数"
+    r"|字体)\s*[::]|^时间\s*[::].*(?:\d:\d\d|来源|作者)|^(?:扫一扫|分享到|责任编辑)"
+)
+# Furniture that follows real text on the same line: cut it off.
+_TAIL = re.compile(r"\s*(?:加入日期|发布日期|发表时间|发布时间|查看人数|浏览次数|点击数|来源)\s*[::].*$"
+                   r"|…*\s*[((](?:未完|[^()()]*省略\d+字)[^\n]*$")
+_BREADCRUMB = re.compile(r"^.*?(?:›|>>|»)\s*")
+_PINYIN = re.compile(r"(?<=[\u4e00-\u9fff])\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
+_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+_PAGE_LINE = re.compile(r"^(?:[-—–\s]*\d{1,3}[-—–\s]*|第\s*\d+\s*页.*|\d+\s*/\s*\d+|page\s*\d+)$",
+                        re.IGNORECASE)
+_PAGE_AFTER_STOP = re.compile(r"(?<=[。!?;:”」)])\s*\d{1,3}$")
+_PAGE_TAIL = re.compile(r"(?<=[\u4e00-\u9fff、,,])\s*\d{1,2}$")
+_TOC = re.compile(r"^目\s*录|^提\s*纲")
+_DOC_HEADING = re.compile(r"^第[一二三四五六七八九十百\d]+篇\s*[::]\s*")
+_DECOR = re.compile(r"【[^】]{1,6}】|^\W+")
+_QUOTES = str.maketrans("", "", "“”‘’\"'「」『』《》 ")
+
+
+def _squeeze(text: str) -> str:
+    """Drop whitespace, except one space between two ASCII letters (201 0 年 → 2010年)."""
+
+    def keep(m: re.Match[str]) -> str:
+        before = m.string[m.start() - 1] if m.start() else ""
+        after = m.string[m.end()] if m.end() < len(m.string) else ""
+        words = before.isascii() and before.isalpha() and after.isascii() and after.isalpha()
+        return " " if words else ""
+
+    return _SPACES.sub(keep, text)
+
+
+def title_key(text: str) -> str:
+    """What two spellings of one title share: simplified, no 第N篇:, 【精品】, quotes or spaces."""
+    text = _DOC_HEADING.sub("", simplified(text))
+    return _DECOR.sub("", text).translate(_QUOTES)
+
+
+def clean_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, cleaned text) of the lines that carry content, in order; (0, "")
+    marks a place where text is missing (a truncation), which no sentence crosses."""
+    out: list[tuple[int, str]] = []
+    in_toc = False
+    seen_titles: set[str] = set()
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = _squeeze(_PINYIN.sub("", raw)).strip()
+        simple = simplified(line)
+        if not line:
+            continue
+        if in_toc:
+            if (len(line) <= 40 and "。" not in line) or set(line) <= set("….·. "):
+                continue
+            in_toc = False
+        if _TOC.match(simple):
+            in_toc = True
+            continue
+        tail = _TAIL.search(simple)
+        if tail:  # a truncation notice or furniture after real text: cut, and break there
+            line, simple = line[: tail.start()].rstrip(), simple[: tail.start()].rstrip()
+            out.append((0, ""))
+            if not line:
+                continue
+        if _FURNITURE.search(simple):
+            # 当前位置:文档之家› TITLE: keep the title after a breadcrumb, drop anything else
+            line = _BREADCRUMB.sub("", line) if "位置" in simple[:6] else ""
+            if not line or _BREADCRUMB.match(line):
+                continue
+        line = _PAGE_AFTER_STOP.sub("", line)
+        if not line or _PAGE_LINE.match(line) or set(line) <= set("….·. "):
+            continue
+        key = title_key(line)
+        if is_title(line) or _DOC_HEADING.match(simplified(line)):
+            if key in seen_titles and not _DOC_HEADING.match(simplified(line)):
+                continue  # the same title again, before any body text
+            seen_titles.add(key)
+        elif _is_body(line):
+            seen_titles = set()
+        out.append((number, line))
+    return out
+
+
+# ── line kinds ────────────────────────────────────────────────────────────────
+
+_DOC_TYPES = ("要点", "方案", "意见", "通知", "讲话", "计划", "安排", "办法", "细则", "规划", "决定",
+              "总结", "报告", "纲要", "规定", "通报")
+_STOPS = "。!?!?;;"
+_MARKER = re.compile(
+    r"^(?:第[一二三四五六七八九十百\d]+[篇章节部分条]|[一二三四五六七八九十]+[、.．]|[((][一二三四五六七八九十\d]+[))]"
+    r"|\d{1,2}\s*[、.．](?!\d)|[一二三四五六七八九十]+(?:是|要)|\[\d+\]|[①-⑳])"
+)
+_LEVEL_ONE = re.compile(r"^([一二三四五六七八九十]+)[、.．]")
+_SIGNATURE = re.compile(r"^(?:.{2,30}?\s*)?(?:\d{4}|[〇零一二三四五六七八九]{4})年\d{1,2}月\d{1,2}日$")
+# An item's number at the start of a sentence: 1、 (一) 一是 二要 (and scraping debris before it).
+ENUMERATOR = re.compile(r"^[\s’'\"”〃.]*(?:[((]?[一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}[、.．]"
+                         r"|[一二三四五六七八九十]+[是要])?")
+# A line that is only an organisation's name: an issuer or a signature, never a continuation.
+_ORG_LINE = re.compile(r"^(?:中共)?[\u4e00-\u9fff()()]{2,24}?(?:委员会|党委|党组|党工委|工委|人民政府|政府"
+                       r"|办公室|领导小组|局|厅|总工会|工会)$")
+_CONTINUES = "、,,。;;:)”’)》"
+_ONE_MORE = re.compile(r"[\u4e00-\u9fff][、,,]")  # 各党(工) | 委、区委组织部: a word broken in two
+
+
+def is_title(line: str) -> bool:
+    """A document's title: short, no sentence punctuation, ends with a kind of document."""
+    simple = title_key(line)
+    return (4 <= len(simple) <= 60 and simple.endswith(_DOC_TYPES) and not _MARKER.match(simple)
+            and not any(mark in simple for mark in "。,,;;!?"))
+
+
+def is_heading(line: str) -> bool:
+    return bool(_MARKER.match(line)) and len(line) <= 40 and not any(s in line for s in "。;;")
+
+
+def is_signature(line: str) -> bool:
+    return bool(_SIGNATURE.match(simplified(line)))
+
+
+def _is_body(line: str) -> bool:
+    return len(line) >= 40 and any(stop in line for stop in "。,,;;")
+
+
+def item_start(line: str) -> bool:
+    return bool(_MARKER.match(line))
+
+
+# ── paragraphs and documents ──────────────────────────────────────────────────
+
+
+@dataclass
+class Paragraph:
+    """Lines joined into one run of text; ``starts`` maps offsets back to line numbers."""
+
+    text: str
+    starts: list[tuple[int, int]] = field(default_factory=list)  # (offset, line number)
+
+    @property
+    def first_line(self) -> int:
+        return self.starts[0][1]
+
+    @property
+    def last_line(self) -> int:
+        return self.starts[-1][1]
+
+    def line_at(self, offset: int) -> int:
+        line = self.starts[0][1]
+        for start, number in self.starts:
+            if start > offset:
+                break
+            line = number
+        return line
+
+    @cached_property
+    def kind(self) -> str:
+        if is_title(self.text) or _DOC_HEADING.match(simplified(self.text)):
+            return "title"
+        if is_signature(self.text):
+            return "signature"
+        return "heading" if is_heading(self.text) else "body"
+
+
+def _complete(text: str) -> bool:
+    return (text[-1] in _STOPS + "::…." or is_title(text) or is_heading(text)
+            or is_signature(text) or bool(_DOC_HEADING.match(simplified(text))))
+
+
+def paragraphs(lines: list[tuple[int, str]]) -> list[Paragraph]:
+    """Join broken lines: a line that stops mid-sentence continues on the next one."""
+    out: list[Paragraph] = []
+    last: Paragraph | None = None
+    for number, line in lines:
+        if not line:  # text is missing here: start afresh
+            last = None
+            continue
+        if last is not None and not _complete(last.text) and not item_start(line) \
+                and not is_signature(line) and not _ORG_LINE.match(simplified(line)) \
+                and (not is_title(line) or is_title(last.text + line)) \
+                and (len(last.text) >= 15 or line[0] in _CONTINUES or _ONE_MORE.match(line)
+                     or _PAGE_TAIL.search(last.text) or any(m in last.text for m in ",,、")):
+            text = last.text
+            page = _PAGE_TAIL.search(text)
+            if page and not re.match(r"[个名次人万元年月日天项条件篇期批%~\-—～至到、.．]", line):
+                text = text[: page.start()]  # a page number left at the break
+            last.text = text + line
+            last.starts.append((len(text), number))
+            continue
+        last = Paragraph(line, [(0, number)])
+        out.append(last)
+    return out
+
+
+@dataclass
+class Document:
+    """One document of a file: its paragraphs, in order."""
+
+    paragraphs: list[Paragraph]
+
+    @property
+    def first_line(self) -> int:
+        return self.paragraphs[0].first_line
+
+    @property
+    def last_line(self) -> int:
+        return self.paragraphs[-1].last_line
+
+    @property
+    def size(self) -> int:
+        return sum(len(p.text) for p in self.paragraphs)
+
+
+def split_documents(paras: list[Paragraph]) -> list[Document]:
+    """Cut at 第N篇 headings, at a title after body text, and where 一、二、… restarts at 一、."""
+    cuts = [0]
+    body = False  # body text seen since the last cut
+    level = 0  # the highest level-one number seen since the last cut
+    headings: set[str] = set()
+    for index, para in enumerate(paras):
+        simple = simplified(para.text)
+        cut = None
+        if _DOC_HEADING.match(simple) or (body and para.kind == "title"):
+            cut = index
+        elif (m := _LEVEL_ONE.match(simple)) and len(simple) <= 60:
+            number = _chinese_count(m.group(1))
+            if number == 1 and level >= 2 and title_key(simple) not in headings:
+                cut = _walk_back(paras, index, cuts[-1])
+            level = max(level, number)
+            headings.add(title_key(simple))
+        if cut is not None and cut > cuts[-1]:
+            cuts.append(cut)
+            level = 1 if _LEVEL_ONE.match(simple) else 0
+            body = False
+            headings = {title_key(simple)} if level else set()
+        if para.kind == "body" and _is_body(para.text):
+            body = True
+    cuts.append(len(paras))
+    return [Document(paras[a:b]) for a, b in pairwise(cuts) if b > a]
+
+
+def _walk_back(paras: list[Paragraph], index: int, floor: int) -> int:
+    """Where the document whose numbering restarts at ``index`` begins: take the unnumbered
+    paragraphs just before it (a preamble, a byline), at most three, stopping at a title."""
+    start = index
+    while start - 1 > floor and index - start < 3:
+        previous = paras[start - 1]
+        if item_start(previous.text):
+            break
+        start -= 1
+        if previous.kind == "title":
+            break
+    return start
+
+
+def _chinese_count(text: str) -> int:
+    digits = "一二三四五六七八九"
+    if text == "十":
+        return 10
+    if text.startswith("十"):
+        return 10 + digits.index(text[1]) + 1
+    if "十" in text:
+        tens, _, units = text.partition("十")
+        return (digits.index(tens) + 1) * 10 + (digits.index(units) + 1 if units else 0)
+    return digits.index(text[0]) + 1 if text[0] in digits else 0
+
+
+# ── sentences and clauses ─────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a paragraph: its text and where it starts in the paragraph."""
+
+    text: str
+    start: int
+    paragraph: Paragraph
+
+    def line_at(self, offset: int) -> int:
+        """The line of the character at ``offset`` within the sentence."""
+        return self.paragraph.line_at(self.start + offset)
+
+
+_OPEN, _CLOSE = "((《【[", "))》】]"
+
+
+def _split(text: str, stops: str, depth_limit: int = 120) -> list[tuple[int, int]]:
+    """Spans of ``text`` ended by a character of ``stops`` outside brackets (and “quotes”)."""
+    spans, start, depth, opened = [], 0, 0, 0
+    quote = False
+    for i, char in enumerate(text):
+        if char in _OPEN:
+            depth, opened = depth + 1, i if depth == 0 else opened
+        elif char in _CLOSE and depth:
+            depth -= 1
+        elif char == "“":
+            quote, opened = True, i
+        elif char == "”":
+            quote = False
+        if (depth or quote) and i - opened > depth_limit:  # an unclosed bracket: ignore it
+            depth, quote = 0, False
+        # "表彰.4月,部署…": a scrape's full stop, after a Chinese character, ends a sentence too
+        stop = char in stops or (char == "." and "." in stops and i > 0
+                                 and "\u4e00" <= text[i - 1] <= "\u9fff")
+        if stop and not depth and not quote:
+            spans.append((start, i + 1))
+            start = i + 1
+    if start < len(text):
+        spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip(stops + " ")]
+
+
+def sentences(para: Paragraph) -> list[Sentence]:
+    return [Sentence(para.text[a:b], a, para) for a, b in _split(para.text, _STOPS + "….")]
+
+
+def clauses(text: str) -> list[tuple[int, int]]:
+    """Spans of the clauses of a sentence (split at , ; : outside brackets and quotes)."""
+    return _split(text, ",,;;::。!?!?", depth_limit=60)

@@ -1,0 +1,254 @@
+"""`jiedian plan extract`: draft plan files from a plan's text (extract_file, extract_text)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from plans import (
+    CALENDAR,
+    PlanError,
+    extract_file,
+    extract_text,
+    load_plan,
+    normalize,
+    to_simplified,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYS = ROOT / "tests" / "data" / "keys"
+SEED_DIRS = [ROOT / "tests" / "data" / "seeds",
+             Path(os.environ.get("JIEDIAN_SEEDS", "/nonexistent")), Path("/work/shared/seeds")]
+SEEDS = next((d for d in SEED_DIRS if d.is_dir() and any(d.glob("*.txt"))), None)
+needs_seeds = pytest.mark.skipif(SEEDS is None, reason="the seed documents are not on this machine")
+
+
+def seed(prefix: str) -> Path:
+    assert SEEDS is not None
+    return next(SEEDS.glob(f"{prefix}_*.txt"))
+
+
+def loads(text: str, tmp_path: Path, name: str = "draft.yaml") -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    load_plan(path, CALENDAR)  # raises PlanError if the draft is not a valid plan
+
+
+PLAN = """惠州市某某镇2011年党建工作要点
+为加强党建工作,现提出如下要点。
+一、重点工作
+1、各党支部要于4月底前将创建方案交镇党建办。
+2、“七一”前夕,镇党委召开表彰大会,表彰一批先进基层党组织。
+3、每季度末,各党支部报送工作情况。
+4、力争到2013年全镇党员素质明显提高。2010年以来,我镇党建工作取得了新成效。今年,将命名一批示范点。
+5、建立党代表接待制度,每周五上午为党代表接待日。(牵头单位:镇组织办;责任单位:各村党支部、镇直各单位)
+中共某某镇委员会
+2011年3月15日
+"""
+
+
+def test_a_plan_gives_one_milestone_per_node_with_units_and_sources(tmp_path: Path) -> None:
+    extraction = extract_text(PLAN, source="plan.txt")
+    [doc] = extraction.documents
+    assert (doc.title, doc.year, doc.issuer, str(doc.issued)) == (
+        "惠州市某某镇2011年党建工作要点", 2011, "中共某某镇委员会", "2011-03-15")
+    found = {n.when: n for n in doc.nodes}
+    assert list(found) == ["4月底前", "“七一”前夕", "每季度末", "每周五上午"]
+    first = found["4月底前"]
+    assert (first.kind, first.lead, first.units, first.line) == ("deadline", ["镇党建办"], ["各党支部"], 4)
+    assert first.source == "L4: 1、各党支部要于4月底前将创建方案交镇党建办。"
+    assert "创建方案" in first.title and "4月" not in first.title
+    assert (found["“七一”前夕"].kind, found["“七一”前夕"].lead) == ("event", ["镇党委"])
+    assert "召开表彰大会" in found["“七一”前夕"].title
+    block = found["每周五上午"]
+    assert (block.lead, block.units) == (["镇组织办"], ["各村党支部", "镇直各单位"])
+    # 力争到2013年 (a target), 2010年以来 (the past), 今年 (the plan's year again, no point in it)
+    # and the signature's date are not nodes.
+    assert not any("2013" in w or "2010" in w or "3月15日" in w or w[-1:] == "年" for w in found)
+    loads(doc.yaml, tmp_path)
+    assert "source: 'L4: 1、各党支部要于4月底前将创建方案交镇党建办。'" in doc.yaml
+    summary = "\n".join(extraction.summary())
+    assert "4 nodes (deadline 2, event 2)" in summary
+    assert "0 expressions kept as comments" in summary
+
+
+def test_times_the_grammar_does_not_spell_are_read_and_kept_as_written(tmp_path: Path) -> None:
+    text = ("某局2011年党建工作要点\n"
+            "1、党小组月评、党支部季评,各支部对学习情况半年进行一次督查。\n"
+            "2、在庆祝建党90周年之际,评选表彰一批优秀共产党员。\n"
+            "3、自2010年8月开始,至党的十八大召开,共分四个步骤进行。\n")
+    [doc] = extract_text(text).documents
+    assert [(n.when, n.written) for n in doc.nodes] == [
+        ("每月", "党小组月评"), ("每季度", "党支部季评"), ("每半年", "半年进行一次"),
+        ("“七一”前后", "庆祝建党90周年之际")]
+    assert doc.nodes[0].lead == ["党小组"] and doc.nodes[0].note == "文中“党小组月评”"
+    # a range whose end the engine cannot read is a comment, not its start alone
+    assert [u.text for u in doc.unread] == ["2010年8月开始,至党的十八大召开"]
+    loads(doc.yaml, tmp_path)
+
+
+def test_traditional_input_gives_the_same_nodes() -> None:
+    simplified = extract_text(PLAN).documents[0]
+    traditional_text = PLAN.replace("党", "黨").replace("镇", "鎮").replace("开", "開")
+    traditional_text = traditional_text.replace("报", "報").replace("会", "會").replace("“", "「")
+    traditional_text = traditional_text.replace("”", "」")
+    traditional = extract_text(traditional_text).documents[0]
+    assert to_simplified(traditional_text) != traditional_text
+    assert [normalize(n.when) for n in traditional.nodes] == [normalize(n.when)
+                                                               for n in simplified.nodes]
+    assert [(n.line, n.kind, n.lead, n.units, n.title) for n in traditional.nodes] == [
+        (n.line, n.kind, n.lead, n.units, n.title) for n in simplified.nodes]
+    assert traditional.nodes[0].source.startswith("L4: 1、各黨支部要于4月底前") # as written
+
+
+def test_noise_lines_are_ignored() -> None:
+    text = """当前位置:文档之家› 某镇2011年创先争优工作方案
+某镇2011年创先争优工作方案
+某镇2011年创先争优工作方案
+发布时间:2011-03-05 10:12:01 来源:网友投稿
+【大 中 小】 【关闭】
+各党支部要在3月底前 2
+完成自查,4月份召开总结会。
+- 3 -
+……(未完,全文共4555字,当前仅显示2301字,请阅读下面提示信息。收藏《某镇方案》
+相关文档 最新文档
+推荐访问:2012年5月1日活动方案
+"""
+    [doc] = extract_text(text).documents
+    assert doc.title == "某镇2011年创先争优工作方案"
+    assert [(n.line, n.when) for n in doc.nodes] == [(6, "3月底前"), (7, "4月份")]
+    assert doc.nodes[0].source == "L6: 各党支部要在3月底前完成自查,4月份召开总结会。"  # page number gone
+
+
+def test_unreadable_expression_is_kept_as_a_comment(tmp_path: Path) -> None:
+    text = "某单位2011年工作方案\n“双星”评选每两年一次,6月底前上报总结。\n"
+    extraction = extract_text(text)
+    [doc] = extraction.documents
+    assert [n.when for n in doc.nodes] == ["6月底前"]
+    assert [(u.line, u.text) for u in doc.unread] == [(2, "每两年")]
+    assert "#   L2: “每两年”" in doc.yaml and "“双星”评选每两年一次" in doc.yaml
+    assert "1 expressions kept as comments" in "\n".join(extraction.summary())
+    loads(doc.yaml, tmp_path)
+
+
+def test_a_document_without_nodes_gives_an_honest_empty_draft(tmp_path: Path) -> None:
+    speech = ("区委书记在动员会上的讲话\n同志们:\n这次会议是区委决定召开的。近年来,我们做了大量工作,"
+              "取得了明显成效。我们一定要认真贯彻落实,确保活动取得实效。\n")
+    extraction = extract_text(speech, source="speech.txt")
+    [doc] = extraction.documents
+    assert doc.nodes == [] and doc.unread == []
+    assert "milestones: []" in doc.yaml
+    assert "No time nodes were found" in doc.yaml
+    assert any("no time nodes found" in line for line in extraction.summary())
+    loads(doc.yaml, tmp_path)
+
+
+@needs_seeds
+def test_the_speech_seed_gives_an_empty_draft(tmp_path: Path) -> None:
+    extraction = extract_file(seed("004"))
+    assert extraction.nodes == []
+    summary = "\n".join(extraction.summary())
+    assert "no time nodes found" in summary and "speech, essay or report" in summary
+    [path] = extraction.write(tmp_path / "speech.yaml")
+    assert "milestones: []" in path.read_text(encoding="utf-8")
+    load_plan(path, CALENDAR)
+
+
+@needs_seeds
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_every_seed_drafts_plans_that_validate_unchanged(prefix: str, tmp_path: Path) -> None:
+    extraction = extract_file(seed(prefix))
+    for doc in extraction.documents:
+        loads(doc.yaml, tmp_path, f"{doc.plan_id}.yaml")
+        for node in doc.nodes:
+            line = node.source.split(":", 1)[0]
+            assert line == f"L{node.line}" and node.title
+            if node.note is None or "read as a deadline" in node.note:
+                assert node.when in node.source  # the expression as written
+    for path in extraction.write(tmp_path / "out"):
+        load_plan(path, CALENDAR)
+
+
+@needs_seeds
+def test_multi_document_files_are_split_and_written(tmp_path: Path) -> None:
+    extraction = extract_file(seed("000"))
+    assert len(extraction.documents) == 5
+    assert extraction.documents[0].title == "合江镇2011年创先争优活动工作要点"
+    assert (extraction.documents[0].issuer, str(extraction.documents[0].issued)) == (
+        "中共合江镇委员会", "2011-04-14")
+    assert [d.first_line for d in extraction.documents] == [1, 34, 64, 80, 112]
+    written = extraction.write(tmp_path / "plans")
+    assert len(written) == len(extraction.to_write()) >= 4
+    [one] = extraction.write(tmp_path / "one.yaml")
+    text = one.read_text(encoding="utf-8")
+    assert text.startswith("# This file holds the document with the most nodes")
+    with pytest.raises(FileExistsError, match="already exists"):
+        extraction.write(tmp_path / "one.yaml")
+    extraction.write(tmp_path / "one.yaml", force=True)
+    four = extract_file(seed("001"))
+    assert [d.first_line for d in four.documents][-2:] == [49, 87]
+    assert four.documents[-1].events  # 党的十八大召开前: the congress's date is filled in
+
+
+def test_docx_input(tmp_path: Path) -> None:
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_paragraph("某镇2012年党建工作要点")
+    document.add_paragraph("一、重点工作")
+    document.add_paragraph("各党支部要在6月底前完成换届选举。")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "时间", "工作内容"
+    table.cell(1, 0).text, table.cell(1, 1).text = "“七一”前夕", "召开表彰大会"
+    path = tmp_path / "plan.docx"
+    document.save(str(path))
+    [doc] = extract_file(path).documents
+    assert doc.title == "某镇2012年党建工作要点" and doc.year == 2012
+    assert [(n.line, n.when) for n in doc.nodes] == [(3, "6月底前"), (5, "“七一”前夕")]
+    assert doc.nodes[1].title == "召开表彰大会"
+    loads(doc.yaml, tmp_path)
+
+
+def test_unreadable_files_raise_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PlanError, match="no such file"):
+        extract_file(tmp_path / "missing.txt")
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(PlanError, match=r"not a readable \.docx"):
+        extract_file(broken)
+    binary = tmp_path / "scan.pdf"
+    binary.write_bytes(b"%PDF-1.4\x00\x01")
+    with pytest.raises(PlanError, match="not a text file"):
+        extract_file(binary)
+    gbk = tmp_path / "gbk.txt"
+    gbk.write_bytes("某镇工作方案\n各党支部要在3月底前完成自查。\n".encode("gb18030"))
+    assert [n.when for n in extract_file(gbk).nodes] == ["3月底前"]
+
+
+def _scorer():  # bench/extract.py, loaded as a module
+    spec = importlib.util.spec_from_file_location("bench_extract", ROOT / "bench" / "extract.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not KEYS.is_dir() or not any(KEYS.glob("*.yaml")),
+                    reason="no answer keys in tests/data/keys")
+def test_recall_and_precision_against_the_answer_keys() -> None:
+    bench = _scorer()
+    scores = []
+    for document, key in bench.pairs([]):
+        if document is None:
+            pytest.skip(f"the document of {key.name} is not on this machine")
+        scores.append(bench.run(document, key))
+    for s in scores:
+        assert s.recall >= bench.TARGET_RECALL, (s.document, s.misses)
+        assert s.precision >= bench.TARGET_PRECISION, (s.document, s.extras)
+    unit_nodes = sum(s.unit_nodes for s in scores)
+    hits = sum(s.unit_hits for s in scores)
+    assert hits >= bench.TARGET_UNITS * unit_nodes, [m for s in scores for m in s.unit_misses]
