@@ -56,9 +56,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -73,6 +72,15 @@ from notifiers._base import (
     post_json,
 )
 from notifiers._secrets import SecretsError
+from notifiers._sms import (
+    Remembered,
+    chunks,
+    config_error,
+    cut_chars,
+    overall,
+    short_key,
+    until_beijing_midnight,
+)
 
 __all__ = [
     "CODES",
@@ -90,7 +98,6 @@ VERSION = "2017-05-25"
 BATCH_MAX = 100  # SendBatchSms: at most 100 numbers a call
 PARAM_MAX_CHARS = 35  # one template variable: 1–35 characters
 OUT_ID_MAX = 255  # OutId: "长度小于 256 的字符串"
-BEIJING = timezone(timedelta(hours=8))
 
 T, P = Outcome.TRANSIENT, Outcome.PERMANENT
 # Provider code → (outcome, retry after in seconds or None).
@@ -219,14 +226,6 @@ class AliyunRpcSigner:
 
 # -- template parameters, shared rules -------------------------------------------------
 
-def cut_chars(text: str, limit: int, marker: str = "…") -> str:
-    """``text`` cut to at most ``limit`` characters, marking the cut."""
-    if len(text) <= limit:
-        return text
-    if limit <= len(marker):
-        return text[:limit]
-    return text[: limit - len(marker)] + marker
-
 
 def field_value(message: Message, name: str) -> str | None:
     if name in message.fields:
@@ -234,52 +233,6 @@ def field_value(message: Message, name: str) -> str | None:
     if name in ("title", "text"):
         return str(getattr(message, name))
     return None
-
-
-def until_beijing_midnight(now: float) -> float:
-    """Seconds until the next 00:00 in China (when providers' daily counters reset)."""
-    today = datetime.fromtimestamp(now, UTC).astimezone(BEIJING)
-    midnight = datetime(today.year, today.month, today.day, tzinfo=BEIJING) + timedelta(days=1)
-    return max(midnight.timestamp() - now, 1.0)
-
-
-def overall(recipients: Mapping[str, Result]) -> Result:
-    """One Result for a send to several numbers (see the module's docstring for the rule)."""
-    results = list(recipients.values())
-    outcomes = {r.outcome for r in results}
-    if outcomes == {Outcome.DELIVERED}:
-        outcome = Outcome.DELIVERED
-    elif Outcome.TRANSIENT in outcomes:
-        outcome = Outcome.TRANSIENT
-    else:
-        outcome = Outcome.PERMANENT
-    codes = list(dict.fromkeys(r.code for r in results))
-    requests = list(dict.fromkeys(r.request_id for r in results if r.request_id))
-    if len(codes) == 1:
-        code, text = codes[0], results[0].message
-    else:
-        counts: dict[str, int] = {}
-        for r in results:
-            key = r.outcome.value if r.delivered else f"{r.outcome.value} {r.code}"
-            counts[key] = counts.get(key, 0) + 1
-        code = "partial"
-        text = "; ".join(f"{n} {key}" for key, n in counts.items())
-    waits = [r.retry_after for r in results
-             if r.outcome is Outcome.TRANSIENT and r.retry_after is not None]
-    return Result(outcome, code, text, retry_after=min(waits) if waits else None,
-                  # numbers of one call share its Result: count each call's latency once
-                  latency_ms=sum({id(r): r.latency_ms for r in results}.values()),
-                  request_id=",".join(requests)[:500] or None, recipients=dict(recipients))
-
-
-def short_key(key: str, limit: int) -> str:
-    """The idempotency key, or its SHA-256 when longer than the provider takes."""
-    return key if len(key.encode()) <= limit else hashlib.sha256(key.encode()).hexdigest()
-
-
-def chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 # -- the channel ----------------------------------------------------------------------
@@ -314,33 +267,6 @@ class _Call:
         return params
 
 
-def _config_error(channel_id: str, error: Exception, mask: Callable[[str], str]) -> Result:
-    """A missing secret (``secret_missing``, as ``notifiers.deliver`` says) or setting."""
-    if isinstance(error, KeyError):
-        return Result(Outcome.PERMANENT, "config",
-                      f"channel {channel_id}: missing setting {error.args[0]}")
-    return Result(Outcome.PERMANENT, "secret_missing", mask(f"channel {channel_id}: {error}"))
-
-
-class Remembered:
-    """Numbers already delivered per idempotency key, so that a retry of a message that
-    reached some numbers only texts the others (the last ``keep`` keys are kept)."""
-
-    def __init__(self, keep: int = 10_000) -> None:
-        self.keep = keep
-        self._by_key: dict[str, dict[str, Result]] = {}
-
-    def get(self, key: str) -> dict[str, Result]:
-        return dict(self._by_key.get(key, {}))
-
-    def add(self, key: str, results: Mapping[str, Result]) -> None:
-        delivered = {number: r for number, r in results.items() if r.delivered}
-        if delivered:
-            self._by_key.setdefault(key, {}).update(delivered)
-            while len(self._by_key) > self.keep:
-                del self._by_key[next(iter(self._by_key))]
-
-
 class AliyunSmsChannel(Channel):
     kind: ClassVar[str] = "aliyun_sms"
 
@@ -361,7 +287,7 @@ class AliyunSmsChannel(Channel):
                 clock=self.clock, region=str(config.get("region") or "cn-hangzhou"))
             sign_name, template = str(config["sign_name"]), str(config["template_code"])
         except (SecretsError, KeyError) as error:
-            return _config_error(self.destination.channel_id, error, self.secrets.mask)
+            return config_error(self.destination.channel_id, error, self.secrets.mask)
         params = self.template_params(message)
         if isinstance(params, Result):
             return params

@@ -68,9 +68,9 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -86,6 +86,15 @@ from notifiers._base import (
     http_failure,
 )
 from notifiers._secrets import SecretsError
+from notifiers._sms import (
+    Remembered,
+    chunks,
+    config_error,
+    cut_chars,
+    overall,
+    short_key,
+    until_beijing_midnight,
+)
 
 __all__ = [
     "CODES",
@@ -106,7 +115,6 @@ CONTENT_TYPE = "application/json; charset=utf-8"
 BATCH_MAX = 200  # PhoneNumberSet: at most 200 numbers a call
 PARAM_MAX_CHARS = 12  # a variable, for 个人认证 accounts
 SESSION_MAX = 511  # SessionContext: "长度需小于512字节"
-BEIJING = timezone(timedelta(hours=8))
 MIDNIGHT = -1.0  # retry_after marker: at the next Beijing midnight
 
 T, P = Outcome.TRANSIENT, Outcome.PERMANENT
@@ -238,59 +246,6 @@ def e164(number: str) -> str:
     return digits
 
 
-def cut_chars(text: str, limit: int, marker: str = "…") -> str:
-    """``text`` cut to at most ``limit`` characters, marking the cut."""
-    if len(text) <= limit:
-        return text
-    if limit <= len(marker):
-        return text[:limit]
-    return text[: limit - len(marker)] + marker
-
-
-def until_beijing_midnight(now: float) -> float:
-    """Seconds until the next 00:00 in China (when Tencent's daily counters reset)."""
-    today = datetime.fromtimestamp(now, UTC).astimezone(BEIJING)
-    midnight = datetime(today.year, today.month, today.day, tzinfo=BEIJING) + timedelta(days=1)
-    return max(midnight.timestamp() - now, 1.0)
-
-
-def overall(recipients: Mapping[str, Result]) -> Result:
-    """Delivered when all are; transient when any is; else permanent (``recipients`` tells)."""
-    results = list(recipients.values())
-    outcomes = {r.outcome for r in results}
-    if outcomes == {Outcome.DELIVERED}:
-        outcome = Outcome.DELIVERED
-    elif Outcome.TRANSIENT in outcomes:
-        outcome = Outcome.TRANSIENT
-    else:
-        outcome = Outcome.PERMANENT
-    codes = list(dict.fromkeys(r.code for r in results))
-    requests = list(dict.fromkeys(r.request_id for r in results if r.request_id))
-    if len(codes) == 1:
-        code, text = codes[0], results[0].message
-    else:
-        counts: dict[str, int] = {}
-        for r in results:
-            key = r.outcome.value if r.delivered else f"{r.outcome.value} {r.code}"
-            counts[key] = counts.get(key, 0) + 1
-        code, text = "partial", "; ".join(f"{n} {key}" for key, n in counts.items())
-    waits = [r.retry_after for r in results
-             if r.outcome is Outcome.TRANSIENT and r.retry_after is not None]
-    latency = {r.request_id or id(r): r.latency_ms for r in results}  # once per call
-    return Result(outcome, code, text, retry_after=min(waits) if waits else None,
-                  latency_ms=sum(latency.values()), request_id=",".join(requests)[:500] or None,
-                  recipients=dict(recipients))
-
-
-def short_key(key: str, limit: int) -> str:
-    return key if len(key.encode()) <= limit else hashlib.sha256(key.encode()).hexdigest()
-
-
-def chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 @dataclass(frozen=True)
 class _Call:
     """What every call of one send shares; ``body(numbers)`` is one call's JSON body."""
@@ -334,32 +289,6 @@ async def _post(client: httpx.AsyncClient, url: str, *, content: bytes,
 
 # -- the channel ----------------------------------------------------------------------
 
-def _config_error(channel_id: str, error: Exception, mask: Callable[[str], str]) -> Result:
-    """A missing secret (``secret_missing``, as ``notifiers.deliver`` says) or setting."""
-    if isinstance(error, KeyError):
-        return Result(Outcome.PERMANENT, "config",
-                      f"channel {channel_id}: missing setting {error.args[0]}")
-    return Result(Outcome.PERMANENT, "secret_missing", mask(f"channel {channel_id}: {error}"))
-
-
-class Remembered:
-    """Numbers already delivered per idempotency key, so that a retry of a message that
-    reached some numbers only texts the others (the last ``keep`` keys are kept)."""
-
-    def __init__(self, keep: int = 10_000) -> None:
-        self.keep = keep
-        self._by_key: dict[str, dict[str, Result]] = {}
-
-    def get(self, key: str) -> dict[str, Result]:
-        return dict(self._by_key.get(key, {}))
-
-    def add(self, key: str, results: Mapping[str, Result]) -> None:
-        delivered = {number: r for number, r in results.items() if r.delivered}
-        if delivered:
-            self._by_key.setdefault(key, {}).update(delivered)
-            while len(self._by_key) > self.keep:
-                del self._by_key[next(iter(self._by_key))]
-
 
 class TencentSmsChannel(Channel):
     kind: ClassVar[str] = "tencent_sms"
@@ -380,7 +309,7 @@ class TencentSmsChannel(Channel):
             call_parts = (str(config["sdk_app_id"]), str(config["sign_name"]),
                           str(config["template_id"]))
         except (SecretsError, KeyError) as error:
-            return _config_error(self.destination.channel_id, error, self.secrets.mask)
+            return config_error(self.destination.channel_id, error, self.secrets.mask)
         params = self.template_params(message)
         if isinstance(params, Result):
             return params
