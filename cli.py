@@ -632,6 +632,133 @@ def units_rotate_token(name: Annotated[str, typer.Argument(help="A unit or group
     out.print(f"{row.name}: new feed URL {https} (the old one no longer works)")
 
 
+# --- supervision (督办) ------------------------------------------------------------------
+
+@app.command("done")
+def done_command(
+    occurrence: Annotated[str, typer.Argument(help="The node's id, e.g. plan/milestone/2011-04-30.")],
+    unit: Annotated[str, typer.Option(help="The unit confirming it has done the node.")],
+    note: Annotated[str | None, typer.Option(help="A note kept with the confirmation.")] = None,
+) -> None:
+    """Record that a unit has done a node (办结确认): its reminders for the node stop."""
+    with _session() as session:
+        try:
+            result = scheduler.acknowledge(session, occurrence, unit, plans.CALENDAR, now=_now(),
+                                           source="cli", note=note)
+        except scheduler.AckError as error:
+            raise _fail(str(error)) from None
+        session.commit()
+    when = result.done_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    if result.created:
+        out.print(f"{result.unit}: confirmed “{result.title}” at {when}")
+    else:
+        out.print(f"{result.unit}: already confirmed “{result.title}” at {when} "
+                  f"({result.source}); nothing changed")
+
+
+_MARK = {"done": "[green]✓[/green]", "pending": "…", "overdue": "[red]✗[/red]"}
+_STATE_ZH = {"done": "已确认", "pending": "未到期", "overdue": "逾期未确认"}
+
+
+def _matrix(session: Session, plan: str | None, unit: str | None, days: int) -> scheduler.Matrix:
+    today = _today()
+    if plan is not None and plan not in {p.id for p in scheduler.plan_summaries(session, today=today)}:
+        raise _fail(f"no stored plan “{plan}”; see `jiedian plan list`")
+    window = (None, None) if plan else (today - timedelta(days=days), today + timedelta(days=days))
+    try:
+        return scheduler.status_matrix(session, today=today, plan=plan, unit=unit,
+                                       start=window[0], end=window[1])
+    except scheduler.AckError as error:
+        raise _fail(str(error)) from None
+
+
+@app.command("status")
+def status_command(
+    plan: Annotated[str | None, typer.Option(help="Every node of this plan.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Only this unit (a group: its members).")] = None,
+    days: Annotated[int, typer.Option(help="Without --plan: nodes due this many days either "
+                                           "side of today.")] = 30,
+) -> None:
+    """Who has confirmed which node: nodes × units, ✓ done, … pending, ✗ overdue."""
+    with _session() as session:
+        matrix = _matrix(session, plan, unit, days)
+    if not matrix.rows:
+        out.print("no nodes to confirm" + (f" in {plan}" if plan else f" within {days} days"))
+        return
+    table = Table(title=f"办结情况 · {plan or f'±{days} days'}" + (f" · {unit}" if unit else "")
+                  + f" · {matrix.today}")
+    table.add_column("截止 due")
+    table.add_column("节点", overflow="fold")
+    for name in matrix.units:
+        table.add_column(name, justify="center", overflow="fold")
+    for row in matrix.rows:
+        table.add_row(f"{row.due} {_weekday(row.due)}", row.title,
+                      *(_MARK.get(row.cells.get(name, ""), "") for name in matrix.units))
+    out.print(table)
+    counts = matrix.counts()
+    out.print("  ".join(f"{_MARK[state]} {_STATE_ZH[state]} {counts[state]}" for state in _MARK))
+
+
+@app.command("report")
+def report_command(
+    plan: Annotated[str, typer.Option(help="The stored plan's id.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv | xlsx")] = "csv",
+    unit: Annotated[str | None, typer.Option(help="Only this unit (a group: its members).")] = None,
+) -> None:
+    """The plan's 办结情况 matrix as a CSV or Excel file to hand to a meeting."""
+    if fmt not in ("csv", "xlsx"):
+        raise _fail(f"--format “{fmt}”: choose csv or xlsx", 2)
+    with _session() as session:
+        matrix = _matrix(session, plan, unit, 0)
+    header = ["截止", "节点", "节点编号", *matrix.units, "已确认", "未确认"]
+    lines = []
+    for row in matrix.rows:
+        cells = [_STATE_ZH[row.cells[name]] if name in row.cells else "" for name in matrix.units]
+        missing = [name for name, state in row.cells.items() if state != "done"]
+        lines.append([row.due.isoformat(), row.title, row.occurrence_id, *cells,
+                      f"{len(row.cells) - len(missing)}/{len(row.cells)}", "、".join(missing)])
+    try:
+        if fmt == "csv":
+            import csv
+
+            with output.open("w", encoding="utf-8-sig", newline="") as handle:  # Excel reads BOM
+                writer = csv.writer(handle)
+                writer.writerow(header)
+                writer.writerows(lines)
+        else:
+            _write_xlsx(output, plan, matrix, header, lines)
+    except OSError as error:
+        raise _fail(f"{output}: cannot be written: {error.strerror}") from None
+    out.print(f"{output}: {len(matrix.rows)} nodes × {len(matrix.units)} units")
+
+
+def _write_xlsx(output: Path, plan: str, matrix: scheduler.Matrix, header: list[str],
+                lines: list[list[str]]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "办结情况"
+    sheet.append([f"办结情况 · {plan} · {matrix.today.isoformat()}"])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append(header)
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    fills = {"已确认": "C8E6C9", "逾期未确认": "FFCDD2", "未到期": "FFF8E1"}
+    for line in lines:
+        sheet.append(line)
+        for cell in sheet[sheet.max_row][3:3 + len(matrix.units)]:
+            if cell.value in fills:
+                cell.fill = PatternFill("solid", fgColor=fills[str(cell.value)])
+    sheet.column_dimensions["A"].width = 12
+    sheet.column_dimensions["B"].width = 36
+    sheet.freeze_panes = "D3"
+    book.save(output)
+
+
 @notify_app.command("test")
 def notify_test(
     unit: Annotated[str, typer.Option(help="The unit whose channels to test.")],
@@ -684,9 +811,13 @@ def _dispatcher(engine: Any, settings: scheduler.Settings, worker: str,
         templates = scheduler.Templates(settings.templates)
     except (notifiers.SecretsError, ValueError, OSError) as error:
         raise _fail(str(error)) from None
+    try:
+        escalate = scheduler.parse_escalations(settings.escalate)
+    except ValueError as error:
+        raise _fail(str(error)) from None
     return scheduler.Dispatcher(engine, worker=worker, secrets=secrets, templates=templates,
                                 base_url=settings.base_url, lease=timedelta(seconds=lease),
-                                batch=batch)
+                                batch=batch, escalate=escalate)
 
 
 def _bootstrap(engine: Any, settings: scheduler.Settings, bundled: bool) -> None:

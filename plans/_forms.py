@@ -35,6 +35,7 @@ class Form:
     name: str
     pattern: re.Pattern[str]
     build: Callable[[re.Match[str], YearRef], Anchor]
+    first: str = ""  # the characters a match can start with ("": any), to skip hopeless tries
 
 
 def _month(text: str, expression: str) -> int:
@@ -145,15 +146,18 @@ def _lunar_date(m: re.Match[str], year: YearRef) -> Anchor:
 
 
 _PART = r"(?P<part>上旬|中旬|下旬|初|中|底|末)"
+_DIGIT = "0123456789"
 FORMS: list[Form] = [
-    Form("iso date", re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})日?"), _iso),
-    Form("date", re.compile(r"(?P<m>\d{1,2})月(?P<d>\d{1,2})日"), _date),
-    Form("month", re.compile(rf"(?P<m>\d{{1,2}})月份?{_PART}?"), _month_form),
-    Form("half", re.compile(r"(?P<h>[上下])半年(?:度)?(?P<part>初|底|末)?"), _half),
-    Form("quarter", re.compile(r"第?(?P<q>\d)季度(?P<part>初|底|末)?"), _quarter),
-    Form("year part", re.compile(r"(?:本|今|全)?年(?:度)?(?P<part>初|底|末|内|度内)"), _year_part),
-    Form("whole year", re.compile(r"全年|本年度?|年度|全年度"), _whole_year),
-    Form("lunar date", re.compile(r"农历(?P<m>\d{1,2})月(?P<d>\d{1,2})日?"), _lunar_date),
+    Form("iso date", re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})日?"), _iso,
+         _DIGIT),
+    Form("date", re.compile(r"(?P<m>\d{1,2})月(?P<d>\d{1,2})日"), _date, _DIGIT),
+    Form("month", re.compile(rf"(?P<m>\d{{1,2}})月份?{_PART}?"), _month_form, _DIGIT),
+    Form("half", re.compile(r"(?P<h>[上下])半年(?:度)?(?P<part>初|底|末)?"), _half, "上下"),
+    Form("quarter", re.compile(r"第?(?P<q>\d)季度(?P<part>初|底|末)?"), _quarter, "第" + _DIGIT),
+    Form("year part", re.compile(r"(?:本|今|全)?年(?:度)?(?P<part>初|底|末|内|度内)"), _year_part,
+         "本今全年"),
+    Form("whole year", re.compile(r"全年|本年度?|年度|全年度"), _whole_year, "全本年"),
+    Form("lunar date", re.compile(r"农历(?P<m>\d{1,2})月(?P<d>\d{1,2})日?"), _lunar_date, "农"),
 ]
 
 
@@ -218,7 +222,10 @@ def read_anchor(text: str, year: YearRef, expression: str) -> Anchor | None:
         return PeriodAnchor("year", 1, None, year) if year != IMPLIED else None
     if text in NAMED_DAYS or text in LUNAR_DAYS:  # the commonest case, and a dict lookup
         return _named(text, year)
+    first = text[0]
     for form in FORMS:
+        if form.first and first not in form.first:
+            continue
         m = form.pattern.fullmatch(text)
         if m:
             return form.build(m, year)

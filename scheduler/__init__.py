@@ -33,6 +33,17 @@ from scheduler._queries import (
 )
 from scheduler._reminders import Policy, SyncReport, sync_reminders
 from scheduler._settings import Settings
+from scheduler._supervision import (
+    AckError,
+    AckResult,
+    Matrix,
+    MatrixRow,
+    ack_url,
+    acknowledge,
+    parse_escalations,
+    queue_escalations,
+    status_matrix,
+)
 from scheduler._units_store import (
     UnitDetail,
     UnitsReport,
@@ -46,6 +57,8 @@ from scheduler._units_store import (
 from scheduler._web import create_app
 
 __all__ = [
+    "AckError",
+    "AckResult",
     "Change",
     "ChannelAnswer",
     "Daemon",
@@ -54,6 +67,8 @@ __all__ = [
     "Feed",
     "FeedScope",
     "ImportReport",
+    "Matrix",
+    "MatrixRow",
     "PlanSummary",
     "Policy",
     "ReminderItem",
@@ -67,6 +82,8 @@ __all__ = [
     "UnitsReport",
     "UnknownUnitError",
     "Upcoming",
+    "ack_url",
+    "acknowledge",
     "create_app",
     "destinations",
     "feed_etag",
@@ -78,7 +95,9 @@ __all__ = [
     "list_units",
     "migrate",
     "open_store",
+    "parse_escalations",
     "plan_summaries",
+    "queue_escalations",
     "remove_plan",
     "render",
     "render_feed",
@@ -88,6 +107,7 @@ __all__ = [
     "scope_unit_token",
     "send_test",
     "show_unit",
+    "status_matrix",
     "sync_reminders",
     "unit_feed_urls",
     "unit_keys",

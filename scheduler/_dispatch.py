@@ -27,18 +27,22 @@ import asyncio
 import hashlib
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 import notifiers
 from notifiers import Channel, Destination, Outcome, Result, Secrets
+from plans import Offset, parse_offset
 from scheduler._feeds import unit_feed_urls
-from scheduler._messages import ReminderItem, Templates, render
+from scheduler._messages import ReminderItem, Templates, render, render_escalation
 from scheduler._models import (
     ChannelRow,
     DeliveryRow,
@@ -49,6 +53,7 @@ from scheduler._models import (
     ReminderRow,
     UnitRow,
 )
+from scheduler._supervision import ESCALATION_PREFIX, ack_url, progress, queue_escalations
 
 __all__ = ["Dispatcher", "TickReport"]
 
@@ -57,6 +62,7 @@ _OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
 _OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WINDOWS = (time(12), time(18), time(23, 59, 59))  # a digest window ends at noon, 18:00, midnight
+CONNECTIONS = 100  # the HTTP client's pool, and the most sends in flight at once
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,11 @@ class Claimed:
     fire_at: datetime
     attempts: int
     batch_key: str
+    offset: str = ""
+
+    @property
+    def escalation(self) -> bool:
+        return self.offset.startswith(ESCALATION_PREFIX)
 
 
 @dataclass
@@ -115,14 +126,15 @@ class Dispatcher:
         batch: int = 500,
         transport: httpx.AsyncBaseTransport | None = None,
         jitter: Callable[[], float] = random.random,
+        escalate: Sequence[Offset] = (parse_offset("+1d 09:00"),),
     ) -> None:
         self.engine, self.worker, self.secrets = engine, worker, secrets
         self.templates = templates or Templates()
         self.base_url, self.lease, self.late_after, self.batch = base_url, lease, late_after, batch
-        self.jitter = jitter
+        self.jitter, self.escalate = jitter, tuple(escalate)
         self._loop = asyncio.new_event_loop()
         self._client = httpx.AsyncClient(transport=transport,
-                                         limits=httpx.Limits(max_connections=100))
+                                         limits=httpx.Limits(max_connections=CONNECTIONS))
         self._channels: dict[tuple[str, str], Channel] = {}
         self._now = datetime.now(UTC)  # replaced by every tick: the channels' clock
 
@@ -133,22 +145,33 @@ class Dispatcher:
     # --- the tick ------------------------------------------------------------------------
 
     def tick(self, now: datetime) -> TickReport:
-        """Settle what is over, claim what is due, send it, record it."""
+        """Settle what is over, claim what is due, send it, record it.
+
+        A tick claims batch after batch until fewer than ``batch`` rows are due, and the
+        clock moves on meanwhile: every claim after the first uses ``now`` plus the time
+        elapsed since. With ``now`` frozen, a tick longer than the lease (a backlog) would
+        write leases already over, and another daemon would claim a batch being sent and
+        send it again; and it would send rows whose node passed during the tick.
+        """
         self._now = now
         report = TickReport()
         with Session(self.engine) as session:
             self._settle(session, now, report)
             session.commit()
+        self._escalate(now)
+        current, started = now, monotonic()
         while True:
             with Session(self.engine) as session:
-                claimed = self._claim(session, now)
+                claimed = self._claim(session, current)
                 session.commit()
             if not claimed:
                 return report
             report.claimed += len(claimed)
-            self._send(claimed, now, report)
+            self._send(claimed, current, report)
             if len(claimed) < self.batch:
                 return report
+            current = now + timedelta(seconds=monotonic() - started)
+            self._now = current
 
     def _settle(self, session: Session, now: datetime, report: TickReport) -> None:
         over = and_(_R.c.status == "pending", _R.c.node_at <= now)
@@ -156,6 +179,15 @@ class Dispatcher:
             status="failed", updated_at=now)).rowcount  # type: ignore[attr-defined]
         report.missed += session.execute(update(_R).where(over, _R.c.attempts == 0).values(
             status="missed", updated_at=now)).rowcount  # type: ignore[attr-defined]
+
+    def _escalate(self, now: datetime) -> None:
+        """Queue the 督办 messages whose time came (another daemon may have just done so)."""
+        with Session(self.engine) as session:
+            try:
+                queue_escalations(session, now=now, offsets=self.escalate)
+                session.commit()
+            except IntegrityError:
+                session.rollback()
 
     def _claim(self, session: Session, now: datetime) -> list[Claimed]:
         window = _window_end(now)
@@ -189,13 +221,15 @@ class Dispatcher:
             ReminderRow.status == "claimed")).scalars())  # type: ignore[arg-type]
         self._assign_batch_keys(session, claimed)
         return [Claimed(r.id, r.occurrence_id, r.unit_id, r.unit_name, r.channel_id,  # type: ignore[arg-type]
-                        _utc(r.fire_at), r.attempts, r.batch_key or "") for r in claimed]  # type: ignore[arg-type]
+                        _utc(r.fire_at), r.attempts, r.batch_key or "", r.offset)
+                for r in claimed]  # type: ignore[arg-type]
 
     def _assign_batch_keys(self, session: Session, rows: list[ReminderRow]) -> None:
-        fresh: dict[tuple[int, str], list[ReminderRow]] = {}
-        for row in rows:
+        fresh: dict[tuple[int, str, bool], list[ReminderRow]] = {}
+        for row in rows:  # escalations go apart from reminders: another message
             if row.batch_key is None:
-                fresh.setdefault((row.unit_id, row.channel_id), []).append(row)
+                fresh.setdefault((row.unit_id, row.channel_id,
+                                  row.offset.startswith(ESCALATION_PREFIX)), []).append(row)
         for group in fresh.values():
             ids = ",".join(str(r.id) for r in sorted(group, key=lambda r: r.id or 0))
             key = "jd-" + hashlib.sha256(ids.encode()).hexdigest()[:24]
@@ -212,31 +246,63 @@ class Dispatcher:
         with Session(self.engine) as session:
             plans = {p.id: p.title for p in session.execute(select(PlanRow)).scalars()}
             occurrences = self._occurrences(session, {r.occurrence_id for r in rows})
+            done = progress(session, sorted({r.occurrence_id for r in rows if r.escalation}))
+            units, channels, people = self._directory(session, rows)
             jobs = []
             for key, group in batches.items():
                 first = group[0]
-                unit = session.get(UnitRow, first.unit_id)
-                channel = session.get(ChannelRow, first.channel_id)
+                unit = units.get(first.unit_id)
+                channel = channels.get(first.channel_id)
                 if unit is None or channel is None:  # removed since: nobody to send it to
                     jobs.append((key, group, None, None))
                     continue
-                items = [self._item(occurrences[r.occurrence_id], plans,
-                                    r.fire_at < now - self.late_after)
-                         for r in sorted(group, key=lambda r: r.fire_at)]
-                mobiles = tuple(m for (m,) in session.execute(
-                    select(PersonRow.mobile).where(PersonRow.unit_id == unit.id)) if m)  # type: ignore[call-overload,arg-type]
-                link = unit_feed_urls(self.base_url, unit.feed_token)[0]
-                message = render(items, today=now.astimezone(SHANGHAI).date(), idempotency_key=key,
-                                 unit=unit.name, link=link, mobiles=mobiles,
-                                 templates=self.templates)
+                ordered = sorted(group, key=lambda r: r.fire_at)
+                mobiles = tuple(people.get(first.unit_id, ()))
+                today = now.astimezone(SHANGHAI).date()
+                if first.escalation:
+                    seen = list(dict.fromkeys(r.occurrence_id for r in ordered))
+                    items = [replace(self._item(occurrences[oid], plans, False),
+                                     missing=tuple(done[oid][1]),
+                                     owed=len(done[oid][0]) + len(done[oid][1])) for oid in seen]
+                    plan_ids = sorted({occurrences[oid][0].plan_id for oid in seen})  # type: ignore[attr-defined]
+                    link = f"{self.base_url.rstrip('/')}/status" + (
+                        f"?plan={quote(plan_ids[0], safe='')}" if len(plan_ids) == 1 else "")
+                    message = render_escalation(items, today=today, idempotency_key=key,
+                                                unit=unit.name, link=link, mobiles=mobiles)
+                else:
+                    items = [replace(self._item(occurrences[r.occurrence_id], plans,
+                                                r.fire_at < now - self.late_after),
+                                     ack=ack_url(self.base_url, unit.feed_token, r.occurrence_id))
+                             for r in ordered]
+                    link = unit_feed_urls(self.base_url, unit.feed_token)[0]
+                    message = render(items, today=today, idempotency_key=key, unit=unit.name,
+                                     link=link, mobiles=mobiles, templates=self.templates)
                 destination = Destination(channel.id, channel.kind, channel.config, mobiles,
                                           unit.name)
                 jobs.append((key, group, self._channel(destination), message))
-        results = self._loop.run_until_complete(_deliver_all([(ch, msg) for _, _, ch, msg in jobs]))
+        results = self._loop.run_until_complete(_deliver_all([(ch, msg) for _, _, ch, msg in jobs],
+                                                             CONNECTIONS))
         with Session(self.engine) as session:
             for (key, group, _, _), result in zip(jobs, results, strict=True):
                 self._record(session, key, group, result, now, report)
             session.commit()
+
+    @staticmethod
+    def _directory(session: Session, rows: list[Claimed]) -> tuple[
+            dict[int, UnitRow], dict[str, ChannelRow], dict[int, list[str]]]:
+        """The batch's units and channels by id, and each unit's mobiles (in person id order)."""
+        unit_ids = sorted({r.unit_id for r in rows})
+        units = {u.id: u for u in session.execute(select(UnitRow).where(
+            UnitRow.id.in_(unit_ids))).scalars()}  # type: ignore[union-attr]
+        channels = {c.id: c for c in session.execute(select(ChannelRow).where(
+            ChannelRow.id.in_(sorted({r.channel_id for r in rows})))).scalars()}  # type: ignore[attr-defined]
+        people: dict[int, list[str]] = {}
+        for unit_id, mobile in session.execute(
+                select(PersonRow.unit_id, PersonRow.mobile).where(  # type: ignore[call-overload]
+                    PersonRow.unit_id.in_(unit_ids)).order_by(PersonRow.id)):  # type: ignore[attr-defined]
+            if mobile:
+                people.setdefault(unit_id, []).append(mobile)
+        return units, channels, people  # type: ignore[return-value]
 
     def _channel(self, destination: Destination) -> Channel:
         # A changed config or change of people is a new channel object (its limits restart).
@@ -323,10 +389,22 @@ class Dispatcher:
         return int(count or 0)
 
 
-async def _deliver_all(jobs: list[tuple[Channel | None, object]]) -> list[Result]:
-    return list(await asyncio.gather(*(
-        notifiers.deliver(channel, message) if channel is not None else _nobody()  # type: ignore[arg-type]
-        for channel, message in jobs)))
+async def _deliver_all(jobs: list[tuple[Channel | None, object]], limit: int) -> list[Result]:
+    """Every job's result, in order, with at most ``limit`` sends in flight.
+
+    Not the whole batch at once: a send queued for one of the pool's connections spends
+    its timeout waiting (httpx counts the wait for the pool in it) and comes back a
+    spurious transient "timeout"; and the pool rescans its queue for every request.
+    """
+    gate = asyncio.Semaphore(limit)
+
+    async def one(channel: Channel | None, message: object) -> Result:
+        async with gate:
+            if channel is None:
+                return await _nobody()
+            return await notifiers.deliver(channel, message)  # type: ignore[arg-type]
+
+    return list(await asyncio.gather(*(one(channel, message) for channel, message in jobs)))
 
 
 async def _nobody() -> Result:

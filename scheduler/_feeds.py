@@ -37,6 +37,7 @@ from sqlmodel import Session
 from plans import ChinaCalendar, parse_offset
 from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow, UnitRow
 from scheduler._queries import unit_keys
+from scheduler._supervision import progress
 
 __all__ = [
     "RENDER_VERSION",
@@ -51,7 +52,7 @@ __all__ = [
     "unit_feed_urls",
 ]
 
-RENDER_VERSION = 1  # bump when the VEVENT layout changes: stale rows are re-rendered on read
+RENDER_VERSION = 2  # bump when the VEVENT layout changes: stale rows are re-rendered on read
 CANCELLED_KEPT = timedelta(days=30)
 PRODID = "-//Jiedian//节点 campaign milestones//ZH"
 TZ = "Asia/Shanghai"
@@ -103,7 +104,8 @@ def _alarm_trigger(offset_text: str, due: date, start: date | datetime,
     return moment - begin.replace(tzinfo=None)
 
 
-def _description(row: object, lead: Sequence[str], units: Sequence[str], plan: str) -> str:
+def _description(row: object, lead: Sequence[str], units: Sequence[str], plan: str,
+                 done: tuple[Sequence[str], Sequence[str]] | None = None) -> str:
     lines = [f"计划：{plan}"]
     if row.kind == "deadline" and row.due != row.end:  # type: ignore[attr-defined]
         end = row.end  # type: ignore[attr-defined]
@@ -113,14 +115,23 @@ def _description(row: object, lead: Sequence[str], units: Sequence[str], plan: s
         lines.append("牵头单位：" + "、".join(lead))
     if units:
         lines.append("责任单位：" + "、".join(units))
+    if done is not None and (done[0] or done[1]):
+        confirmed, missing = done
+        total = len(confirmed) + len(missing)
+        state = f"办结情况：已确认 {len(confirmed)}/{total}"
+        lines.append(state + (f"（未确认：{'、'.join(missing)}）" if missing else "（全部确认）"))
     if row.source:  # type: ignore[attr-defined]
         lines.append("原文：" + row.source)  # type: ignore[attr-defined]
     return "\n".join(lines)
 
 
 def render_event(row: object, *, plan: str, lead: Sequence[str], units: Sequence[str],
-                 remind: Sequence[str], calendar: ChinaCalendar) -> tuple[str, str]:
-    """(VEVENT without its END line, its VALARMs) for one occurrence row."""
+                 remind: Sequence[str], calendar: ChinaCalendar,
+                 done: tuple[Sequence[str], Sequence[str]] | None = None) -> tuple[str, str]:
+    """(VEVENT without its END line, its VALARMs) for one occurrence row.
+
+    ``done``: (units that confirmed, units that have not), shown as 办结情况.
+    """
     first = row.due if row.kind == "deadline" else row.start  # type: ignore[attr-defined]
     last = row.due if row.kind == "deadline" else row.end  # type: ignore[attr-defined]
     start, end = _bounds(first, last, row.part_of_day)  # type: ignore[attr-defined]
@@ -133,7 +144,7 @@ def render_event(row: object, *, plan: str, lead: Sequence[str], units: Sequence
     event.add("dtstart", start)
     event.add("dtend", end)
     event.add("summary", f"【{KIND_ZH[row.kind]}】{row.title}")  # type: ignore[attr-defined]
-    event.add("description", _description(row, lead, units, plan))
+    event.add("description", _description(row, lead, units, plan, done))
     event.add("categories", [plan, KIND_ZH[row.kind]])  # type: ignore[attr-defined]
     event.add("status", "CANCELLED" if row.status == "cancelled" else "CONFIRMED")  # type: ignore[attr-defined]
     event.add("transp", "TRANSPARENT")  # a node does not make anyone busy
@@ -179,13 +190,14 @@ def _render_rows(session: Session, rows: Sequence[object],
         .order_by(_OU.c.occurrence_id, _OU.c.name)
     ):
         names.setdefault(oid, {}).setdefault(role, []).append(name)
+    done = progress(session, [row.id for row in rows])  # type: ignore[attr-defined]
     return {
         row.id: render_event(  # type: ignore[attr-defined]
             row, plan=titles.get(row.plan_id, row.plan_id),  # type: ignore[attr-defined]
             lead=names.get(row.id, {}).get("lead", []),  # type: ignore[attr-defined]
             units=names.get(row.id, {}).get("unit", []),  # type: ignore[attr-defined]
             remind=remind.get((row.plan_id, row.milestone_key), []),  # type: ignore[attr-defined]
-            calendar=calendar,
+            calendar=calendar, done=done.get(row.id),  # type: ignore[attr-defined]
         )
         for row in rows
     }

@@ -5,7 +5,9 @@ One reminder (or a digest of several for the same unit and channel) becomes a
 that SMS templates map to their variables. Deployments can override the
 wording with templates (``string.Template`` files ``title.txt``, ``text.txt``,
 ``markdown.md``, ``item.txt`` and ``item.md`` in a folder); the variables are
-those of :func:`item_fields` and ``$count``, ``$items``, ``$link``, ``$unit``.
+those of :func:`item_fields` (``$ack`` is the node's 办结确认 link for this unit,
+``$ack_line`` the line showing it, empty without one) and ``$count``, ``$items``,
+``$link``, ``$unit``. :func:`render_escalation` words the 督办 message to a lead unit.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from notifiers import Message
 
-__all__ = ["ReminderItem", "Templates", "countdown", "item_fields", "render"]
+__all__ = ["ReminderItem", "Templates", "countdown", "item_fields", "render", "render_escalation"]
 
 WEEKDAYS = "一二三四五六日"
 
@@ -37,6 +39,9 @@ class ReminderItem:
     units: tuple[str, ...] = ()
     part_of_day: str | None = None
     late: bool = False  # 补发: sent after its planned time (the daemon was down)
+    ack: str = ""  # where this unit confirms it has done the node (办结确认)
+    missing: tuple[str, ...] = ()  # escalations: the units that have not confirmed
+    owed: int = 0  # escalations: how many units are expected to confirm
 
 
 def _day(day: date) -> str:
@@ -73,14 +78,18 @@ def item_fields(item: ReminderItem, today: date) -> dict[str, str]:
         "lead": "、".join(item.lead) or "—",
         "units": "、".join(item.units) or "—",
         "late": "（补发）" if item.late else "",
+        "ack": item.ack or "—",
+        "ack_line": f"\n办结确认：{item.ack}" if item.ack else "",
+        "ack_md": f"\n- [办结确认]({item.ack})" if item.ack else "",
     }
 
 
 DEFAULTS = {
     "title.txt": "【节点提醒】$head",
-    "item.txt": "【$plan】$node$late\n$when_label：$when，$countdown\n牵头单位：$lead\n责任单位：$units",
+    "item.txt": ("【$plan】$node$late\n$when_label：$when，$countdown\n牵头单位：$lead\n"
+                 "责任单位：$units$ack_line"),
     "item.md": ("**$node**$late\n- 计划：$plan\n- $when_label：$when，**$countdown**\n"
-                "- 牵头单位：$lead\n- 责任单位：$units"),
+                "- 牵头单位：$lead\n- 责任单位：$units$ack_md"),
     "text.txt": "$items\n\n日历订阅：$link",
     "markdown.md": "### 【节点提醒】$head\n\n$items\n\n[订阅$unit的日历]($link)",
 }
@@ -127,6 +136,43 @@ def render(
         title=templates.fill("title.txt", {**fields[0], **common}),
         text=templates.fill("text.txt", {**fields[0], **common, "items": text_items}),
         markdown=templates.fill("markdown.md", {**fields[0], **common, "items": md_items}),
+        idempotency_key=idempotency_key,
+        fields={**fields[0], **common},
+        mention_mobiles=mobiles,
+    )
+
+
+def render_escalation(
+    items: Sequence[ReminderItem],
+    *,
+    today: date,
+    idempotency_key: str,
+    unit: str = "",
+    link: str = "",
+    mobiles: tuple[str, ...] = (),
+) -> Message:
+    """One 督办 message to a lead unit: the nodes and, for each, who has not confirmed."""
+    ordered = sorted(items, key=lambda i: (i.due, i.start, i.title))
+    fields = [item_fields(item, today) for item in ordered]
+    texts, marks = [], []
+    for item, f in zip(ordered, fields, strict=True):
+        confirmed = item.owed - len(item.missing)
+        state = (f"未确认办结（{len(item.missing)}/{item.owed}）：{'、'.join(item.missing)}"
+                 if item.missing else f"已全部确认办结（{confirmed}/{item.owed}）")
+        texts.append(f"【{f['plan']}】{f['node']}\n{f['when_label']}：{f['when']}，{f['countdown']}\n"
+                     f"{state}")
+        marks.append(f"**{f['node']}**\n- 计划：{f['plan']}\n- {f['when_label']}：{f['when']}，"
+                     f"**{f['countdown']}**\n- {state}")
+    missing = sorted({name for item in ordered for name in item.missing})
+    head = (f"{fields[0]['node']} · {len(ordered[0].missing)}个单位未确认" if len(fields) == 1
+            else f"{len(fields)}个节点有单位未确认")
+    common = {"head": head, "count": str(len(fields)), "unit": unit, "link": link or "—",
+              "missing": "、".join(missing) or "—"}
+    return Message(
+        title=f"【督办提醒】{head}",
+        text="\n\n".join(texts) + f"\n\n办结情况：{link or '—'}",
+        markdown=f"### 【督办提醒】{head}\n\n" + "\n\n".join(marks)
+        + (f"\n\n[查看办结情况]({link})" if link else ""),
         idempotency_key=idempotency_key,
         fields={**fields[0], **common},
         mention_mobiles=mobiles,

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "AcknowledgementRow",
     "ChannelRow",
     "DeliveryRow",
     "MilestoneRow",
@@ -203,3 +204,21 @@ class DeliveryRow(SQLModel, table=True):
     message: str | None = None
     latency_ms: float = 0.0
     worker: str = Field(max_length=64)
+
+
+class AcknowledgementRow(SQLModel, table=True):
+    """A unit's confirmation that it has done a node (办结确认): once per (node, unit)."""
+
+    __tablename__ = "acknowledgement"
+    __table_args__ = (
+        UniqueConstraint("occurrence_id", "unit_id", name="uq_acknowledgement"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_id: str = Field(foreign_key="occurrence.id", max_length=300)
+    # No foreign key to unit: a unit dropped from the directory keeps its history here.
+    unit_id: int
+    unit_name: str = Field(max_length=200)
+    done_at: datetime
+    source: str = Field(max_length=8)  # web | cli
+    note: str | None = None

@@ -4,7 +4,10 @@ One outbox row per (occurrence, unit, channel, offset). ``sync_reminders``
 makes the outbox match the store: new rows for new nodes, units or channels;
 pending rows rescheduled when their node moved; pending rows cancelled when
 their node, unit, channel or offset went away. Rows already sent (or failed,
-missed, done) are never touched, so nothing is ever sent twice.
+missed, done) are never touched, so nothing is ever sent twice. A unit that
+confirmed a node (办结确认) gets no new reminders for it; the outbox's
+escalation rows (``escalate …``, see ``scheduler._supervision``) are not this
+policy's to keep in line.
 
 When a reminder fires (all in the plan's time zone, Asia/Shanghai):
 
@@ -32,6 +35,7 @@ from sqlmodel import Session
 
 from plans import ChinaCalendar, Offset, parse_offset
 from scheduler._models import (
+    AcknowledgementRow,
     ChannelRow,
     MilestoneRow,
     OccurrenceRow,
@@ -47,8 +51,13 @@ __all__ = ["Policy", "SyncReport", "fire_time", "node_moment", "sync_reminders"]
 _R = ReminderRow.__table__  # type: ignore[attr-defined]
 _OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
 _OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
+_ACK = AcknowledgementRow.__table__  # type: ignore[attr-defined]
+ESCALATION_PREFIX = "escalate "  # scheduler._supervision's outbox rows: left alone here
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TIMED_START = {"上午": time(9), "下午": time(14, 30), "晚上": time(19)}
+# Outbox rows compared (and their wanted state held) at a time: the whole horizon at once
+# would hold every pending row in memory (1,000,000 rows: 1.3 GB, see bench/dispatch.py).
+APPLY_EVERY = 20_000
 
 
 @dataclass(frozen=True)
@@ -186,9 +195,15 @@ def sync_reminders(
         for oid, key in session.execute(select(_OU.c.occurrence_id, _OU.c.name_key).where(
                 _OU.c.occurrence_id.in_([o.id for o in occurrences]))):
             names.setdefault(oid, set()).add(key)
+        confirmed = {(oid, uid) for oid, uid in session.execute(
+            select(_ACK.c.occurrence_id, _ACK.c.unit_id).where(
+                _ACK.c.occurrence_id.in_([o.id for o in occurrences])))}
         wanted: dict[tuple[str, int, str, str], tuple[datetime, datetime]] = {}
         current = []  # nodes still ahead: their pending rows are ours to keep in line
         for occ in occurrences:
+            if len(wanted) >= APPLY_EVERY:  # whole nodes at a time, so memory stays bounded
+                _apply(session, current, wanted, channels, now, report)
+                wanted, current = {}, []
             node_at = node_moment(occ.kind, occ.start, occ.due, occ.part_of_day, policy.zone)
             if node_at <= now:
                 continue  # over: the dispatcher marks what is left of it missed
@@ -197,11 +212,14 @@ def sync_reminders(
                 continue
             base = occ.due if occ.kind == "deadline" else occ.start
             units = sorted({uid for key in names.get(occ.id, ()) for uid in reach.get(key, [])})
+            node_utc = node_at.astimezone(UTC)
             for offset in remind.get((occ.plan_id, occ.milestone_key), []):
                 fire = fire_time(offset, base, node_at, policy, calendar).astimezone(UTC)
                 for uid in units:
+                    if (occ.id, uid) in confirmed:
+                        continue
                     for channel_id in channels[uid][1]:
-                        wanted[(occ.id, uid, channel_id, offset.text)] = (fire, node_at.astimezone(UTC))
+                        wanted[(occ.id, uid, channel_id, offset.text)] = (fire, node_utc)
         _apply(session, current, wanted, channels, now, report)
     return report
 
@@ -214,7 +232,8 @@ def _apply(session: Session, occurrence_ids: list[str],
         for row in session.execute(select(_R.c.id, _R.c.occurrence_id, _R.c.unit_id, _R.c.channel_id,
                                           _R.c.offset, _R.c.status, _R.c.fire_at, _R.c.node_at)
                                    .where(_R.c.occurrence_id.in_(occurrence_ids[chunk:chunk + 500]))):
-            existing[(row.occurrence_id, row.unit_id, row.channel_id, row.offset)] = row
+            if not row.offset.startswith(ESCALATION_PREFIX):
+                existing[(row.occurrence_id, row.unit_id, row.channel_id, row.offset)] = row
     inserts, moves, cancels = [], [], []
     for key, (fire, node_at) in wanted.items():
         row = existing.get(key)

@@ -32,6 +32,9 @@ class Settings:
     secrets_file: Path | None = None
     base_url: str = "http://127.0.0.1:8000"
     templates: Path | None = None  # a folder of message templates overriding the wording
+    # When the lead unit is told who has not confirmed a deadline: offsets from the due date
+    # in calendar days (``+1d 09:00``, or ``-1d 16:00`` before it), comma-separated; empty: never.
+    escalate: str = "+1d 09:00"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,4 +53,5 @@ class Settings:
             secrets_file=Path(secrets) if secrets else None,
             base_url=env.get("JIEDIAN_BASE_URL", "http://127.0.0.1:8000"),
             templates=Path(templates) if templates else None,
+            escalate=env.get("JIEDIAN_ESCALATE", "+1d 09:00"),
         )

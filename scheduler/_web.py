@@ -8,6 +8,13 @@
 - ``GET /`` (every node, and each plan's feed) and ``GET /u/{token}`` (one unit's nodes and
   its feed): a month (``?month=YYYY-MM``, the clock's month by default), plain HTML with a
   subscribe link and a QR code per feed.
+- ``GET/POST /ack/{token}/{occurrence id}``: a unit's 办结确认. GET shows the node and a
+  button; only the POST confirms (so link previews in chat apps confirm nothing). The token
+  is the unit's feed token: ``units rotate-token`` revokes both. A wrong token, an unknown
+  node or one not addressed to the unit gets a clear page, and nothing changes; confirming
+  again says when it was confirmed.
+- ``GET /status`` (``?plan=ID``, ``?unit=NAME``): the matrix of nodes × responsible units,
+  done / pending / overdue (without a plan: nodes due within 30 days either side of today).
 - ``GET /healthz`` when given a ``health`` callable (the daemon's): its JSON, 503 unless ``ok``.
 
 The clock is injected (tests freeze it); endpoints are plain functions, so Starlette runs
@@ -23,13 +30,14 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 from zoneinfo import ZoneInfo
 
 import segno
 from sqlalchemy import Engine, and_, or_, select
 from sqlmodel import Session
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -49,8 +57,22 @@ from scheduler._feeds import (
     scope_unit_token,
     unit_feed_urls,
 )
-from scheduler._models import OccurrenceRow, OccurrenceUnitRow, PlanRow, UnitRow
+from scheduler._models import (
+    AcknowledgementRow,
+    OccurrenceRow,
+    OccurrenceUnitRow,
+    PlanRow,
+    UnitRow,
+)
 from scheduler._queries import plan_summaries
+from scheduler._supervision import (
+    STATE_ZH,
+    AckError,
+    Matrix,
+    acknowledge,
+    addressed_units,
+    status_matrix,
+)
 
 __all__ = ["create_app"]
 
@@ -148,6 +170,95 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
                             headers={"Cache-Control": "private, no-cache",
                                      "Referrer-Policy": "no-referrer"})
 
+    def ack_view(token: str, occurrence_id: str, note: str | None, confirm: bool) -> Response:
+        moment = now()
+        private = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        with Session(engine) as session:
+            unit = session.execute(select(UnitRow).where(UnitRow.feed_token == token)  # type: ignore[arg-type]
+                                   ).scalars().first()
+            if unit is None:
+                return _notice("链接无效", "这个办结确认链接无效或已更换（口令不对，或本单位的订阅链接已更换）。"
+                               "请使用最新提醒消息中的链接。未作任何改动。", 404, private)
+            occurrence = session.get(OccurrenceRow, occurrence_id)
+            if occurrence is None:
+                return _notice("没有这个节点", f"没有找到节点“{occurrence_id}”。未作任何改动。",
+                               404, private)
+            title = f"{occurrence.title}（{occurrence.due.isoformat()}）"
+            try:
+                if confirm:
+                    result = acknowledge(session, occurrence_id, unit, calendar, now=moment,
+                                         source="web", note=note)
+                    session.commit()
+                else:
+                    result = None
+                    done = _done_before(session, occurrence_id, unit.id)  # type: ignore[arg-type]
+                    if done is None:
+                        if occurrence.status != "active":
+                            raise AckError("cancelled", "这个节点已取消，无需确认。")
+                        if unit.id not in addressed_units(session, occurrence_id):
+                            raise AckError("not_addressed", "")
+            except AckError as error:
+                text = {"cancelled": f"节点“{title}”已取消，无需确认。未作任何改动。",
+                        "not_addressed": f"节点“{title}”不是发给{unit.name}的（既非牵头单位，"
+                                         f"也非责任单位）。未作任何改动。"}.get(error.reason, str(error))
+                return _notice("无法确认", text, 404 if error.reason == "not_addressed" else 409,
+                               private)
+            if result is not None:
+                when = _local(result.done_at)
+                if result.created:
+                    return _notice("已确认办结", f"{unit.name}已确认办结“{title}”（{when}）。"
+                                   "本节点不再向本单位发送提醒。", 200, private, ok=True)
+                return _notice("此前已确认", f"{unit.name}已于{when}确认办结“{title}”"
+                               f"（{'网页' if result.source == 'web' else '命令行'}）；本次未作改动。",
+                               200, private, ok=True)
+            if done is not None:
+                return _notice("此前已确认", f"{unit.name}已于{_local(done)}确认办结“{title}”。",
+                               200, private, ok=True)
+            body = (f"<section class='ack'><h1>办结确认</h1><p><strong>{_e(unit.name)}</strong></p>"
+                    f"<p>节点：<strong>{_e(occurrence.title)}</strong><br>"
+                    f"{_e(KIND_ZH[occurrence.kind])}：{_e(occurrence.due.isoformat())}</p>"
+                    f"<form method='post'><p><label>备注（可不填）<br><input name='note' "
+                    f"maxlength='500' size='40'></label></p>"
+                    f"<p><button type='submit'>确认本单位已办结</button></p></form>"
+                    f"<p><small>确认后，本单位不再收到这个节点的提醒；牵头单位能看到确认情况。"
+                    f"</small></p></section>")
+            return HTMLResponse(_document("办结确认", body, private=True), headers=private)
+
+    async def ack_page(request: Request) -> Response:
+        token, occurrence_id = request.path_params["token"], request.path_params["occurrence_id"]
+        note, confirm = None, request.method == "POST"
+        if confirm:
+            form = parse_qs((await request.body()).decode("utf-8", "replace"))
+            note = (form.get("note", [""])[0].strip() or None)
+            note = note[:500] if note else None
+        return await run_in_threadpool(ack_view, token, occurrence_id, note, confirm)
+
+    def status_page(request: Request) -> Response:
+        moment = now()
+        today = moment.astimezone(SHANGHAI).date()
+        plan, unit = request.query_params.get("plan"), request.query_params.get("unit")
+        with Session(engine) as session:
+            if plan is not None and session.get(PlanRow, plan) is None:
+                return _notice("没有这个计划", f"没有找到计划“{plan}”。", 404, {})
+            window = (None, None) if plan else (today - timedelta(days=30),
+                                                 today + timedelta(days=30))
+            try:
+                matrix = status_matrix(session, today=today, plan=plan, unit=unit,
+                                       start=window[0], end=window[1])
+            except AckError as error:
+                return _notice("没有这个单位", str(error), 404, {})
+            summaries = plan_summaries(session, today=today)
+        title = next((p.title for p in summaries if p.id == plan), plan)
+        name = f"办结情况 · {title}" if title else "办结情况"
+        links = "".join(f"<a href='?plan={_e(quote(p.id, safe=''))}'>{_e(p.title)}</a>"
+                        for p in summaries if p.status == "active")
+        scope = "全部节点" if plan else "前后30天内截止的节点"
+        body = (f"<header><h1>{_e(name)}</h1></header><nav class='plans-nav'>"
+                f"<a href='?'>近期</a>{links}</nav><p>{_e(scope)}"
+                f"{_e(' · ' + unit) if unit else ''} · 今天 {today.isoformat()}</p>"
+                + _matrix_html(matrix))
+        return HTMLResponse(_document(name, body), headers={"Cache-Control": "no-cache"})
+
     def healthz(_request: Request) -> Response:
         status = health() if health else {}
         return JSONResponse(status, status_code=200 if status.get("ok") else 503,
@@ -159,6 +270,8 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
     routes = [
         Route("/", index),
         Route("/u/{token}", unit_page),
+        Route("/ack/{token}/{occurrence_id:path}", ack_page, methods=["GET", "POST"]),
+        Route("/status", status_page),
         Route("/feeds/all.ics", feed_all),
         Route("/feeds/plan/{plan_id}.ics", feed_plan),
         Route("/feeds/u/{token}.ics", feed_unit),
@@ -170,6 +283,55 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
         middleware=[Middleware(GZipMiddleware, minimum_size=1000)],
         exception_handlers={404: not_found},
     )
+
+
+# --- supervision pages --------------------------------------------------------------------
+
+def _local(moment: datetime) -> str:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _done_before(session: Session, occurrence_id: str, unit_id: int) -> datetime | None:
+    return session.execute(select(AcknowledgementRow.done_at).where(  # type: ignore[call-overload]
+        AcknowledgementRow.occurrence_id == occurrence_id,  # type: ignore[arg-type]
+        AcknowledgementRow.unit_id == unit_id)).scalar()  # type: ignore[arg-type]
+
+
+def _notice(title: str, text: str, status: int, headers: dict[str, str], *,
+            ok: bool = False) -> Response:
+    body = (f"<section class='notice {'ok' if ok else 'bad'}'><h1>{_e(title)}</h1>"
+            f"<p>{_e(text)}</p></section>")
+    return HTMLResponse(_document(title, body, private=True), status_code=status, headers=headers)
+
+
+MARK = {"done": "✓", "pending": "…", "overdue": "✗"}
+
+
+def _matrix_html(matrix: Matrix) -> str:
+    if not matrix.rows:
+        return "<p class='empty'>没有需要确认办结的节点。</p>"
+    counts = matrix.counts()
+    legend = "".join(f"<li><span class='cell {state}'>{MARK[state]}</span>{_e(STATE_ZH[state])} "
+                     f"<b data-count='{state}'>{counts[state]}</b></li>" for state in MARK)
+    head = "".join(f"<th class='unit'>{_e(unit)}</th>" for unit in matrix.units)
+    rows = []
+    for row in matrix.rows:
+        cells = []
+        for unit in matrix.units:
+            state = row.cells.get(unit)
+            if state is None:
+                cells.append("<td class='cell none'></td>")
+                continue
+            tip = STATE_ZH[state] + (f" {_local(row.done_at[unit])}" if unit in row.done_at else "")
+            cells.append(f"<td class='cell {state}' data-unit='{_e(unit)}' data-state='{state}' "
+                         f"title='{_e(tip)}'>{MARK[state]}</td>")
+        rows.append(f"<tr data-id='{_e(row.occurrence_id)}'><td class='due'>{row.due.isoformat()}"
+                    f"</td><th class='node' title='{_e(row.plan_id)}'>{_e(row.title)}</th>"
+                    f"{''.join(cells)}</tr>")
+    return (f"<ul class='legend'>{legend}</ul><div class='scroll'><table class='matrix'><thead>"
+            f"<tr><th>截止</th><th>节点</th>{head}</tr></thead><tbody>{''.join(rows)}"
+            f"</tbody></table></div>")
 
 
 # --- HTTP caching -------------------------------------------------------------------------
@@ -424,6 +586,18 @@ nav{display:flex;gap:1.5rem;margin:.3rem 0}
  grid-template-columns:repeat(auto-fill,minmax(24rem,1fr));gap:.2rem .5rem}
 .throughout .bar{position:static;display:block}
 .throughout small{margin-left:.6rem;opacity:.85}
+.notice{max-width:40rem;margin:3rem auto;padding:1rem 1.5rem;border-radius:6px;
+ border:1px solid #ddd;background:#fafafa}.notice.bad{border-left:6px solid var(--deadline)}
+.notice.ok{border-left:6px solid var(--phase)}.ack{max-width:40rem;margin:2rem auto}
+.ack button{font-size:1.1rem;padding:.5rem 1.5rem}
+.plans-nav{flex-wrap:wrap}.scroll{overflow-x:auto}
+table.matrix{border-collapse:collapse;font-size:.85rem}
+.matrix th,.matrix td{border:1px solid #ddd;padding:.25rem .4rem;text-align:left}
+.matrix th.unit{writing-mode:vertical-rl;vertical-align:bottom;white-space:nowrap}
+.matrix td.due{white-space:nowrap}.matrix th.node{font-weight:normal;min-width:14rem}
+.cell{text-align:center!important;font-weight:600;min-width:1.4rem;display:inline-block}
+td.cell{display:table-cell}.cell.done{color:var(--phase);background:#e8f5e9}
+.cell.overdue{color:#fff;background:var(--deadline)}.cell.pending{color:#555;background:#fff8e1}
 table.plans{border-collapse:collapse;width:100%}
 .plans td,.plans th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
 """
