@@ -30,8 +30,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || true)
 	$(BIN)/python bench/expressions.py
 	$(BIN)/python bench/store.py
+	$(BIN)/python bench/feeds.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

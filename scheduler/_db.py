@@ -11,11 +11,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlmodel import Session
 
-__all__ = ["StoreError", "migrate", "open_store"]
+__all__ = ["StoreError", "bump_generation", "generation", "migrate", "open_store"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -47,6 +48,17 @@ def open_store(database_url: str, *, migrate_schema: bool = True) -> Engine:
     if migrate_schema:
         migrate(engine)
     return engine
+
+
+def bump_generation(session: Session) -> None:
+    """Note that something a feed shows has changed (same transaction as the change)."""
+    session.execute(text("UPDATE store_state SET generation = generation + 1 WHERE id = 1"))
+
+
+def generation(session: Session) -> int:
+    """The store's generation: equal numbers mean no feed has changed in between."""
+    return int(session.execute(text("SELECT generation FROM store_state WHERE id = 1"))
+               .scalar_one())
 
 
 def migrate(engine: Engine) -> None:

@@ -34,7 +34,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -283,8 +283,8 @@ class Dispatcher:
         results = self._loop.run_until_complete(_deliver_all([(ch, msg) for _, _, ch, msg in jobs],
                                                              CONNECTIONS))
         with Session(self.engine) as session:
-            for (key, group, _, _), result in zip(jobs, results, strict=True):
-                self._record(session, key, group, result, now, report)
+            self._record(session, [(key, group) for key, group, _, _ in jobs], results, now,
+                         report)
             session.commit()
 
     @staticmethod
@@ -336,38 +336,56 @@ class Dispatcher:
                             row.start, row.end, row.due, tuple(sorted(lead)),  # type: ignore[attr-defined]
                             tuple(sorted(units)), row.part_of_day, late)  # type: ignore[attr-defined]
 
-    def _record(self, session: Session, key: str, group: Sequence[Claimed], result: Result,
-                now: datetime, report: TickReport) -> None:
-        ids = [r.id for r in group]
-        first = group[0]
-        session.execute(insert(DeliveryRow.__table__).values(  # type: ignore[attr-defined]
-            batch_key=key, channel_id=first.channel_id, unit_id=first.unit_id,
-            unit_name=first.unit_name, reminder_ids=ids, attempted_at=now,
-            outcome=result.outcome.value, code=result.code, message=result.message,
-            latency_ms=result.latency_ms, worker=self.worker))
-        mine = and_(_R.c.id.in_(ids), _R.c.lease_owner == self.worker, _R.c.status == "claimed")
-        common = {"attempts": _R.c.attempts + 1, "last_code": result.code,
-                  "last_message": result.message, "lease_owner": None, "lease_until": None,
-                  "updated_at": now}
-        report.results.append((key, result))
-        if result.outcome is Outcome.DELIVERED:
-            late = [r.id for r in group if r.fire_at < now - self.late_after]
-            session.execute(update(_R).where(mine).values(status="sent", sent_at=now, **common))
-            if late:
-                session.execute(update(_R).where(_R.c.id.in_(late)).values(late=True))
-            report.sent += len(ids)
-            report.messages += 1
-            report.late += len(late)
-        elif result.outcome is Outcome.TRANSIENT:
-            attempts = max(r.attempts for r in group) + 1
-            backoff = min(30 * 2 ** (attempts - 1), 3600) * (0.8 + 0.4 * self.jitter())
-            wait = max(result.retry_after or 0.0, backoff)
-            session.execute(update(_R).where(mine).values(
-                status="pending", next_attempt_at=now + timedelta(seconds=wait), **common))
-            report.retried += len(ids)
-        else:
-            session.execute(update(_R).where(mine).values(status="failed", **common))
-            report.failed += len(ids)
+    def _record(self, session: Session, sent: Sequence[tuple[str, Sequence[Claimed]]],
+                results: Sequence[Result], now: datetime, report: TickReport) -> None:
+        """One delivery row per message, and its reminders' new state: a few statements for
+        the whole batch (executemany), not two or three per message."""
+        deliveries: list[dict[str, object]] = []
+        changes: dict[str, list[dict[str, object]]] = {"sent": [], "pending": [], "failed": []}
+        late: list[int] = []
+        for (key, group), result in zip(sent, results, strict=True):
+            ids = [r.id for r in group]
+            first = group[0]
+            deliveries.append({
+                "batch_key": key, "channel_id": first.channel_id, "unit_id": first.unit_id,
+                "unit_name": first.unit_name, "reminder_ids": ids, "attempted_at": now,
+                "outcome": result.outcome.value, "code": result.code, "message": result.message,
+                "latency_ms": result.latency_ms, "worker": self.worker})
+            values = {"_code": result.code, "_message": result.message}
+            report.results.append((key, result))
+            if result.outcome is Outcome.DELIVERED:
+                behind = [r.id for r in group if r.fire_at < now - self.late_after]
+                changes["sent"] += [{"_id": i, **values} for i in ids]
+                late += behind
+                report.sent += len(ids)
+                report.messages += 1
+                report.late += len(behind)
+            elif result.outcome is Outcome.TRANSIENT:
+                attempts = max(r.attempts for r in group) + 1
+                backoff = min(30 * 2 ** (attempts - 1), 3600) * (0.8 + 0.4 * self.jitter())
+                wait = max(result.retry_after or 0.0, backoff)
+                changes["pending"] += [{"_id": i, "_next": now + timedelta(seconds=wait),
+                                        **values} for i in ids]
+                report.retried += len(ids)
+            else:
+                changes["failed"] += [{"_id": i, **values} for i in ids]
+                report.failed += len(ids)
+        if deliveries:
+            session.execute(insert(DeliveryRow.__table__), deliveries)  # type: ignore[attr-defined]
+        mine = and_(_R.c.id == bindparam("_id"), _R.c.lease_owner == self.worker,
+                    _R.c.status == "claimed")
+        common = {"attempts": _R.c.attempts + 1, "last_code": bindparam("_code"),
+                  "last_message": bindparam("_message"), "lease_owner": None,
+                  "lease_until": None, "updated_at": now}
+        extra: dict[str, dict[str, object]] = {"sent": {"sent_at": now},
+                                               "pending": {"next_attempt_at": bindparam("_next")},
+                                               "failed": {}}
+        for status, rows in changes.items():
+            if rows:
+                session.execute(update(_R).where(mine).values(status=status, **extra[status],
+                                                              **common), rows)
+        if late:
+            session.execute(update(_R).where(_R.c.id.in_(late)).values(late=True))
 
     def outstanding(self, now: datetime) -> int:
         """Reminders due by ``now`` and not yet settled, and claims held by anyone."""

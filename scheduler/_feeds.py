@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlmodel import Session
 
 from plans import ChinaCalendar, parse_offset
+from scheduler._db import bump_generation
 from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow, UnitRow
 from scheduler._queries import unit_keys
 from scheduler._supervision import progress
@@ -170,6 +171,8 @@ def render_occurrences(session: Session, ids: Iterable[str], calendar: ChinaCale
                   for row in rows]
         if values:
             session.execute(update(_OCC).where(_OCC.c.id == bindparam("_id")), values)
+    if ids:
+        bump_generation(session)
     return len(ids)
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "PersonRow",
     "PlanRow",
     "ReminderRow",
+    "StoreStateRow",
     "UnitAliasRow",
     "UnitMembershipRow",
     "UnitRow",
@@ -222,3 +223,16 @@ class AcknowledgementRow(SQLModel, table=True):
     done_at: datetime
     source: str = Field(max_length=8)  # web | cli
     note: str | None = None
+
+
+class StoreStateRow(SQLModel, table=True):
+    """One row: a generation number bumped by every write that a feed can show.
+
+    The feed server keeps each feed's validators until the generation moves, so a
+    304 costs one primary-key read instead of an aggregate over the feed's rows.
+    """
+
+    __tablename__ = "store_state"
+
+    id: int = Field(default=1, primary_key=True)
+    generation: int = 0

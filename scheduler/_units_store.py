@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from plans import UnitsDirectory, name_key
+from scheduler._db import bump_generation
 from scheduler._models import (
     ChannelRow,
     PersonRow,
@@ -99,6 +100,7 @@ def import_units(session: Session, directory: UnitsDirectory, *, now: datetime) 
             session.add(ChannelRow(id=channel.id, unit_id=row.id, kind=channel.kind,
                                    config=channel.config(), enabled=channel.enabled))
     session.flush()
+    bump_generation(session)  # groups and tokens decide what each unit's feed holds
     return report
 
 
@@ -144,6 +146,7 @@ def rotate_token(session: Session, name: str, *, now: datetime) -> UnitRow:
         raise LookupError(f"unknown unit “{name}”")
     row.feed_token, row.updated_at = secrets.token_urlsafe(24), now
     session.flush()
+    bump_generation(session)
     return row
 
 

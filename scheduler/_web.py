@@ -47,6 +47,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from plans import ChinaCalendar
+from scheduler._db import generation
 from scheduler._feeds import (
     KIND_ZH,
     FeedScope,
@@ -95,14 +96,28 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
         moment = clock()
         return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
+    # A feed's scope and validators, kept while the store's generation and the day stand
+    # still: a 304 then costs one primary-key read (see StoreStateRow).
+    validators: dict[tuple[str, bool], tuple[int, date, FeedScope, str, datetime | None]] = {}
+
     def feed(request: Request, scope_of: Callable[[Session], FeedScope | None],
              cache_control: str) -> Response:
         moment, alarms = now(), request.query_params.get("alarms") != "0"
+        key = (request.url.path, alarms)
         with Session(engine) as session:
-            scope = scope_of(session)
-            if scope is None:
-                raise HTTPException(404)
-            etag, last_modified = feed_etag(session, scope, now=moment, alarms=alarms)
+            current = generation(session)
+            known = validators.get(key)
+            if known and known[:2] == (current, moment.date()):
+                scope, etag, last_modified = known[2:]
+            else:
+                found = scope_of(session)
+                if found is None:
+                    raise HTTPException(404)
+                scope = found
+                etag, last_modified = feed_etag(session, scope, now=moment, alarms=alarms)
+                if len(validators) > 4096:
+                    validators.clear()
+                validators[key] = (current, moment.date(), scope, etag, last_modified)
             if _not_modified(request.headers, etag, last_modified):
                 return Response(status_code=304, headers=_validators(etag, last_modified,
                                                                      cache_control))
