@@ -13,12 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# Until the daemon exists, the nearest real thing: load the bundled units and
-# plans (applied to the current year) into the store, then show what is coming.
+# The daemon on the embedded default: SQLite under $JIEDIAN_HOME, the bundled units
+# (console channels) and plans for this year on an empty store, feeds on 127.0.0.1:8000.
 serve: $(STAMP)
-	$(BIN)/jiedian units import plans/units.yaml
-	$(BIN)/jiedian plan add plans/catalog --year $$(date +%Y) --quiet
-	$(BIN)/jiedian upcoming --days 60
+	$(BIN)/jiedian serve --host 127.0.0.1 --port 8000
 
 # The browser test of the calendar page needs Debian's chromium; it skips when absent.
 test: $(STAMP)

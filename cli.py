@@ -36,6 +36,8 @@ app = typer.Typer(
 plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
 units_app = typer.Typer(help="The units directory: who is reminded and how.", no_args_is_help=True)
 notify_app = typer.Typer(help="Check that the channels reach people.", no_args_is_help=True)
+feeds_app = typer.Typer(help="The iCalendar feeds and calendar pages.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
 app.add_typer(plan_app, name="plan")
 app.add_typer(notify_app, name="notify")
 app.add_typer(units_app, name="units")
@@ -900,6 +902,28 @@ def serve(
         engine.dispose()
 
 
+@feeds_app.command("serve")
+def feeds_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for feeds and pages.")] = 8000,
+) -> None:
+    """Serve the feeds and calendar pages only (no reminders are sent)."""
+    import uvicorn
+
+    _logging(False)
+    settings = scheduler.Settings.from_env()
+    try:
+        engine = scheduler.open_store(settings.database_url)
+    except scheduler.StoreError as error:
+        raise _fail(str(error)) from None
+    web = scheduler.create_app(engine, plans.CALENDAR, clock=_clock, base_url=settings.base_url)
+    logging.getLogger("jiedian").info("serving feeds at http://%s:%d/", host, port)
+    try:
+        uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        engine.dispose()
+
+
 @app.command("dispatch")
 def dispatch(
     until_idle: Annotated[bool, typer.Option("--until-idle",
@@ -952,9 +976,10 @@ def _logging(as_json: bool) -> None:
     root = logging.getLogger("jiedian")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
-    for name in ("uvicorn", "uvicorn.error", "apscheduler"):
+    for name in ("uvicorn", "apscheduler"):
         logging.getLogger(name).handlers[:] = [handler]
         logging.getLogger(name).setLevel(logging.WARNING if name == "apscheduler" else logging.INFO)
+    logging.getLogger("uvicorn.error").handlers[:] = []  # it propagates to "uvicorn"
 
 
 class _JsonFormatter(logging.Formatter):
