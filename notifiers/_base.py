@@ -208,16 +208,19 @@ async def post_json(
     content: bytes,
     headers: Mapping[str, str] | None = None,
     timeout: float | None = None,
+    auth: httpx.Auth | None = None,
 ) -> HttpAnswer | Result:
     """POST a JSON body; a network failure becomes a transient Result (never an exception).
 
-    ``timeout`` (seconds) overrides the default of 10 s (5 s to connect).
+    ``timeout`` (seconds) overrides the default of 10 s (5 s to connect); ``auth`` signs
+    the request (TC3 and the like) after everything else is set.
     """
     started = time.perf_counter()
     try:
         response = await client.post(
             url, content=content, timeout=httpx.Timeout(timeout) if timeout else TIMEOUT,
             headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
         )
     except httpx.TimeoutException as error:
         return Result(Outcome.TRANSIENT, "timeout", type(error).__name__,

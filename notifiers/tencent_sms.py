@@ -76,7 +76,6 @@ from typing import Any, ClassVar
 import httpx
 
 from notifiers._base import (
-    TIMEOUT,
     Channel,
     Clock,
     HttpAnswer,
@@ -84,6 +83,7 @@ from notifiers._base import (
     Outcome,
     Result,
     http_failure,
+    post_json,
 )
 from notifiers._secrets import SecretsError
 from notifiers._sms import (
@@ -265,26 +265,6 @@ class _Call:
         }, ensure_ascii=False).encode("utf-8")
 
 
-async def _post(client: httpx.AsyncClient, url: str, *, content: bytes,
-                headers: Mapping[str, str], auth: httpx.Auth,
-                timeout: float | None) -> HttpAnswer | Result:
-    """POST signed by ``auth``; a network failure is a transient Result, never an exception."""
-    started = time.perf_counter()
-    try:
-        response = await client.post(url, content=content, headers=dict(headers), auth=auth,
-                                     timeout=httpx.Timeout(timeout) if timeout else TIMEOUT)
-    except httpx.TimeoutException as error:
-        return Result(Outcome.TRANSIENT, "timeout", type(error).__name__,
-                      latency_ms=(time.perf_counter() - started) * 1000)
-    except httpx.TransportError as error:
-        return Result(Outcome.TRANSIENT, "network", f"{type(error).__name__}: connection failed",
-                      latency_ms=(time.perf_counter() - started) * 1000)
-    latency = (time.perf_counter() - started) * 1000
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = response.text
-    return HttpAnswer(response.status_code, body, response.headers, latency)
 
 
 # -- the channel ----------------------------------------------------------------------
@@ -362,8 +342,8 @@ class TencentSmsChannel(Channel):
         """Send to ``numbers`` (E.164) in one call; split it when one number spoils it."""
         headers = {"Content-Type": CONTENT_TYPE, "X-TC-Action": ACTION, "X-TC-Version": VERSION,
                    "X-TC-Region": str(self.destination.config.get("region") or "ap-guangzhou")}
-        answer = await _post(self.client, self.endpoint(), content=call.body(numbers),
-                             headers=headers, auth=call.auth, timeout=self.timeout)
+        answer = await post_json(self.client, self.endpoint(), content=call.body(numbers),
+                                 headers=headers, auth=call.auth, timeout=self.timeout)
         whole, statuses, request_id = self._read(answer)
         if whole is not None:
             if len(numbers) > 1 and whole.code in PER_NUMBER:
