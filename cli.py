@@ -822,6 +822,22 @@ def _dispatcher(engine: Any, settings: scheduler.Settings, worker: str,
                                 batch=batch, escalate=escalate)
 
 
+def _daemon(settings: scheduler.Settings, worker: str | None, lease: float, batch: int,
+            tick: float, *, bundled: bool = False) -> tuple[Any, scheduler.Daemon]:
+    """The store (migrated, bootstrapped when asked) and a daemon over it."""
+    policy = _policy_settings(settings)
+    try:
+        engine = scheduler.open_store(settings.database_url)
+    except scheduler.StoreError as error:
+        raise _fail(str(error)) from None
+    if bundled or settings.units_path:
+        _bootstrap(engine, settings, bundled)
+    name = worker or f"{socket.gethostname()}-{os.getpid()}"
+    dispatcher = _dispatcher(engine, settings, name, lease, batch)
+    return engine, scheduler.Daemon(engine, plans.CALENDAR, dispatcher, policy=policy,
+                                    clock=_clock, tick_seconds=tick)
+
+
 def _bootstrap(engine: Any, settings: scheduler.Settings, bundled: bool) -> None:
     """Load JIEDIAN_UNITS; on an empty store, the bundled units and plans (this year)."""
     with Session(engine) as session:
@@ -871,15 +887,8 @@ def serve(
     server_class = _uvicorn_server()
     _logging(log_json)
     settings = scheduler.Settings.from_env()
-    policy = _policy_settings(settings)
-    try:
-        engine = scheduler.open_store(settings.database_url)
-    except scheduler.StoreError as error:
-        raise _fail(str(error)) from None
-    _bootstrap(engine, settings, bundled)
-    name = worker or f"{socket.gethostname()}-{os.getpid()}"
-    daemon = scheduler.Daemon(engine, plans.CALENDAR, _dispatcher(engine, settings, name, lease),
-                              policy=policy, clock=_clock, tick_seconds=tick)
+    engine, daemon = _daemon(settings, worker, lease, 500, tick, bundled=bundled)
+    name = daemon.dispatcher.worker
     web = scheduler.create_app(engine, plans.CALENDAR, clock=_clock, base_url=settings.base_url,
                                health=daemon.health)
     logging.getLogger("jiedian").info(
@@ -935,16 +944,8 @@ def dispatch(
 ) -> None:
     """Send what is due now, once (for cron), or until nothing is left (--until-idle)."""
     _logging(False)
-    settings = scheduler.Settings.from_env()
-    policy = _policy_settings(settings)
-    try:
-        engine = scheduler.open_store(settings.database_url)
-    except scheduler.StoreError as error:
-        raise _fail(str(error)) from None
-    name = worker or f"{socket.gethostname()}-{os.getpid()}"
-    daemon = scheduler.Daemon(engine, plans.CALENDAR,
-                              _dispatcher(engine, settings, name, lease, batch),
-                              policy=policy, clock=_clock, tick_seconds=tick)
+    engine, daemon = _daemon(scheduler.Settings.from_env(), worker, lease, batch, tick)
+    name = daemon.dispatcher.worker
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
