@@ -246,7 +246,8 @@ class Dispatcher:
         with Session(self.engine) as session:
             plans = {p.id: p.title for p in session.execute(select(PlanRow)).scalars()}
             occurrences = self._occurrences(session, {r.occurrence_id for r in rows})
-            done = progress(session, sorted({r.occurrence_id for r in rows if r.escalation}))
+            escalated = sorted({r.occurrence_id for r in rows if r.escalation})
+            done = progress(session, escalated) if escalated else {}  # it loads every unit
             units, channels, people = self._directory(session, rows)
             jobs = []
             for key, group in batches.items():
