@@ -32,11 +32,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/expressions.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/feeds.py
-	$(BIN)/python bench/notifiers.py
+	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/extract.py
-	$(BIN)/python bench/notifiers.py
-	$(BIN)/python bench/dispatch.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,7 +1,7 @@
 """Benchmark dispatch: due reminders through ``Dispatcher.tick`` to a local webhook sink.
 
 What it measures, on the real clock (every ``tick(now)`` gets ``datetime.now(UTC)``):
-  The sink is bench/notifiers.py's: a raw ASGI app under uvicorn in its own process, answering
+  The sink is bench/webhooks.py's: a raw ASGI app under uvicorn in its own process, answering
   200 and recording, per ``webhook-id``, how many times it arrived and when it first did.
   The store is built directly (SQLAlchemy Core bulk INSERTs into a migrated store): one plan,
   100 deadline occurrences, REMINDERS units each with one person and one signed webhook channel
@@ -45,11 +45,11 @@ Run:  .venv/bin/python bench/dispatch.py [--only sqlite pg1 pg2 memory] [--remin
       (or: make bench; 7-10 minutes on 2 cores)
 ``--profile`` prints each worker's cProfile (top functions by cumulative time; it slows the
 worker enough for sends to time out, so read it for shares, not rates). ``--sniffio-stub`` is
-a diagnosis: see bench/notifiers.py on httpcore's failed ``import sniffio``; so is
+a diagnosis: see bench/webhooks.py on httpcore's failed ``import sniffio``; so is
 ``--connections`` (the pool size, ``scheduler._dispatch.CONNECTIONS``, set in the workers).
 
 Where the time goes (2.1 GHz Xeon, 2 cores, PostgreSQL, one worker): about 4 ms of CPU per
-reminder, nearly 90% of it in the HTTP client (httpx/httpcore, see bench/notifiers.py), about
+reminder, nearly 90% of it in the HTTP client (httpx/httpcore, see bench/webhooks.py), about
 0.5 ms in the store and the message (claim, batch keys, render, record). With sniffio
 importable and a 16-connection pool (``--sniffio-stub --connections 16``) one PostgreSQL worker
 went from 192 to 331 reminders/s. Every tick also scans the whole outbox in ``_settle`` (its
@@ -99,7 +99,7 @@ from scheduler._models import (
 from scheduler._reminders import Policy, fire_time, node_moment, sync_reminders
 
 _spec = importlib.util.spec_from_file_location("jiedian_bench_webhook",
-                                               Path(__file__).with_name("notifiers.py"))
+                                               Path(__file__).with_name("webhooks.py"))
 webhook_bench = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
 _spec.loader.exec_module(webhook_bench)  # type: ignore[union-attr]
 

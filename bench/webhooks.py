@@ -15,10 +15,10 @@ What it measures:
      slows Python down, so that run is not timed).
 and prints each figure next to its target with PASS or MISS.
 
-Run:  .venv/bin/python bench/notifiers.py [--runs 5] [--messages 5000] [--concurrency 64]
+Run:  .venv/bin/python bench/webhooks.py [--runs 5] [--messages 5000] [--concurrency 64]
       [--max-connections 50] [--sniffio-stub]   (or: make bench)
 The sink alone (bench/dispatch.py starts it this way):
-      .venv/bin/python bench/notifiers.py --serve-sink PORT
+      .venv/bin/python bench/webhooks.py --serve-sink PORT
 
 Where the time goes (cProfile; httpx 0.28.1, httpcore 1.0.9, anyio 4.16, no sniffio; a 2.1 GHz
 Xeon): the client is CPU-bound, about 2.6 ms of CPU per message, nearly all of it in
@@ -38,21 +38,6 @@ hide the real ``notifiers`` package from every bench script; the block below han
 import over to the real package.
 """
 
-import sys
-
-if __name__ == "notifiers":  # imported by mistake for the package: hand over to the real one
-    import importlib
-    from pathlib import Path
-
-    _here = Path(__file__).resolve().parent
-    _saved = sys.path[:]
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
-    del sys.modules[__name__]
-    try:
-        sys.modules[__name__] = importlib.import_module(__name__)
-    finally:
-        sys.path[:] = _saved
-
 import argparse
 import asyncio
 import base64
@@ -62,6 +47,7 @@ import resource
 import socket
 import statistics
 import subprocess
+import sys
 import time
 import tracemalloc
 import types
