@@ -10,7 +10,7 @@ What it measures, on the real clock (every ``tick(now)`` gets ``datetime.now(UTC
   so with several per unit "reminders per second" would count digests; here every message
   carries exactly one reminder, and the output shows both counts (messages, reminders).
   Each run starts fresh worker processes (``multiprocessing``, spawn), each with its own
-  ``Dispatcher`` (its defaults: batch 500, 100 connections) and worker id, ticking every TICK s
+  ``Dispatcher`` (its defaults: batch 500, 64 connections) and worker id, ticking every TICK s
   until nothing is left:
   a. backlog: REMINDERS rows, all due when the workers are released (t0). Throughput is the
      reminders sent / (their last arrival at the sink - t0), in total and per process. The
@@ -41,12 +41,11 @@ end (SQLite in a temporary folder; PostgreSQL databases jiedian_bench_*, even on
 
 Run:  .venv/bin/python bench/dispatch.py [--only sqlite pg1 pg2 memory] [--reminders N]
       [--box SECONDS] [--box-two SECONDS] [--steady-rate PER_SECOND] [--profile]
-      [--sniffio-stub] [--connections N]
+      [--connections N]
       (or: make bench; 7-10 minutes on 2 cores)
 ``--profile`` prints each worker's cProfile (top functions by cumulative time; it slows the
-worker enough for sends to time out, so read it for shares, not rates). ``--sniffio-stub`` is
-a diagnosis: see bench/webhooks.py on httpcore's failed ``import sniffio``; so is
-``--connections`` (the pool size, ``scheduler._dispatch.CONNECTIONS``, set in the workers).
+worker enough for sends to time out, so read it for shares, not rates). ``--connections`` is
+a diagnosis: the pool size and sends in flight (``scheduler._dispatch.CONNECTIONS``).
 
 Where the time goes (2.1 GHz Xeon, 2 cores, PostgreSQL, one worker): about 4 ms of CPU per
 reminder, nearly 90% of it in the HTTP client (httpx/httpcore, see bench/webhooks.py), about
@@ -255,8 +254,6 @@ def postgres_reachable() -> str | None:
 def worker(url: str, name: str, go: Any, until: Any, options: argparse.Namespace,
            out: Any) -> None:
     """Tick every TICK seconds on the real clock until nothing is left (and ``until`` passed)."""
-    if options.sniffio_stub:
-        webhook_bench.stub_sniffio()
     if options.connections:
         dispatch_module.CONNECTIONS = options.connections
     profile = options.profile
@@ -583,16 +580,13 @@ def main() -> None:
     parser.add_argument("--steady-rate", type=float, default=TARGET_RATE, metavar="PER_SECOND",
                         help="reminders falling due per second and process in the steady run")
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--sniffio-stub", action="store_true",
-                        help="diagnosis: make httpcore's `import sniffio` succeed in the workers")
     parser.add_argument("--connections", type=int, default=0,
                         help="diagnosis: the workers' Dispatcher pool size (default: its own)")
     args = parser.parse_args()
     say(f"Dispatch to a local webhook sink (uvicorn, own process); {os.cpu_count()} CPU cores "
         f"shared by the sink, the workers and PostgreSQL; tick every {TICK} s on the real clock; "
         f"Dispatcher defaults (batch 500, {args.connections or dispatch_module.CONNECTIONS} "
-        f"connections)" + ("; sniffio STUBBED in the workers (diagnosis)"
-                           if args.sniffio_stub else ""))
+        f"connections)")
     results: dict[str, Any] = {}
     begin = time.time()
     unreachable = postgres_reachable()

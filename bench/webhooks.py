@@ -16,32 +16,26 @@ What it measures:
 and prints each figure next to its target with PASS or MISS.
 
 Run:  .venv/bin/python bench/webhooks.py [--runs 5] [--messages 5000] [--concurrency 64]
-      [--max-connections 50] [--sniffio-stub]   (or: make bench)
+      [--max-connections 16] [--transport both|aiohttp|httpcore]   (or: make bench)
 The sink alone (bench/dispatch.py starts it this way):
       .venv/bin/python bench/webhooks.py --serve-sink PORT
 
-Where the time goes (cProfile; httpx 0.28.1, httpcore 1.0.9, anyio 4.16, no sniffio; a 2.1 GHz
-Xeon): the client is CPU-bound, about 2.6 ms of CPU per message, nearly all of it in
-httpx/httpcore; the channel's own work (JSON, HMAC, headers) is about 0.1 ms. Two costs stand
-out, and only fixing both helps (353 → 646 msg/s here, 1.5 ms of CPU per message):
-  - httpcore runs ``import sniffio`` for every lock and event it sets up; sniffio is no longer
-    installed with anyio >= 4.11, and Python does not cache a failed import, so each one searches
-    sys.path again (encode/httpcore#1103, still open). ``--sniffio-stub`` puts a stand-in module
-    in sys.modules to show the gain; the fix is to depend on ``sniffio`` (pyproject.toml).
-  - httpcore's pool walks all its connections on every request, and for each idle one counts
-    the idle ones again, so its cost grows faster than the pool: ``--max-connections 8``.
-What is left, about 1.5 ms per request in httpx/httpcore/h11, caps one process near 650 msg/s
-on this machine; 1,000 needs a leaner HTTP client, or more processes.
-
-Run as ``python bench/<name>.py``, this folder comes first on ``sys.path`` and this file would
-hide the real ``notifiers`` package from every bench script; the block below hands such an
-import over to the real package.
+Two transports under the same ``httpx.AsyncClient`` and channel, so the ratio shows what the
+choice in notifiers/_http.py buys: ``aiohttp`` (what channels use, through httpx-aiohttp) and
+``httpcore`` (httpx's own). Where the time went with httpcore (cProfile; httpx 0.28.1, httpcore
+1.0.9, a 2.1 GHz Xeon): about 1.9 ms of CPU per message, nearly all of it in httpcore and h11,
+against about 0.1 ms for the channel's own work (JSON, HMAC, headers). Two of httpcore's costs
+are worth knowing even now it is out of the send path:
+  - it runs ``import sniffio`` for every lock and event it sets up, and anyio >= 4.11 no longer
+    installs sniffio; Python does not cache a failed import, so each one searched sys.path again
+    (encode/httpcore#1103). pyproject.toml depends on sniffio for that reason.
+  - its pool walks all its connections on every request, and for each idle one counts the idle
+    ones again, so its cost grows faster than the pool; hence small pools.
 """
 
 import argparse
 import asyncio
 import base64
-import importlib.util
 import json
 import resource
 import socket
@@ -50,7 +44,6 @@ import subprocess
 import sys
 import time
 import tracemalloc
-import types
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Self
@@ -60,7 +53,7 @@ import httpx
 import notifiers
 from notifiers import Destination, Message, Secrets
 
-RUNS, MESSAGES, CONCURRENCY, MAX_CONNECTIONS = 5, 5_000, 64, 50
+RUNS, MESSAGES, CONCURRENCY, MAX_CONNECTIONS = 5, 5_000, 64, 16
 TARGET_RATE = 1_000.0  # messages per second from one process
 SECRET_ENV = "BENCH_HOOK_SECRET"
 SECRET = "whsec_" + base64.b64encode(b"jiedian-bench-secret-0123456789abcdef").decode()
@@ -169,15 +162,6 @@ class Sink:
 # --- the client ----------------------------------------------------------------------------
 
 
-def stub_sniffio() -> None:
-    """Diagnosis only: a stand-in ``sniffio`` so httpcore's per-lock ``import sniffio`` succeeds
-    (what installing sniffio does; the answer is "asyncio", which is what runs here)."""
-    if importlib.util.find_spec("sniffio") is None:
-        module = types.ModuleType("sniffio")
-        module.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
-        sys.modules["sniffio"] = module
-
-
 def rss_mb() -> float:
     """The current resident set size of this process (Linux: /proc/self/statm)."""
     pages = int(Path("/proc/self/statm").read_text().split()[1])
@@ -219,15 +203,22 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-async def bench(sink: Sink, runs: int, count: int, concurrency: int, connections: int) -> None:
+def client(transport: str, connections: int) -> httpx.AsyncClient:
+    if transport == "aiohttp":
+        return notifiers.http_client(connections=connections)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return notifiers.http_client(transport=httpx.AsyncHTTPTransport(limits=limits))
+
+
+async def bench(sink: Sink, transport: str, runs: int, count: int, concurrency: int,
+                connections: int) -> float:
     secrets = Secrets({SECRET_ENV: SECRET})
     destination = Destination("bench-hook", "webhook", {"url": sink.url, "secret_env": SECRET_ENV},
                               unit="第1村党支部")
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     rss_start, maxrss_start = rss_mb(), maxrss_mb()
     print(f"  client RSS after start-up {rss_start:.1f} MB (peak so far {maxrss_start:.1f} MB)")
-    async with httpx.AsyncClient(limits=limits) as client:
-        channel = notifiers.build(destination, client=client, secrets=secrets)
+    async with client(transport, connections) as http:
+        channel = notifiers.build(destination, client=http, secrets=secrets)
         rates, latencies, rss_after, cpu = [], [], [], []
         for run in range(runs):
             sink.reset()
@@ -270,6 +261,7 @@ async def bench(sink: Sink, runs: int, count: int, concurrency: int, connections
     print("  targets:")
     print(f"    [{verdict(median >= TARGET_RATE)}] >= {TARGET_RATE:,.0f} messages/s from one "
           f"process: median {median:,.0f} msg/s")
+    return median
 
 
 def main() -> None:
@@ -278,23 +270,26 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=MESSAGES)
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS)
-    parser.add_argument("--sniffio-stub", action="store_true",
-                        help="diagnosis: make `import sniffio` succeed (see the docstring)")
+    parser.add_argument("--transport", choices=["both", "aiohttp", "httpcore"], default="both",
+                        help="aiohttp: what channels use; httpcore: httpx's own, for the ratio")
     parser.add_argument("--serve-sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_sink:
         serve_sink(args.serve_sink)
         return
-    if args.sniffio_stub:
-        stub_sniffio()
-    print(f"Webhook channel → local sink (uvicorn, separate process): {args.runs} runs of "
-          f"{args.messages:,} signed messages, waves of {args.concurrency} concurrent sends, "
-          f"one httpx.AsyncClient (max {args.max_connections} keep-alive connections)"
-          + ("; sniffio STUBBED (diagnosis)" if args.sniffio_stub else ""))
+    transports = ["aiohttp", "httpcore"] if args.transport == "both" else [args.transport]
+    medians: dict[str, float] = {}
     with Sink() as sink:
-        asyncio.run(bench(sink, args.runs, args.messages, args.concurrency,
-                          args.max_connections))
-
+        for transport in transports:
+            print(f"\nWebhook channel → local sink (uvicorn, separate process), transport "
+                  f"{transport}: {args.runs} runs of {args.messages:,} signed messages, waves of "
+                  f"{args.concurrency} concurrent sends, one httpx.AsyncClient (at most "
+                  f"{args.max_connections} keep-alive connections)")
+            medians[transport] = asyncio.run(bench(sink, transport, args.runs, args.messages,
+                                                   args.concurrency, args.max_connections))
+    if len(medians) == 2:
+        print(f"\n  ratio: aiohttp {medians['aiohttp']:,.0f} msg/s / httpcore "
+              f"{medians['httpcore']:,.0f} msg/s = {medians['aiohttp'] / medians['httpcore']:.1f}x")
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,7 @@ from notifiers._base import (
     cut_utf8,
     deliver,
 )
+from notifiers._http import http_client
 from notifiers._secrets import Secrets, SecretsError
 from notifiers.aliyun_sms import AliyunSmsChannel
 from notifiers.console import ConsoleChannel
@@ -45,6 +46,7 @@ __all__ = [
     "build",
     "cut_utf8",
     "deliver",
+    "http_client",
 ]
 
 CHANNELS: dict[str, type[Channel]] = {

@@ -62,7 +62,7 @@ _OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
 _OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WINDOWS = (time(12), time(18), time(23, 59, 59))  # a digest window ends at noon, 18:00, midnight
-CONNECTIONS = 100  # the HTTP client's pool, and the most sends in flight at once
+CONNECTIONS = 64  # the HTTP client's pool, and the most sends in flight at once
 
 
 @dataclass(frozen=True)
@@ -133,8 +133,7 @@ class Dispatcher:
         self.base_url, self.lease, self.late_after, self.batch = base_url, lease, late_after, batch
         self.jitter, self.escalate = jitter, tuple(escalate)
         self._loop = asyncio.new_event_loop()
-        self._client = httpx.AsyncClient(transport=transport,
-                                         limits=httpx.Limits(max_connections=CONNECTIONS))
+        self._client = notifiers.http_client(connections=CONNECTIONS, transport=transport)
         self._channels: dict[tuple[str, str], Channel] = {}
         self._now = datetime.now(UTC)  # replaced by every tick: the channels' clock
 

@@ -160,6 +160,7 @@ class ReminderRow(SQLModel, table=True):
         UniqueConstraint("occurrence_id", "unit_id", "channel_id", "offset",
                          name="uq_reminder_key"),
         Index("ix_reminder_due", "status", "fire_at"),
+        Index("ix_reminder_node", "status", "node_at"),
         Index("ix_reminder_occurrence", "occurrence_id"),
     )
 

@@ -74,7 +74,7 @@ def send_test(
                      unit=unit.name, link=link, mobiles=targets[0].mobiles, templates=templates)
 
     async def run() -> list[ChannelAnswer]:
-        async with httpx.AsyncClient(transport=transport) as client:
+        async with notifiers.http_client(transport=transport) as client:
             channels = [notifiers.build(d, client=client, secrets=secrets,
                                         **({"clock": clock} if clock else {}))
                         for d in targets]

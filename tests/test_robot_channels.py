@@ -33,6 +33,7 @@ from notifiers import (
     Secrets,
     SecretsError,
     build,
+    http_client,
 )
 from notifiers.dingtalk import MAX_BYTES, DingTalkAuth, DingTalkChannel, dingtalk_sign
 from notifiers.feishu import MAX_BODY, FeishuChannel, feishu_sign
@@ -94,7 +95,7 @@ KINDS = list(CASES)
 
 def run(fn: Callable[[httpx.AsyncClient], Awaitable[Any]]) -> Any:
     async def main() -> Any:
-        async with httpx.AsyncClient() as client:
+        async with http_client() as client:
             return await fn(client)
     return asyncio.run(main())
 

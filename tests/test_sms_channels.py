@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from notifiers import Destination, Message, Outcome, Result, Secrets, build
+from notifiers import Destination, Message, Outcome, Result, Secrets, build, http_client
 from notifiers._base import HttpAnswer
 from notifiers.aliyun_sms import (
     AliyunRpcSigner,
@@ -77,7 +77,7 @@ def tencent_destination(url: str, mobiles: tuple[str, ...] = GOOD[:1],
 def send(destination: Destination, msg: Message, clock: FakeClock,
          env: Mapping[str, str] = ENV) -> Result:
     async def go() -> Result:
-        async with httpx.AsyncClient() as client:
+        async with http_client() as client:
             channel = build(destination, client=client, secrets=Secrets(env=dict(env)),
                             clock=clock)
             return await channel.send(msg)
@@ -90,7 +90,7 @@ def send_twice(destination: Destination, msg: Message, clock: FakeClock,
                between: float) -> tuple[Result, Result]:
     """``msg`` sent twice, ``between`` s apart, by one channel object (as the dispatcher does)."""
     async def go() -> tuple[Result, Result]:
-        async with httpx.AsyncClient() as client:
+        async with http_client() as client:
             channel = build(destination, client=client, secrets=Secrets(env=dict(ENV)),
                             clock=clock)
             first = await channel.send(msg)
