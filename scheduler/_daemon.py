@@ -10,6 +10,13 @@ coalesce missed runs into one and never to be skipped. Each tick:
   units that changed (the daily extension of the horizon, done more often);
 - every tick: settle what is over, claim what is due, send, record.
 
+The two are separate jobs under ``start()``: a sync of a large outbox takes
+seconds (14–17 s at 1,000,000 reminders, bench/dispatch.py), and dispatch must
+not wait for it. On SQLite (one writer at a time, and a read that turns into a
+write fails at once if another writer committed in between) the two take turns
+instead: there the outbox is small and a sync short. Called by hand (``jiedian dispatch``, tests), ``tick()`` syncs
+first when an hour has passed.
+
 The clock is a callable passed in; tests call ``tick()`` on a frozen or
 fast-forwarded clock and never sleep. ``stop()`` waits for a running tick
 to finish its sends, then gives back anything still claimed.
@@ -18,7 +25,9 @@ to finish its sends, then gives back anything still claimed.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,9 +65,11 @@ class Daemon:
         self.last_sync: datetime | None = None
         self.last_error: str | None = None
         self._scheduler: BackgroundScheduler | None = None
+        self._turns: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext())
 
     def sync(self, now: datetime) -> SyncReport:
-        with Session(self.engine) as session:
+        with self._turns, Session(self.engine) as session:
             report = sync_reminders(session, self.calendar, self.policy, now=now)
             session.commit()
         self.last_sync = now
@@ -67,11 +78,13 @@ class Daemon:
                      report.created, report.rescheduled, report.cancelled)
         return report
 
-    def tick(self) -> TickReport:
+    def tick(self, *, sync: bool = True) -> TickReport:
+        """Dispatch what is due; first sync the outbox if ``sync`` and an hour has passed."""
         now = self.clock()
-        if self.last_sync is None or now - self.last_sync >= SYNC_EVERY:
+        if sync and (self.last_sync is None or now - self.last_sync >= SYNC_EVERY):
             self.sync(now)
-        report = self.dispatcher.tick(now)
+        with self._turns:
+            report = self.dispatcher.tick(now)
         self.last_tick = now
         if report.claimed:
             log.info("dispatch: %d sent in %d messages, %d late, %d retrying, %d failed",
@@ -87,22 +100,32 @@ class Daemon:
 
     def _safe_tick(self) -> None:
         try:
-            self.tick()
+            self.tick(sync=False)
             self.last_error = None
         except Exception as error:  # a bad tick must not stop the next one
             self.last_error = f"{type(error).__name__}: {error}"
             log.exception("tick failed")
 
+    def _safe_sync(self) -> None:
+        try:
+            self.sync(self.clock())
+        except Exception as error:  # the next hour tries again; dispatch goes on meanwhile
+            self.last_error = f"{type(error).__name__}: {error}"
+            log.exception("outbox sync failed")
+
     def start(self) -> None:
-        """Run ``tick`` every ``tick_seconds`` in a background thread."""
+        """Sync the outbox every hour and tick every ``tick_seconds``, in background threads.
+
+        Both jobs start at once, coalesce missed runs into one (after a pause: one run, not a
+        burst), are never skipped for being late, and never overlap themselves.
+        """
         scheduler = BackgroundScheduler(timezone="UTC")
-        scheduler.add_job(
-            self._safe_tick, "interval", seconds=self.tick_seconds, id="tick",
-            next_run_time=datetime.now().astimezone(),  # the first tick at once
-            coalesce=True,  # after a pause: one tick, not a burst
-            misfire_grace_time=None,  # never skip a late tick
-            max_instances=1,  # ticks never overlap
-        )
+        now = datetime.now().astimezone()
+        once = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
+        scheduler.add_job(self._safe_sync, "interval", seconds=SYNC_EVERY.total_seconds(),
+                          id="sync", next_run_time=now, **once)
+        scheduler.add_job(self._safe_tick, "interval", seconds=self.tick_seconds, id="tick",
+                          next_run_time=now, **once)
         scheduler.start()
         self._scheduler = scheduler
 

@@ -232,6 +232,43 @@ def test_apscheduler_is_configured_to_never_skip_or_overlap(engine: object) -> N
         job = daemon._scheduler.get_job("tick")  # type: ignore[union-attr]
         assert job.misfire_grace_time is None and job.coalesce and job.max_instances == 1
         assert job.trigger.interval.total_seconds() == 3600
+        sync = daemon._scheduler.get_job("sync")  # type: ignore[union-attr]
+        assert sync.misfire_grace_time is None and sync.coalesce and sync.max_instances == 1
+        assert sync.trigger.interval.total_seconds() == 3600
     finally:
+        daemon.stop()
+
+
+def test_dispatch_goes_on_while_the_outbox_syncs(engine: object, tmp_path: Path) -> None:
+    """A sync of a big outbox takes seconds; the tick job must not wait for it."""
+    import_units(engine, tmp_path)  # type: ignore[arg-type]
+    add(engine, load(tmp_path, DEMO))  # type: ignore[arg-type]
+    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
+    clock = FakeTime([at("2011-04-20 09:00")])
+    daemon = scheduler.Daemon(engine, plans.CALENDAR, dispatcher,  # type: ignore[arg-type]
+                              policy=scheduler.Policy(), clock=clock, tick_seconds=3600)
+    daemon.sync(clock())  # the outbox as the first hourly sync left it
+    clock.moments = [at("2011-04-22 09:00:20")]
+    syncing, release, dispatched = threading.Event(), threading.Event(), threading.Event()
+    real_sync, real_tick = daemon.sync, dispatcher.tick
+
+    def slow_sync(now: datetime) -> object:
+        syncing.set()
+        release.wait(30)
+        return real_sync(now)
+
+    def tick(now: datetime) -> object:
+        report = real_tick(now)
+        dispatched.set()
+        return report
+
+    daemon.sync, dispatcher.tick = slow_sync, tick  # type: ignore[method-assign]
+    daemon.start()
+    try:
+        assert syncing.wait(10), "the sync job did not start"
+        assert dispatched.wait(10), "dispatch waited for the sync"
+        assert not release.is_set() and daemon.health()["sent"] == 2
+    finally:
+        release.set()
         daemon.stop()
 
