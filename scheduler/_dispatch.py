@@ -63,6 +63,7 @@ _OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WINDOWS = (time(12), time(18), time(23, 59, 59))  # a digest window ends at noon, 18:00, midnight
 CONNECTIONS = 64  # the HTTP client's pool, and the most sends in flight at once
+CHANNELS_KEPT = 10_000  # channel objects (each holds its rate limits) kept between ticks
 
 
 @dataclass(frozen=True)
@@ -308,11 +309,14 @@ class Dispatcher:
         # A changed config or change of people is a new channel object (its limits restart).
         marker = repr((sorted(destination.config.items()), destination.mobiles))
         cache_key = (destination.channel_id, marker)
-        channel = self._channels.get(cache_key)
+        channel = self._channels.pop(cache_key, None)
         if channel is None:
             channel = notifiers.build(destination, client=self._client, secrets=self.secrets,
                                       clock=lambda: self._now.timestamp())
-            self._channels[cache_key] = channel
+        self._channels[cache_key] = channel  # last used goes last
+        if len(self._channels) > CHANNELS_KEPT:
+            # The least recently used: idle far longer than any rate window (a minute).
+            del self._channels[next(iter(self._channels))]
         return channel
 
     @staticmethod

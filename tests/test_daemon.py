@@ -272,3 +272,21 @@ def test_dispatch_goes_on_while_the_outbox_syncs(engine: object, tmp_path: Path)
         release.set()
         daemon.stop()
 
+
+
+def test_the_dispatcher_keeps_a_bounded_number_of_channels(engine: object,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from scheduler import _dispatch
+
+    monkeypatch.setattr(_dispatch, "CHANNELS_KEPT", 2)
+    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
+    try:
+        a, b, c = (notifiers.Destination(name, "console", {}, unit=name) for name in "abc")
+        first = dispatcher._channel(a)
+        dispatcher._channel(b)
+        assert dispatcher._channel(a) is first  # used again: now the most recent
+        dispatcher._channel(c)  # b, the least recently used, goes
+        assert [key[0] for key in dispatcher._channels] == ["a", "c"]
+        assert dispatcher._channel(a) is first  # its rate limits kept
+    finally:
+        dispatcher.close()
