@@ -129,11 +129,8 @@ class WebhookChannel(Channel):
             "unit": self.destination.unit, "channel": self.destination.channel_id,
         }, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         msg_id = webhook_id(message.idempotency_key)
-        request = httpx.Request("POST", url, content=body)
-        signed = next(StandardWebhooksAuth(key, msg_id, self.clock).sync_auth_flow(request))
-        headers = {k: v for k, v in signed.headers.items() if k.startswith("webhook-")}
-        answer = await post_json(self.client, url, content=body, headers=headers,
-                                 timeout=self.timeout)
+        answer = await post_json(self.client, url, content=body, timeout=self.timeout,
+                                 auth=StandardWebhooksAuth(key, msg_id, self.clock))
         return self._result(answer, msg_id, url)
 
     def _result(self, answer: HttpAnswer | Result, msg_id: str, url: str) -> Result:
