@@ -30,11 +30,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from time import monotonic
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -58,6 +59,11 @@ from scheduler._supervision import ESCALATION_PREFIX, ack_url, progress, queue_e
 __all__ = ["Dispatcher", "TickReport"]
 
 _R = ReminderRow.__table__  # type: ignore[attr-defined]
+_U = UnitRow.__table__  # type: ignore[attr-defined]
+_CH = ChannelRow.__table__  # type: ignore[attr-defined]
+_P = PersonRow.__table__  # type: ignore[attr-defined]
+_CLAIMED = (_R.c.id, _R.c.occurrence_id, _R.c.unit_id, _R.c.unit_name, _R.c.channel_id,
+            _R.c.fire_at, _R.c.attempts, _R.c.batch_key, _R.c.offset)
 _OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
 _OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -203,39 +209,48 @@ class Dispatcher:
         rows = session.execute(query).all()
         if not rows:
             return []
-        # The digest: this unit and channel's other rows due before the window ends.
+        # The digest: this unit and channel's other rows due before the window ends. Filtered
+        # by unit and channel apart (hashed IN lists), the exact pairs in Python: an OR of
+        # a batch's pairs cost PostgreSQL far more to plan and run.
         pairs = {(r.unit_id, r.channel_id) for r in rows}
-        more = select(_R.c.id).where(
+        more = select(_R.c.id, _R.c.unit_id, _R.c.channel_id).where(
             _R.c.status == "pending", _R.c.fire_at > now, _R.c.fire_at <= window,
-            _R.c.attempts == 0, or_(*(and_(_R.c.unit_id == u, _R.c.channel_id == c)
-                                      for u, c in pairs)))
+            _R.c.attempts == 0, _R.c.unit_id.in_(sorted({u for u, _ in pairs})),
+            _R.c.channel_id.in_(sorted({c for _, c in pairs})))
         if self.engine.dialect.name == "postgresql":
             more = more.with_for_update(skip_locked=True)
-        ids = [r.id for r in rows] + [r.id for r in session.execute(more)]
+        ids = [r.id for r in rows] + [r.id for r in session.execute(more)
+                                      if (r.unit_id, r.channel_id) in pairs]
         claim = update(_R).where(_R.c.id.in_(ids), or_(
             _R.c.status == "pending", and_(_R.c.status == "claimed", _R.c.lease_until < now)))
-        session.execute(claim.values(status="claimed", lease_owner=self.worker,
-                                     lease_until=now + self.lease, updated_at=now))
-        claimed = list(session.execute(select(ReminderRow).where(
-            ReminderRow.id.in_(ids), ReminderRow.lease_owner == self.worker,  # type: ignore[union-attr,arg-type]
-            ReminderRow.status == "claimed")).scalars())  # type: ignore[arg-type]
-        self._assign_batch_keys(session, claimed)
-        return [Claimed(r.id, r.occurrence_id, r.unit_id, r.unit_name, r.channel_id,  # type: ignore[arg-type]
-                        _utc(r.fire_at), r.attempts, r.batch_key or "", r.offset)
-                for r in claimed]  # type: ignore[arg-type]
+        claimed = session.execute(claim.values(
+            status="claimed", lease_owner=self.worker, lease_until=now + self.lease,
+            updated_at=now).returning(*_CLAIMED)).all()
+        keys = self._assign_batch_keys(session, claimed)
+        return sorted((Claimed(r.id, r.occurrence_id, r.unit_id, r.unit_name, r.channel_id,
+                               _utc(r.fire_at), r.attempts, r.batch_key or keys[r.id],  # type: ignore[arg-type]
+                               r.offset) for r in claimed), key=lambda c: c.id)
 
-    def _assign_batch_keys(self, session: Session, rows: list[ReminderRow]) -> None:
-        fresh: dict[tuple[int, str, bool], list[ReminderRow]] = {}
-        for row in rows:  # escalations go apart from reminders: another message
+    @staticmethod
+    def _assign_batch_keys(session: Session, rows: Sequence[Row[Any]]) -> dict[int, str]:
+        """Give rows claimed for the first time their batch key (= the idempotency key).
+
+        One per unit, channel and kind (escalations go apart: another message), made from
+        the rows' ids, so a row reclaimed after a crash keeps the key it was first sent with.
+        """
+        fresh: dict[tuple[int, str, bool], list[int]] = {}
+        for row in rows:
             if row.batch_key is None:
                 fresh.setdefault((row.unit_id, row.channel_id,
-                                  row.offset.startswith(ESCALATION_PREFIX)), []).append(row)
+                                  row.offset.startswith(ESCALATION_PREFIX)), []).append(row.id)
+        keys: dict[int, str] = {}
         for group in fresh.values():
-            ids = ",".join(str(r.id) for r in sorted(group, key=lambda r: r.id or 0))
-            key = "jd-" + hashlib.sha256(ids.encode()).hexdigest()[:24]
-            for row in group:
-                row.batch_key = key
-        session.flush()
+            key = "jd-" + hashlib.sha256(",".join(map(str, sorted(group))).encode()).hexdigest()[:24]
+            keys.update(dict.fromkeys(group, key))
+        if keys:
+            session.execute(update(_R).where(_R.c.id == bindparam("_id")).values(
+                batch_key=bindparam("_key")), [{"_id": i, "_key": k} for i, k in keys.items()])
+        return keys
 
     # --- sending -------------------------------------------------------------------------
 
@@ -290,20 +305,22 @@ class Dispatcher:
 
     @staticmethod
     def _directory(session: Session, rows: list[Claimed]) -> tuple[
-            dict[int, UnitRow], dict[str, ChannelRow], dict[int, list[str]]]:
-        """The batch's units and channels by id, and each unit's mobiles (in person id order)."""
+            dict[int, Row[Any]], dict[str, Row[Any]], dict[int, list[str]]]:
+        """The batch's units (id, name, feed_token) and channels (id, kind, config) by id, and
+        each unit's mobiles (in person id order). Plain rows: no ORM objects to build."""
         unit_ids = sorted({r.unit_id for r in rows})
-        units = {u.id: u for u in session.execute(select(UnitRow).where(
-            UnitRow.id.in_(unit_ids))).scalars()}  # type: ignore[union-attr]
-        channels = {c.id: c for c in session.execute(select(ChannelRow).where(
-            ChannelRow.id.in_(sorted({r.channel_id for r in rows})))).scalars()}  # type: ignore[attr-defined]
+        units = {u.id: u for u in session.execute(select(_U.c.id, _U.c.name, _U.c.feed_token)
+                                                  .where(_U.c.id.in_(unit_ids)))}
+        channels = {c.id: c for c in session.execute(
+            select(_CH.c.id, _CH.c.kind, _CH.c.config).where(
+                _CH.c.id.in_(sorted({r.channel_id for r in rows}))))}
         people: dict[int, list[str]] = {}
         for unit_id, mobile in session.execute(
-                select(PersonRow.unit_id, PersonRow.mobile).where(  # type: ignore[call-overload]
-                    PersonRow.unit_id.in_(unit_ids)).order_by(PersonRow.id)):  # type: ignore[attr-defined]
+                select(_P.c.unit_id, _P.c.mobile).where(_P.c.unit_id.in_(unit_ids))
+                .order_by(_P.c.id)):
             if mobile:
                 people.setdefault(unit_id, []).append(mobile)
-        return units, channels, people  # type: ignore[return-value]
+        return units, channels, people
 
     def _channel(self, destination: Destination) -> Channel:
         # A changed config or change of people is a new channel object (its limits restart).
