@@ -12,14 +12,13 @@ What it measures, on the real clock (every ``tick(now)`` gets ``datetime.now(UTC
   Each run starts fresh worker processes (``multiprocessing``, spawn), each with its own
   ``Dispatcher`` (its defaults: batch 500, 64 connections) and worker id, ticking every TICK s
   until nothing is left:
-  a. backlog: REMINDERS rows, all due when the workers are released (t0). Throughput is the
-     reminders sent / (their last arrival at the sink - t0), in total and per process. The
-     two-process run sends all of them (``--box-two``, 0 by default): every one must arrive
-     once, and its ticks outlast the 2-minute lease, which is where a second daemon could
-     claim a batch still being sent. The one-process runs are time-boxed (``--box``, BOX s by
-     default, so the whole bench stays near 10 minutes): the rows still pending at t0 + box
-     are cancelled (as a plan change would) and the worker finishes the batch it holds; 0
-     sends all. The time from t0 to arrival is queueing, shown for information.
+  a. backlog: REMINDERS rows, all due when the workers are released (t0), all sent. Throughput
+     is the reminders sent / (their last arrival at the sink - t0), in total and per process.
+     Every one must arrive once; the ticks outlast the 2-minute lease, which is where a
+     second daemon could claim a batch still being sent. ``--box`` / ``--box-two`` (seconds)
+     time-box the one- and two-process runs instead: the rows still pending at t0 + box are
+     cancelled (as a plan change would) and the workers finish the batches they hold. The
+     time from t0 to arrival is queueing, shown for information.
   b. steady load at the target: the fire_at of STEADY_SECONDS worth of reminders is spread
      evenly at TARGET_RATE per process (fire_at = t1 + i / rate), so they fall due during the
      run; the delay is the first arrival at the sink - fire_at (median, p99, max). The delay
@@ -42,17 +41,16 @@ end (SQLite in a temporary folder; PostgreSQL databases jiedian_bench_*, even on
 Run:  .venv/bin/python bench/dispatch.py [--only sqlite pg1 pg2 memory] [--reminders N]
       [--box SECONDS] [--box-two SECONDS] [--steady-rate PER_SECOND] [--profile]
       [--connections N]
-      (or: make bench; 7-10 minutes on 2 cores)
+      (or: make bench; about 8 minutes on 2 cores)
 ``--profile`` prints each worker's cProfile (top functions by cumulative time; it slows the
 worker enough for sends to time out, so read it for shares, not rates). ``--connections`` is
 a diagnosis: the pool size and sends in flight (``scheduler._dispatch.CONNECTIONS``).
 
-Where the time goes (2.1 GHz Xeon, 2 cores, PostgreSQL, one worker): about 4 ms of CPU per
-reminder, nearly 90% of it in the HTTP client (httpx/httpcore, see bench/webhooks.py), about
-0.5 ms in the store and the message (claim, batch keys, render, record). With sniffio
-importable and a 16-connection pool (``--sniffio-stub --connections 16``) one PostgreSQL worker
-went from 192 to 331 reminders/s. Every tick also scans the whole outbox in ``_settle`` (its
-UPDATEs filter on node_at, which has no index): 0.23 s a tick with 1,000,000 rows.
+Where the time goes (2.1 GHz Xeon, 2 cores, PostgreSQL, one worker, ``--profile``): about
+1.1 ms of CPU per reminder. Two thirds is the send (httpx's request building and aiohttp,
+notifiers/_http.py; httpx's own transport, httpcore, cost three times as much, see
+bench/webhooks.py); the rest is the store and the message: claim (UPDATE … RETURNING) about
+0.23 ms, the batch's units and channels 0.13 ms, render and record about 0.2 ms.
 """
 
 import argparse
@@ -107,7 +105,7 @@ REMINDERS, OCCURRENCES, TICK, STEADY_SECONDS, LEAD = 100_000, 100, 0.2, 20.0, 3.
 MEMORY_UNITS, MEMORY_OCCURRENCES = 2_000, 500  # 1,000,000 pending reminders
 TARGET_RATE, TARGET_P99_S, TARGET_MEMORY_MB = 500.0, 2.0, 300.0
 SECRET_ENV, SECRET = webhook_bench.SECRET_ENV, webhook_bench.SECRET
-WORKER_TIMEOUT, BOX = 900.0, 60.0
+WORKER_TIMEOUT, BOX = 900.0, 0.0
 R = ReminderRow.__table__  # type: ignore[attr-defined]
 
 
@@ -574,7 +572,7 @@ def main() -> None:
                         default=["sqlite", "pg1", "pg2", "memory"])
     parser.add_argument("--reminders", type=int, default=REMINDERS)
     parser.add_argument("--box", type=float, default=BOX, metavar="SECONDS",
-                        help="time box of the one-process backlog runs (0: send all)")
+                        help="time box of the one-process backlog runs (0, the default: send all)")
     parser.add_argument("--box-two", type=float, default=0.0, metavar="SECONDS",
                         help="time box of the two-process backlog run (0, the default: send all)")
     parser.add_argument("--steady-rate", type=float, default=TARGET_RATE, metavar="PER_SECOND",
