@@ -10,8 +10,8 @@ httpx-aiohttp turns aiohttp's errors into httpx's with a coarse map (a dropped c
 becomes ``ConnectTimeout``, and an aiohttp error outside its map escapes as it is), so the
 transport here translates every aiohttp error itself: channels only ever see
 ``httpx.TimeoutException`` or another ``httpx.TransportError``, named for what happened.
-Proxies from the environment (HTTP_PROXY and the like) still work: httpx mounts its own
-transport for proxied URLs.
+Proxies from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) are honoured by aiohttp
+(``trust_env``): httpx ignores them once a transport is given.
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ class Transport(AiohttpTransport):
                                          keepalive_timeout=self.limits.keepalive_expiry,
                                          ssl=self.ssl_context)
         # aiohttp keeps cookies per session and sends them back; channels must not.
-        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                     trust_env=True)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:

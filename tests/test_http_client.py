@@ -20,12 +20,14 @@ from notifiers._base import post_json
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: ClassVar[list[dict[str, str]]] = []
+    paths: ClassVar[list[str]] = []
     release = threading.Event()
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         Handler.seen.append({k.lower(): v for k, v in self.headers.items()})
-        if self.path == "/drop":  # close without an answer
+        Handler.paths.append(self.path)
+        if self.path.endswith("/drop"):  # close without an answer
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
@@ -49,7 +51,7 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def server() -> Iterator[str]:
-    Handler.seen = []
+    Handler.seen, Handler.paths = [], []
     Handler.release = threading.Event()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
@@ -122,3 +124,14 @@ def test_post_json_reports_each_failure_as_transient(server: str) -> None:
     dropped, slow = asyncio.run(run("/drop", 5)), asyncio.run(run("/slow", 0.3))
     assert (dropped.outcome.value, dropped.code) == ("transient", "network")  # type: ignore[attr-defined]
     assert (slow.outcome.value, slow.code) == ("transient", "timeout")  # type: ignore[attr-defined]
+
+
+def test_a_proxy_from_the_environment_is_used(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offices behind a proxy set HTTP_PROXY; the stand-in server plays the proxy here."""
+    monkeypatch.setenv("HTTP_PROXY", server)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    response = post("http://robot.jiedian.invalid/hook")
+    assert isinstance(response, httpx.Response) and response.status_code == 200
+    assert Handler.seen[0]["host"] == "robot.jiedian.invalid"
+    assert Handler.paths == ["http://robot.jiedian.invalid/hook"]  # absolute form: a proxy request
