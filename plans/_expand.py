@@ -104,9 +104,8 @@ def expand_plan(
         kind: Kind = milestone.kind or rule.kind  # type: ignore[assignment]
         policy = workday_policy(kind, milestone.workdays)
         remind = effective_remind(loaded, milestone, kind)
-        occurrences = rule.expand(
-            year, calendar, events, shift=year - plan.year, warnings=warnings
-        )
+        occurrences = _in_span(loaded, milestone.id, rule, kind, year, calendar, events,
+                               warnings)
         for occurrence in occurrences:
             nodes.append(Node(
                 plan.id, milestone.id, milestone.title, kind, occurrence.start, occurrence.end,
@@ -116,6 +115,27 @@ def expand_plan(
             ))
     nodes.sort(key=lambda n: (n.due, n.start, n.plan_id, n.milestone_id))
     return nodes
+
+
+def _in_span(loaded: LoadedPlan, milestone_id: str, rule: Rule, kind: Kind, year: int,
+             calendar: ChinaCalendar, events: dict[str, date],
+             warnings: list[str]) -> list[Occurrence]:
+    """The milestone's occurrences: in ``year``, or in every year of the plan's from/until
+    span (moved with the plan to ``year``) keeping those that start inside it (a deadline:
+    that fall due inside it; the monthly report of the month the campaign ends is not owed)."""
+    shift = year - loaded.plan.year
+    if loaded.span is None:
+        return rule.expand(year, calendar, events, shift=shift, warnings=warnings)
+    first, last = (_shift_year(day, shift) for day in loaded.span)
+    found: set[Occurrence] = set()
+    for each in range(first.year, last.year + 1):
+        found.update(rule.expand(each, calendar, events, shift=shift, warnings=warnings))
+    kept = sorted((o for o in found if first <= o.start <= last
+                   and (kind != "deadline" or o.end <= last)), key=lambda o: (o.start, o.end))
+    if found and not kept:
+        warnings.append(f"{loaded.path}:{loaded.lines.get(milestone_id, 1)}: {milestone_id}: "
+                        f"“{rule.expression}” falls outside the plan's span ({first} to {last})")
+    return kept
 
 
 @dataclass(frozen=True)

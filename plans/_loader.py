@@ -44,6 +44,7 @@ class LoadedPlan:
     path: Path
     rules: dict[str, Rule]
     lines: dict[str, int] = field(default_factory=dict)  # milestone id -> line of its `when`
+    span: tuple[date, date] | None = None  # the campaign's first and last day (from/until)
 
 
 def read_yaml(path: Path) -> Any:
@@ -124,6 +125,7 @@ def load_plan(path: str | Path, calendar: ChinaCalendar) -> LoadedPlan:
     except ValidationError as error:
         raise PlanError(validation_problems(path, raw, error)) from None
     problems: list[str] = []
+    span = _span(path, raw, plan, calendar, problems)
     rules: dict[str, Rule] = {}
     lines: dict[str, int] = {}
     for index, milestone in enumerate(plan.milestones):
@@ -143,7 +145,39 @@ def load_plan(path: str | Path, calendar: ChinaCalendar) -> LoadedPlan:
         rules[milestone.id] = rule
     if problems:
         raise PlanError(problems)
-    return LoadedPlan(plan, path, rules, lines)
+    return LoadedPlan(plan, path, rules, lines, span)
+
+
+def _span(path: Path, raw: Any, plan: Plan, calendar: ChinaCalendar,
+          problems: list[str]) -> tuple[date, date] | None:
+    """The plan's ``from``/``until`` as (first day, last day), read in the base year:
+    ``from`` is where its expression starts, ``until`` where it ends; either defaults to
+    the base year's edge. None when the plan has neither."""
+    if plan.starts is None and plan.until is None:
+        return None
+    edges = [date(plan.year, 1, 1), date(plan.year, 12, 31)]
+    for index, (name, text) in enumerate((("from", plan.starts), ("until", plan.until))):
+        if text is None:
+            continue
+        if text in plan.events:  # until: 十八大
+            edges[index] = plan.events[text]
+            continue
+        try:
+            found = parse(text).expand(plan.year, calendar, plan.events)
+        except ExpressionError as error:
+            problems.append(f"{path}:{line_of(raw, [name])}: {name}: {error}; write a date "
+                            f"(2010-08-01), a month (2010年8月) or one of the plan's events")
+            return None
+        if not found:
+            problems.append(f"{path}:{line_of(raw, [name])}: {name}: “{text}” gives no date "
+                            f"in {plan.year}")
+            return None
+        edges[index] = found[0].start if index == 0 else max(o.end for o in found)
+    if edges[0] > edges[1]:
+        problems.append(f"{path}:{line_of(raw, ['until'])}: until: the plan would end "
+                        f"({edges[1]}) before it starts ({edges[0]}); check from and until")
+        return None
+    return edges[0], edges[1]
 
 
 def plan_files(paths: Iterable[str | Path]) -> list[Path]:

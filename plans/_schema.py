@@ -88,17 +88,29 @@ class Milestone(BaseModel):
 class Plan(BaseModel):
     """A plan file: metadata, named events and milestones."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
     id: Slug
     title: str = Field(min_length=1)
     issuer: str | None = None
     issued: date | None = None
     year: int = Field(ge=1900, le=2100)
+    # A campaign that outlasts its base year (自2010年8月开始，至党的十八大召开): time
+    # expressions, read in the base year like `when`. With either one, every milestone
+    # applies in each year from `from` to `until` (每月 is every month of the campaign,
+    # 春节 every 春节 in it) and only nodes starting inside that span are kept. Without
+    # them a plan covers its base year, as DESIGN.md says.
+    starts: str | None = Field(default=None, alias="from")
+    until: str | None = None
     timezone: str = "Asia/Shanghai"
     events: dict[str, date] = {}
     remind: Offsets | None = None
     milestones: list[Milestone] = []
+
+    @field_validator("starts", "until", mode="before")
+    @classmethod
+    def _span_is_text(cls, value: object) -> object:
+        return value.isoformat() if isinstance(value, date) else value
 
     @field_validator("timezone")
     @classmethod

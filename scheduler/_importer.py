@@ -82,7 +82,7 @@ def occurrence_ids(plan_id: str, nodes: Iterable[Node]) -> dict[str, Node]:
 
 
 def _plan_hash(loaded: LoadedPlan, year: int) -> str:
-    document = loaded.plan.model_dump(mode="json")
+    document = loaded.plan.model_dump(mode="json", by_alias=True)
     text = json.dumps([document, year], ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -191,7 +191,7 @@ def _write_plan(session: Session, loaded: LoadedPlan, year: int, content_hash: s
     values = {
         "title": plan.title, "issuer": plan.issuer, "issued": plan.issued, "year": plan.year,
         "applied_year": year, "timezone": plan.timezone, "source_path": str(loaded.path),
-        "content_hash": content_hash, "document": plan.model_dump(mode="json"),
+        "content_hash": content_hash, "document": plan.model_dump(mode="json", by_alias=True),
         "status": "active", "updated_at": now, "removed_at": None,
     }
     if row is None:

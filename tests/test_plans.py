@@ -153,3 +153,79 @@ def test_public_surface_is_explicit() -> None:
     public = {name for name in vars(plans) if not name.startswith("_")}
     # Submodules are private (underscored); only __all__ names are public.
     assert public == set(plans.__all__)
+
+
+CAMPAIGN = """\
+id: gonghui-2010
+title: 党群共建创先争优活动实施方案
+year: 2010
+from: 2010年8月
+until: 十八大
+events: {十八大: 2012-11-08}
+milestones:
+  - id: meiyue
+    title: 每月活动情况报送
+    when: 每月
+    kind: deadline
+  - id: chunjie
+    title: 春节送温暖
+    when: 春节前夕
+  - id: biaozhang
+    title: 表彰
+    when: 2011年“七一”前夕
+  - id: zongjie
+    title: 总结完善阶段
+    when: 2012年7月—党的十八大召开前
+"""
+
+
+def test_a_campaign_span_repeats_undated_milestones_in_each_year(tmp_path: Path) -> None:
+    loaded = load_plan(write(tmp_path, CAMPAIGN), CALENDAR)
+    assert loaded.span == (date(2010, 8, 1), date(2012, 11, 8))
+    nodes = expand_plan(loaded, CALENDAR)
+    by = {m: [n for n in nodes if n.milestone_id == m] for m in
+          ("meiyue", "chunjie", "biaozhang", "zongjie")}
+    # Every month from August 2010 to October 2012; November 2012 falls due after the end.
+    assert [n.end for n in by["meiyue"]][:2] == [date(2010, 8, 31), date(2010, 9, 30)]
+    assert len(by["meiyue"]) == 27 and by["meiyue"][-1].end == date(2012, 10, 31)
+    # 春节 2010 (Feb 14) is before the campaign: only 2011 and 2012 (Feb 3, Jan 23).
+    assert [n.start for n in by["chunjie"]] == [date(2011, 2, 2), date(2012, 1, 22)]
+    assert [n.start for n in by["biaozhang"]] == [date(2011, 6, 30)]  # named year: once
+    assert [(n.start, n.end) for n in by["zongjie"]] == [(date(2012, 7, 1), date(2012, 11, 7))]
+
+
+def test_a_campaign_span_moves_with_the_plan(tmp_path: Path) -> None:
+    nodes = expand_plan(load_plan(write(tmp_path, CAMPAIGN), CALENDAR), CALENDAR, 2026)
+    months = [n.end for n in nodes if n.milestone_id == "meiyue"]
+    assert months[0] == date(2026, 8, 31) and months[-1] == date(2028, 10, 31)
+
+
+def test_without_a_span_a_plan_covers_its_base_year(tmp_path: Path) -> None:
+    text = CAMPAIGN.replace("from: 2010年8月\n", "").replace("until: 十八大\n", "")
+    loaded = load_plan(write(tmp_path, text), CALENDAR)
+    assert loaded.span is None
+    months = [n.end for n in expand_plan(loaded, CALENDAR) if n.milestone_id == "meiyue"]
+    assert len(months) == 12 and months[0] == date(2010, 1, 31)
+
+
+def test_only_from_runs_to_the_end_of_the_base_year(tmp_path: Path) -> None:
+    loaded = load_plan(write(tmp_path, CAMPAIGN.replace("until: 十八大\n", "")), CALENDAR)
+    assert loaded.span == (date(2010, 8, 1), date(2010, 12, 31))
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (("until: 十八大", "until: 党代会"), r"plan\.yaml:5: until: .*党代会"),
+    (("from: 2010年8月", "from: 2013-01-01"), (r"plan\.yaml:5: until: the plan would end "
+                                              r"\(2012-11-08\) before it starts \(2013-01-01\)")),
+])
+def test_span_errors_say_where(tmp_path: Path, edit: tuple[str, str], expected: str) -> None:
+    found = problems(write(tmp_path, CAMPAIGN.replace(*edit)))
+    assert len(found) == 1 and re.search(expected, found[0]), found
+
+
+def test_a_milestone_outside_the_span_is_warned_about(tmp_path: Path) -> None:
+    text = CAMPAIGN.replace("2011年“七一”前夕", "2013年“七一”前夕")
+    warnings: list[str] = []
+    nodes = expand_plan(load_plan(write(tmp_path, text), CALENDAR), CALENDAR, None, warnings)
+    assert not [n for n in nodes if n.milestone_id == "biaozhang"]
+    assert any("biaozhang" in w and "outside the plan's span" in w for w in warnings), warnings
