@@ -659,7 +659,7 @@ def done_command(
 
 
 _MARK = {"done": "[green]✓[/green]", "pending": "…", "overdue": "[red]✗[/red]"}
-_STATE_ZH = {"done": "已确认", "pending": "未到期", "overdue": "逾期未确认"}
+_STATE_ZH = scheduler.STATE_ZH
 
 
 def _matrix(session: Session, plan: str | None, unit: str | None, days: int) -> scheduler.Matrix:
@@ -709,56 +709,15 @@ def report_command(
     unit: Annotated[str | None, typer.Option(help="Only this unit (a group: its members).")] = None,
 ) -> None:
     """The plan's 办结情况 matrix as a CSV or Excel file to hand to a meeting."""
-    if fmt not in ("csv", "xlsx"):
+    if fmt not in scheduler.REPORT_FORMATS:
         raise _fail(f"--format “{fmt}”: choose csv or xlsx", 2)
     with _session() as session:
         matrix = _matrix(session, plan, unit, 0)
-    header = ["截止", "节点", "节点编号", *matrix.units, "已确认", "未确认"]
-    lines = []
-    for row in matrix.rows:
-        cells = [_STATE_ZH[row.cells[name]] if name in row.cells else "" for name in matrix.units]
-        missing = [name for name, state in row.cells.items() if state != "done"]
-        lines.append([row.due.isoformat(), row.title, row.occurrence_id, *cells,
-                      f"{len(row.cells) - len(missing)}/{len(row.cells)}", "、".join(missing)])
     try:
-        if fmt == "csv":
-            import csv
-
-            with output.open("w", encoding="utf-8-sig", newline="") as handle:  # Excel reads BOM
-                writer = csv.writer(handle)
-                writer.writerow(header)
-                writer.writerows(lines)
-        else:
-            _write_xlsx(output, plan, matrix, header, lines)
+        scheduler.write_report(matrix, plan, output, fmt)
     except OSError as error:
         raise _fail(f"{output}: cannot be written: {error.strerror}") from None
     out.print(f"{output}: {len(matrix.rows)} nodes × {len(matrix.units)} units")
-
-
-def _write_xlsx(output: Path, plan: str, matrix: scheduler.Matrix, header: list[str],
-                lines: list[list[str]]) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "办结情况"
-    sheet.append([f"办结情况 · {plan} · {matrix.today.isoformat()}"])
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append(header)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    fills = {"已确认": "C8E6C9", "逾期未确认": "FFCDD2", "未到期": "FFF8E1"}
-    for line in lines:
-        sheet.append(line)
-        for cell in sheet[sheet.max_row][3:3 + len(matrix.units)]:
-            if cell.value in fills:
-                cell.fill = PatternFill("solid", fgColor=fills[str(cell.value)])
-    sheet.column_dimensions["A"].width = 12
-    sheet.column_dimensions["B"].width = 36
-    sheet.freeze_panes = "D3"
-    book.save(output)
 
 
 @notify_app.command("test")

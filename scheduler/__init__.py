@@ -32,6 +32,7 @@ from scheduler._queries import (
     upcoming,
 )
 from scheduler._reminders import Policy, SyncReport, sync_reminders
+from scheduler._report import REPORT_FORMATS, STATE_ZH, report_table, write_report
 from scheduler._settings import Settings
 from scheduler._supervision import (
     AckError,
@@ -57,6 +58,8 @@ from scheduler._units_store import (
 from scheduler._web import create_app
 
 __all__ = [
+    "REPORT_FORMATS",
+    "STATE_ZH",
     "AckError",
     "AckResult",
     "Change",
@@ -101,6 +104,7 @@ __all__ = [
     "remove_plan",
     "render",
     "render_feed",
+    "report_table",
     "rotate_token",
     "scope_all",
     "scope_plan",
@@ -113,4 +117,5 @@ __all__ = [
     "unit_keys",
     "unknown_units",
     "upcoming",
+    "write_report",
 ]

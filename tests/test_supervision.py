@@ -284,3 +284,26 @@ def test_done_status_and_report_from_the_cli(env: dict[str, str], files: tuple[P
     assert values[1:] == rows  # the same matrix as the CSV
     assert run(late, "report", "--plan", "demo-2011", "--format", "pdf", "-o",
                str(tmp_path / "x.pdf")).returncode == 2
+    missing = run(late, "report", "--plan", "demo-2011", "-o", str(tmp_path / "no" / "r.csv"))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "r.csv: cannot be written" in missing.stderr
+    assert sorted(p.name for p in tmp_path.glob(".report*")) == []  # no temporary left behind
+
+
+def test_a_failed_report_leaves_the_last_good_file(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from scheduler import _report
+
+    target = tmp_path / "report.xlsx"
+    target.write_bytes(b"last week's report")
+
+    def broken(output: Path, *_: object) -> None:
+        output.write_bytes(b"half a wor")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_report, "_write_xlsx", broken)
+    matrix = scheduler.Matrix(units=["机关党支部"], rows=[], today=date(2011, 5, 1))
+    with pytest.raises(OSError):
+        scheduler.write_report(matrix, "demo", target, "xlsx")
+    assert target.read_bytes() == b"last week's report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
