@@ -46,8 +46,7 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 WEEKDAYS = "一二三四五六日"
-CATALOG = Path(plans.__file__).parent / "catalog"
-UNITS_FILE = Path(plans.__file__).parent / "units.yaml"
+CATALOG = plans.BUNDLED_PLANS
 Workdays = Annotated[
     str | None,
     typer.Option(help="previous | next | none: move a due date off rest days."),
@@ -798,23 +797,15 @@ def _daemon(settings: scheduler.Settings, worker: str | None, lease: float, batc
 
 
 def _bootstrap(engine: Any, settings: scheduler.Settings, bundled: bool) -> None:
-    """Load JIEDIAN_UNITS; on an empty store, the bundled units and plans (this year)."""
     with Session(engine) as session:
-        if settings.units_path:
-            try:
-                directory = plans.load_units(settings.units_path)
-            except plans.PlanError as error:
-                raise _fail(error.problems) from None
-            scheduler.import_units(session, directory, now=_now())
-        empty = not scheduler.plan_summaries(session, today=_today())
-        if bundled and empty:
-            if not settings.units_path and not scheduler.list_units(session):
-                scheduler.import_units(session, plans.load_units(UNITS_FILE), now=_now())
-            for item in plans.expand_files([CATALOG], plans.CALENDAR):
-                scheduler.import_plan(session, item, plans.CALENDAR, now=_now(),
-                                      year=_today().year)
-            err.print(f"loaded the bundled plans for {_today().year} (an empty store)")
+        try:
+            done = scheduler.bootstrap(session, plans.CALENDAR, units_path=settings.units_path,
+                                       bundled=bundled, now=_now(), today=_today())
+        except plans.PlanError as error:
+            raise _fail(error.problems) from None
         session.commit()
+    for line in done:
+        err.print(line)
 
 
 def _uvicorn_server() -> type:

@@ -5,6 +5,7 @@ The engine is built from settings by `open_store` and passed in as sessions;
 read the clock).
 """
 
+from scheduler._bootstrap import bootstrap
 from scheduler._daemon import Daemon
 from scheduler._db import StoreError, migrate, open_store
 from scheduler._dispatch import Dispatcher, TickReport
@@ -87,6 +88,7 @@ __all__ = [
     "Upcoming",
     "ack_url",
     "acknowledge",
+    "bootstrap",
     "create_app",
     "destinations",
     "feed_etag",
