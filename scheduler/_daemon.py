@@ -28,8 +28,9 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, func, select, text
@@ -37,13 +38,15 @@ from sqlmodel import Session
 
 from plans import ChinaCalendar
 from scheduler._dispatch import Dispatcher, TickReport
-from scheduler._models import ReminderRow
+from scheduler._models import OccurrenceRow, ReminderRow
 from scheduler._reminders import Policy, SyncReport, sync_reminders
 
 __all__ = ["Daemon"]
 
 log = logging.getLogger("jiedian.daemon")
 SYNC_EVERY = timedelta(hours=1)
+HORIZON_WARNING = timedelta(days=31)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class Daemon:
@@ -64,6 +67,8 @@ class Daemon:
         self.last_tick: datetime | None = None
         self.last_sync: datetime | None = None
         self.last_error: str | None = None
+        self.last_node: date | None = None  # the latest due date the store holds
+        self._warned_on: date | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._turns: AbstractContextManager[object] = (
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext())
@@ -76,7 +81,30 @@ class Daemon:
         if report.created or report.rescheduled or report.cancelled:
             log.info("outbox synced: %d new, %d rescheduled, %d cancelled",
                      report.created, report.rescheduled, report.cancelled)
+        self._check_horizon(now)
         return report
+
+    def _check_horizon(self, now: datetime) -> None:
+        """Warn, once a day, when the stored plans run out within HORIZON_WARNING.
+
+        Plans are yearly documents: in December nothing is due in January until next
+        year's plans are added, and a silent daemon would look healthy meanwhile.
+        """
+        with Session(self.engine) as session:
+            self.last_node = session.execute(select(func.max(OccurrenceRow.due)).where(
+                OccurrenceRow.status == "active")).scalar_one()  # type: ignore[arg-type]
+        today = now.astimezone(SHANGHAI).date()
+        if self._warned_on == today or (self.last_node is not None
+                                        and self.last_node > today + HORIZON_WARNING):
+            return
+        self._warned_on = today
+        if self.last_node is None:
+            log.warning("no plan is stored: nothing will be sent; add one with "
+                        "`jiedian plan add FILE`")
+        else:
+            log.warning("the stored plans end on %s: nothing is due after it; add the "
+                        "plans that follow with `jiedian plan add FILE`",
+                        self.last_node.isoformat())
 
     def tick(self, *, sync: bool = True) -> TickReport:
         """Dispatch what is due; first sync the outbox if ``sync`` and an hour has passed."""
@@ -145,6 +173,7 @@ class Daemon:
             "last_sync": self.last_sync.isoformat() if self.last_sync else None,
             "tick_seconds": self.tick_seconds,
             "last_error": self.last_error,
+            "last_node": self.last_node.isoformat() if self.last_node else None,
         }
         try:
             with Session(self.engine) as session:

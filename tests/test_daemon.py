@@ -7,6 +7,7 @@ is killed with SIGKILL in the middle of dispatch, the other carries on.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -290,3 +291,26 @@ def test_the_dispatcher_keeps_a_bounded_number_of_channels(engine: object,
         assert dispatcher._channel(a) is first  # its rate limits kept
     finally:
         dispatcher.close()
+
+
+def test_the_daemon_warns_once_a_day_when_the_plans_run_out(
+        engine: object, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import_units(engine, tmp_path)  # type: ignore[arg-type]
+    add(engine, load(tmp_path, DEMO))  # type: ignore[arg-type]
+    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
+    daemon = scheduler.Daemon(engine, plans.CALENDAR, dispatcher,  # type: ignore[arg-type]
+                              policy=scheduler.Policy(), clock=lambda: at("2011-04-20 09:00"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="jiedian.daemon"):
+            daemon.sync(at("2011-04-20 09:00"))  # months of nodes ahead: quiet
+            assert not caplog.records
+            last = daemon.last_node
+            assert last is not None and daemon.health()["last_node"] == last.isoformat()
+            soon = datetime.combine(last, datetime.min.time(), UTC) - timedelta(days=20)
+            daemon.sync(soon)
+            daemon.sync(soon + timedelta(hours=1))  # the same day: said once
+            daemon.sync(soon + timedelta(days=1))  # the next day: said again
+        warned = [r.getMessage() for r in caplog.records]
+        assert len(warned) == 2 and f"the stored plans end on {last.isoformat()}" in warned[0]
+    finally:
+        daemon.stop()
