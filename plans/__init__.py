@@ -5,7 +5,7 @@
 ['2011-06-30']
 """
 
-from pathlib import Path
+from pathlib import Path as _Path
 
 from plans._calendar import CALENDAR, ChinaCalendar
 from plans._draft import interview
@@ -26,8 +26,8 @@ from plans._schema import Milestone, Offset, Plan, parse_offset
 from plans._text import normalize, to_simplified
 from plans._units import UnitsDirectory, load_units, name_key
 
-BUNDLED_PLANS = Path(__file__).parent / "catalog"  # the transcribed seed plans
-BUNDLED_UNITS = Path(__file__).parent / "units.yaml"  # their units, console channels only
+BUNDLED_PLANS = _Path(__file__).parent / "catalog"  # the transcribed seed plans
+BUNDLED_UNITS = _Path(__file__).parent / "units.yaml"  # their units, console channels only
 
 __all__ = [
     "BUNDLED_PLANS",

@@ -168,7 +168,7 @@ def test_serve_runs_healthz_and_stops_cleanly_on_sigterm(database_url: str, tmp_
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert sink.wait_for(UNITS, timeout=60), "the daemon sent nothing"
-            health = _get_health(port)
+            health = _get_health(port, settled=True)  # the sink may answer before the record
             assert health["database"] == "ok" and health["pending"] == 0
             assert health["sent"] == UNITS and health["last_tick"]
         finally:
@@ -186,16 +186,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _get_health(port: int) -> dict[str, object]:
-    for _ in range(300):  # the server's start-up, not a scheduler: poll until it answers
+def _get_health(port: int, *, settled: bool = False) -> dict[str, object]:
+    """/healthz once the server answers; with ``settled``, once nothing is pending: the sink
+    counts a message when it answers, the daemon records it a moment later."""
+    health: dict[str, object] = {}
+    for _ in range(300):  # the server's start-up and that moment: poll until it holds
         try:
             response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
             if response.status_code in (200, 503):
-                return dict(response.json())
+                health = dict(response.json())
+                if not settled or health.get("pending") == 0:
+                    return health
         except httpx.TransportError:
             pass
         threading.Event().wait(0.1)
-    raise AssertionError("serve never answered /healthz")
+    raise AssertionError(f"serve never answered /healthz as asked; last: {health}")
 
 
 def test_daemon_ticks_on_an_injected_clock(engine: object, tmp_path: Path) -> None:
