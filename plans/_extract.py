@@ -190,6 +190,16 @@ class Unread:
 
 
 @dataclass
+class Span:
+    """The campaign's span as the text states it (自2010年8月开始,至党的十八大召开)."""
+
+    line: int
+    starts: str  # the plan's ``from``
+    until: str  # the plan's ``until``: a named event
+    source: str
+
+
+@dataclass
 class DraftDocument:
     """The draft of one document of the file."""
 
@@ -206,6 +216,7 @@ class DraftDocument:
     plan_id: str
     notes: list[str]
     yaml: str = ""
+    span: Span | None = None
 
     def counts(self) -> Counter[str]:
         return Counter(node.kind for node in self.nodes)
@@ -358,10 +369,13 @@ def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback_year: i
     events: dict[str, date] = {}
     nodes: list[ExtractedNode] = []
     unread: list[Unread] = []
+    span: Span | None = None
     for candidate in candidates:
         found = _read(candidate, year, calendar, events)
         if isinstance(found, Unread):
             unread.append(found)
+        elif isinstance(found, Span):
+            span = span or found  # the first statement of the span is the plan's
         elif found:
             nodes.append(found)
     for node in _rewritten(doc):
@@ -370,7 +384,7 @@ def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback_year: i
     nodes = _dedupe(sorted(nodes, key=lambda n: (n.line, n.source.find(n.written))))
     _name_in_full(doc, nodes)
     draft = DraftDocument(title, doc.first_line, doc.last_line, year, issuer, issued, narrative,
-                          nodes, unread, events, _plan_id(title, year, used), notes)
+                          nodes, unread, events, _plan_id(title, year, used), notes, span=span)
     draft.yaml = _dump(draft, source)
     _check(draft.yaml, calendar)
     return draft
@@ -389,8 +403,9 @@ def _candidates(doc: Document) -> Iterator[_Candidate]:
 
 
 def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
-          events: dict[str, date]) -> ExtractedNode | Unread | None:
-    """The node a cluster gives, an Unread for one that cannot be read, or None to skip it."""
+          events: dict[str, date]) -> ExtractedNode | Unread | Span | None:
+    """The node a cluster gives, an Unread for one that cannot be read, the plan's Span, or
+    None to skip it."""
     simple, kinds = c.simple, {a.kind for a in c.atoms}
     before, after = simple[: c.start], simple[c.end:]
     if "past" in kinds or re.match(r"(?:以)?来|印发|发布|签发|颁布", after) \
@@ -406,8 +421,12 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         return None
     source = f"L{c.line}: {c.sentence.text.strip()}"
     open_range = _OPEN_RANGE.match(after)
-    if open_range:  # 自2010年8月开始,至党的十八大召开: an end Jiedian cannot read
+    if open_range:  # 自2010年8月开始,至党的十八大召开: the campaign's span (from/until)
         text = c.text(c.start, c.end + open_range.end())
+        event = next((key for key in KNOWN_EVENTS if key in open_range[0]), None)
+        if event is not None and _problem(c.text(), year, calendar, events) is None:
+            events.setdefault(event, KNOWN_EVENTS[event])
+            return Span(c.line, c.text(), event, source)
         return Unread(c.line, text, "the end of the range is not a date Jiedian knows; write "
                       "it as a range (2010年8月—党的十八大召开前, with events:)", source)
     when, note, error = _best(c, year, calendar, events)
@@ -666,6 +685,10 @@ def _dump(draft: DraftDocument, source: str) -> str:
     if draft.issued:
         root["issued"] = draft.issued
     root["year"] = draft.year
+    if draft.span:
+        root["from"] = DoubleQuotedScalarString(draft.span.starts)
+        root["until"] = draft.span.until
+        root.yaml_add_eol_comment(draft.span.source, "until")
     root["timezone"] = "Asia/Shanghai"
     if draft.events:
         root["events"] = CommentedMap(sorted(draft.events.items()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -86,8 +87,8 @@ def test_times_the_grammar_does_not_spell_are_read_and_kept_as_written(tmp_path:
         ("每月", "党小组月评"), ("每季度", "党支部季评"), ("每半年", "半年进行一次"),
         ("“七一”前后", "庆祝建党90周年之际")]
     assert doc.nodes[0].lead == ["党小组"] and doc.nodes[0].note == "文中“党小组月评”"
-    # a range whose end the engine cannot read is a comment, not its start alone
-    assert [u.text for u in doc.unread] == ["2010年8月开始,至党的十八大召开"]
+    # a range to a Party congress is the campaign's span (from/until), not a node from its start
+    assert doc.unread == [] and doc.span is not None and doc.span.until == "十八大"
     loads(doc.yaml, tmp_path)
 
 
@@ -133,6 +134,26 @@ def test_unreadable_expression_is_kept_as_a_comment(tmp_path: Path) -> None:
     assert "#   L2: “每两年”" in doc.yaml and "“双星”评选每两年一次" in doc.yaml
     assert "1 expressions kept as comments" in "\n".join(extraction.summary())
     loads(doc.yaml, tmp_path)
+
+
+def test_a_stated_campaign_span_becomes_from_and_until(tmp_path: Path) -> None:
+    text = ("关于在全镇工会系统深入开展创先争优活动的实施方案\n"
+            "活动自2010年8月开始,至党的十八大召开,共分四个步骤进行。\n"
+            "各工会组织每月报送活动情况。\n")
+    [doc] = extract_text(text).documents
+    assert doc.span is not None and (doc.span.starts, doc.span.until) == ("2010年8月", "十八大")
+    assert doc.unread == [] and doc.events == {"十八大": date(2012, 11, 8)}
+    assert 'from: "2010年8月"\nuntil: 十八大  # L2: 活动自2010年8月开始' in doc.yaml
+    path = tmp_path / "draft.yaml"
+    path.write_text(doc.yaml, encoding="utf-8")
+    loaded = load_plan(path, CALENDAR)
+    assert loaded.span == (date(2010, 8, 1), date(2012, 11, 8))
+
+
+def test_a_span_ending_at_an_unknown_event_stays_a_comment() -> None:
+    text = "某单位2011年工作方案\n活动自2011年3月开始,至换届选举结束。\n"
+    [doc] = extract_text(text).documents
+    assert doc.span is None and [u.line for u in doc.unread] == [2]
 
 
 def test_a_document_without_nodes_gives_an_honest_empty_draft(tmp_path: Path) -> None:
