@@ -68,6 +68,7 @@ class Daemon:
         self.last_sync: datetime | None = None
         self.last_error: str | None = None
         self.last_node: date | None = None  # the latest due date the store holds
+        self.plans_ending: list[tuple[str, date]] = []  # (plan, its last due date), soon
         self._warned_on: date | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._turns: AbstractContextManager[object] = (
@@ -85,26 +86,32 @@ class Daemon:
         return report
 
     def _check_horizon(self, now: datetime) -> None:
-        """Warn, once a day, when the stored plans run out within HORIZON_WARNING.
+        """Warn, once a day, about the plans whose last node is within HORIZON_WARNING.
 
         Plans are yearly documents: in December nothing is due in January until next
-        year's plans are added, and a silent daemon would look healthy meanwhile.
+        year's plans are added, and a silent daemon would look healthy meanwhile. Per plan,
+        so that one long campaign does not hide the yearly plans running out beside it.
         """
         with Session(self.engine) as session:
-            self.last_node = session.execute(select(func.max(OccurrenceRow.due)).where(
-                OccurrenceRow.status == "active")).scalar_one()  # type: ignore[arg-type]
+            ends: dict[str, date] = dict(session.execute(  # type: ignore[arg-type]
+                select(OccurrenceRow.plan_id, func.max(OccurrenceRow.due))  # type: ignore[call-overload]
+                .where(OccurrenceRow.status == "active").group_by(OccurrenceRow.plan_id)).all())
         today = now.astimezone(SHANGHAI).date()
-        if self._warned_on == today or (self.last_node is not None
-                                        and self.last_node > today + HORIZON_WARNING):
+        self.last_node = max(ends.values(), default=None)
+        self.plans_ending = sorted(((plan, day) for plan, day in ends.items()
+                                    if today <= day <= today + HORIZON_WARNING),
+                                   key=lambda item: (item[1], item[0]))
+        if self._warned_on == today or (ends and not self.plans_ending):
             return
         self._warned_on = today
-        if self.last_node is None:
+        if not ends:
             log.warning("no plan is stored: nothing will be sent; add one with "
                         "`jiedian plan add FILE`")
         else:
-            log.warning("the stored plans end on %s: nothing is due after it; add the "
-                        "plans that follow with `jiedian plan add FILE`",
-                        self.last_node.isoformat())
+            log.warning("plans ending within %d days (nothing of theirs is due after): %s; "
+                        "add the plans that follow with `jiedian plan add FILE`",
+                        HORIZON_WARNING.days,
+                        ", ".join(f"{plan} ({day.isoformat()})" for plan, day in self.plans_ending))
 
     def tick(self, *, sync: bool = True) -> TickReport:
         """Dispatch what is due; first sync the outbox if ``sync`` and an hour has passed."""
@@ -174,6 +181,7 @@ class Daemon:
             "tick_seconds": self.tick_seconds,
             "last_error": self.last_error,
             "last_node": self.last_node.isoformat() if self.last_node else None,
+            "plans_ending": {plan: day.isoformat() for plan, day in self.plans_ending},
         }
         try:
             with Session(self.engine) as session:

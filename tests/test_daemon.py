@@ -16,7 +16,7 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -302,6 +302,10 @@ def test_the_daemon_warns_once_a_day_when_the_plans_run_out(
         engine: object, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import_units(engine, tmp_path)  # type: ignore[arg-type]
     add(engine, load(tmp_path, DEMO))  # type: ignore[arg-type]
+    # A campaign running into 2012 beside it must not hide the yearly plan running out.
+    campaign = DEMO.replace("id: demo-2011", "id: campaign-2011").replace(
+        "year: 2011", "year: 2011\nuntil: 2012-06-30")
+    add(engine, load(tmp_path, campaign, "campaign.yaml"))  # type: ignore[arg-type]
     dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
     daemon = scheduler.Daemon(engine, plans.CALENDAR, dispatcher,  # type: ignore[arg-type]
                               policy=scheduler.Policy(), clock=lambda: at("2011-04-20 09:00"))
@@ -309,13 +313,16 @@ def test_the_daemon_warns_once_a_day_when_the_plans_run_out(
         with caplog.at_level(logging.WARNING, logger="jiedian.daemon"):
             daemon.sync(at("2011-04-20 09:00"))  # months of nodes ahead: quiet
             assert not caplog.records
-            last = daemon.last_node
-            assert last is not None and daemon.health()["last_node"] == last.isoformat()
+            assert daemon.health()["last_node"] == "2012-06-30"  # the campaign's last 季度末
+            last = date(2011, 12, 31)  # demo-2011's last 季度末 (an event: not moved)
             soon = datetime.combine(last, datetime.min.time(), UTC) - timedelta(days=20)
             daemon.sync(soon)
             daemon.sync(soon + timedelta(hours=1))  # the same day: said once
             daemon.sync(soon + timedelta(days=1))  # the next day: said again
         warned = [r.getMessage() for r in caplog.records]
-        assert len(warned) == 2 and f"the stored plans end on {last.isoformat()}" in warned[0]
+        assert len(warned) == 2 and f"demo-2011 ({last.isoformat()})" in warned[0]
+        assert daemon.health()["plans_ending"] == {"demo-2011": last.isoformat()}
+        daemon.sync(datetime.combine(last, datetime.min.time(), UTC) + timedelta(days=2))
+        assert daemon.health()["plans_ending"] == {}  # over: no longer "ending"
     finally:
         daemon.stop()
