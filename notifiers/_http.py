@@ -27,6 +27,11 @@ __all__ = ["CONNECTIONS", "http_client"]
 # Keep-alive connections per client (``notify test`` and benches; the dispatcher asks for its
 # own). 16 to one host carried 1,854 signed POSTs a second in bench/webhooks.py.
 CONNECTIONS = 16
+# At most this many connections to one host, whatever the pool allows: a burst of 64 connects
+# overflowed a small receiver's accept queue (Python's http.server listens with a backlog
+# of 5), requests sat in retransmission past the 10 s timeout, were handled late and then
+# sent again. 8 still carried ~1,800 signed POSTs a second to one host (bench/webhooks.py).
+PER_HOST = 8
 
 
 def _translated(error: BaseException, request: httpx.Request) -> httpx.TransportError:
@@ -83,6 +88,7 @@ class Transport(AiohttpTransport):
 
     def get_client(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self.limits.max_connections or 0,
+                                         limit_per_host=PER_HOST,
                                          keepalive_timeout=self.limits.keepalive_expiry,
                                          ssl=self.ssl_context)
         # aiohttp keeps cookies per session and sends them back; channels must not.
