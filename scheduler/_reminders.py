@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from plans import ChinaCalendar, Offset, parse_offset
@@ -251,10 +251,15 @@ def _apply(session: Session, occurrence_ids: list[str],
             cancels.append({"_id": row.id, "status": "cancelled", "updated_at": now})
     if inserts:
         session.execute(insert(_R), inserts)
+    # The status is checked again as each row is written: a dispatcher (in this process or
+    # another) may have claimed it since it was read, and a claimed or sent row is not ours
+    # to move or cancel (it would be recorded wrongly, or sent twice).
     if moves:
-        session.execute(update(_R).where(and_(_R.c.id == bindparam("_id"))), moves)
+        session.execute(update(_R).where(_R.c.id == bindparam("_id"),
+                                         _R.c.status.in_(("pending", "cancelled"))), moves)
     if cancels:
-        session.execute(update(_R).where(_R.c.id == bindparam("_id")), cancels)
+        session.execute(update(_R).where(_R.c.id == bindparam("_id"),
+                                         _R.c.status == "pending"), cancels)
     report.created += len(inserts)
     report.rescheduled += len(moves)
     report.cancelled += len(cancels)

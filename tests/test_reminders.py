@@ -240,3 +240,44 @@ def test_units_dropped_from_the_directory_get_nothing(store: Engine, recorder: t
         session.commit()
     report = sync(store, at("2011-04-21 09:00"))
     assert report.cancelled == 6  # 机关党支部's three reminders for each of two nodes
+
+
+def test_sync_leaves_alone_a_row_claimed_after_it_read_it(store: Engine, tmp_path: Path) -> None:
+    """The hourly sync and dispatch run side by side (and several daemons share PostgreSQL):
+    a reminder claimed between the sync's read and its write must not be cancelled or moved,
+    or the send would be recorded wrongly, or go twice."""
+    if store.dialect.name != "postgresql":
+        pytest.skip("SQLite: the daemon runs sync and dispatch in turns (one writer at a time)")
+    from sqlalchemy import create_engine, event, update
+
+    sync(store, at("2011-04-20 09:00"))
+    smaller = Path(tmp_path / "units.yaml").read_text(encoding="utf-8").split("  - name: 机关党支部")[0]
+    (tmp_path / "units.yaml").write_text(smaller, encoding="utf-8")
+    with Session(store) as session:
+        scheduler.import_units(session, plans.load_units(tmp_path / "units.yaml"),
+                               now=datetime(2011, 4, 21, tzinfo=UTC))
+        session.commit()
+    other = create_engine(store.url)
+    claimed: list[int] = []
+
+    def dispatcher_claims_first(_conn: object, _cursor: object, statement: str,
+                                parameters: object, *_: object) -> None:
+        rows = parameters if isinstance(parameters, list) else [parameters]
+        if claimed or not statement.startswith("UPDATE reminder") or not rows \
+                or not isinstance(rows[0], dict) or rows[0].get("status") != "cancelled":
+            return
+        claimed.extend(row["_id"] for row in rows)
+        with other.begin() as conn:  # another daemon claims them now, and commits
+            conn.execute(update(ReminderRow.__table__).where(  # type: ignore[attr-defined]
+                ReminderRow.__table__.c.id.in_(claimed)).values(  # type: ignore[attr-defined]
+                status="claimed", lease_owner="other"))
+
+    event.listen(store, "before_cursor_execute", dispatcher_claims_first)
+    try:
+        sync(store, at("2011-04-21 09:00"))
+    finally:
+        event.remove(store, "before_cursor_execute", dispatcher_claims_first)
+        other.dispose()
+    assert len(claimed) == 6  # 机关党支部's reminders, which the sync meant to cancel
+    states = {r.id: r.status for r in reminders(store)}
+    assert {states[i] for i in claimed} == {"claimed"}
