@@ -11,11 +11,13 @@ becomes ``ConnectTimeout``, and an aiohttp error outside its map escapes as it i
 transport here translates every aiohttp error itself: channels only ever see
 ``httpx.TimeoutException`` or another ``httpx.TransportError``, named for what happened.
 Proxies from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) are honoured by aiohttp
-(``trust_env``): httpx ignores them once a transport is given.
+(``trust_env``, read when the client first sends): httpx ignores them once a transport is
+given.
 """
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -83,6 +85,10 @@ class _Body(httpx.AsyncByteStream):
             raise _translated(error, self._request) from error
 
 
+def _proxies_in_environment() -> bool:
+    return any(scheme in ("http", "https", "all") for scheme in urllib.request.getproxies())
+
+
 class Transport(AiohttpTransport):
     """httpx-aiohttp's transport with every failure an ``httpx.TransportError`` and no cookies."""
 
@@ -92,8 +98,10 @@ class Transport(AiohttpTransport):
                                          keepalive_timeout=self.limits.keepalive_expiry,
                                          ssl=self.ssl_context)
         # aiohttp keeps cookies per session and sends them back; channels must not.
+        # trust_env costs a proxy and ~/.netrc lookup per request (it doubled the CPU of a
+        # send), so it is on only when the environment names a proxy.
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                     trust_env=True)
+                                     trust_env=_proxies_in_environment())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
