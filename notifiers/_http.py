@@ -27,12 +27,12 @@ from httpx_aiohttp import AiohttpTransport
 __all__ = ["CONNECTIONS", "http_client"]
 
 # Keep-alive connections per client (``notify test`` and benches; the dispatcher asks for its
-# own). 16 to one host carried 1,854 signed POSTs a second in bench/webhooks.py.
+# own pool, 64, for many hosts at once).
 CONNECTIONS = 16
 # At most this many connections to one host, whatever the pool allows: a burst of 64 connects
 # overflowed a small receiver's accept queue (Python's http.server listens with a backlog
 # of 5), requests sat in retransmission past the 10 s timeout, were handled late and then
-# sent again. 8 still carried ~1,800 signed POSTs a second to one host (bench/webhooks.py).
+# sent again. 8 carried 2,047 signed POSTs a second to one host (bench/webhooks.py).
 PER_HOST = 8
 
 
