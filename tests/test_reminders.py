@@ -229,15 +229,20 @@ def test_release_gives_back_unsent_claims(store: Engine, recorder: type[Recorder
     d.close()
 
 
-def test_units_dropped_from_the_directory_get_nothing(store: Engine, recorder: type[Recorder],
-                                                     tmp_path: Path) -> None:
-    sync(store, at("2011-04-20 09:00"))
+def drop_jiguan(store: Engine, tmp_path: Path) -> None:
+    """Re-import the units directory cut before 机关党支部 (its last unit)."""
     smaller = Path(tmp_path / "units.yaml").read_text(encoding="utf-8").split("  - name: 机关党支部")[0]
     (tmp_path / "units.yaml").write_text(smaller, encoding="utf-8")
     with Session(store) as session:
         scheduler.import_units(session, plans.load_units(tmp_path / "units.yaml"),
                                now=datetime(2011, 4, 21, tzinfo=UTC))
         session.commit()
+
+
+def test_units_dropped_from_the_directory_get_nothing(store: Engine, recorder: type[Recorder],
+                                                     tmp_path: Path) -> None:
+    sync(store, at("2011-04-20 09:00"))
+    drop_jiguan(store, tmp_path)
     report = sync(store, at("2011-04-21 09:00"))
     assert report.cancelled == 6  # 机关党支部's three reminders for each of two nodes
 
@@ -251,12 +256,7 @@ def test_sync_leaves_alone_a_row_claimed_after_it_read_it(store: Engine, tmp_pat
     from sqlalchemy import create_engine, event, update
 
     sync(store, at("2011-04-20 09:00"))
-    smaller = Path(tmp_path / "units.yaml").read_text(encoding="utf-8").split("  - name: 机关党支部")[0]
-    (tmp_path / "units.yaml").write_text(smaller, encoding="utf-8")
-    with Session(store) as session:
-        scheduler.import_units(session, plans.load_units(tmp_path / "units.yaml"),
-                               now=datetime(2011, 4, 21, tzinfo=UTC))
-        session.commit()
+    drop_jiguan(store, tmp_path)
     other = create_engine(store.url)
     claimed: list[int] = []
 
