@@ -16,6 +16,7 @@ import sys
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -204,14 +205,20 @@ def _get_health(port: int, *, settled: bool = False) -> dict[str, object]:
     raise AssertionError(f"serve never answered /healthz as asked; last: {health}")
 
 
+def make_daemon(engine: object, clock: Callable[[], datetime],
+                tick_seconds: float = 10.0) -> scheduler.Daemon:
+    """A daemon over ``engine`` with a console-only dispatcher (no secrets) on ``clock``."""
+    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
+    return scheduler.Daemon(engine, plans.CALENDAR, dispatcher,  # type: ignore[arg-type]
+                            policy=scheduler.Policy(), clock=clock, tick_seconds=tick_seconds)
+
+
 def test_daemon_ticks_on_an_injected_clock(engine: object, tmp_path: Path) -> None:
     import_units(engine, tmp_path)  # type: ignore[arg-type]
     add(engine, load(tmp_path, DEMO))  # type: ignore[arg-type]
     moments = [at("2011-04-20 09:00"), at("2011-04-22 09:00:20")]
     clock = FakeTime(moments)
-    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
-    daemon = scheduler.Daemon(engine, plans.CALENDAR, dispatcher,  # type: ignore[arg-type]
-                              policy=scheduler.Policy(), clock=clock)
+    daemon = make_daemon(engine, clock)
     assert daemon.tick().claimed == 0 and daemon.last_sync is not None  # synced, nothing due
     assert daemon.tick().sent == 2  # the console channel prints; nothing is waited for
     health = daemon.health()
@@ -230,10 +237,7 @@ class FakeTime:
 
 
 def test_apscheduler_is_configured_to_never_skip_or_overlap(engine: object) -> None:
-    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
-    daemon = scheduler.Daemon(engine, plans.CALENDAR, dispatcher,  # type: ignore[arg-type]
-                              policy=scheduler.Policy(),
-                              clock=lambda: datetime(2011, 4, 20, tzinfo=UTC), tick_seconds=3600)
+    daemon = make_daemon(engine, lambda: datetime(2011, 4, 20, tzinfo=UTC), tick_seconds=3600)
     daemon.start()
     try:
         job = daemon._scheduler.get_job("tick")  # type: ignore[union-attr]
@@ -250,10 +254,9 @@ def test_dispatch_goes_on_while_the_outbox_syncs(engine: object, tmp_path: Path)
     """A sync of a big outbox takes seconds; the tick job must not wait for it."""
     import_units(engine, tmp_path)  # type: ignore[arg-type]
     add(engine, load(tmp_path, DEMO))  # type: ignore[arg-type]
-    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
     clock = FakeTime([at("2011-04-20 09:00")])
-    daemon = scheduler.Daemon(engine, plans.CALENDAR, dispatcher,  # type: ignore[arg-type]
-                              policy=scheduler.Policy(), clock=clock, tick_seconds=3600)
+    daemon = make_daemon(engine, clock, tick_seconds=3600)
+    dispatcher = daemon.dispatcher
     daemon.sync(clock())  # the outbox as the first hourly sync left it
     clock.moments = [at("2011-04-22 09:00:20")]
     syncing, release, dispatched = threading.Event(), threading.Event(), threading.Event()
@@ -307,9 +310,7 @@ def test_the_daemon_warns_once_a_day_when_the_plans_run_out(
     campaign = DEMO.replace("id: demo-2011", "id: campaign-2011").replace(
         "year: 2011", "year: 2011\nuntil: 2012-06-30")
     add(engine, load(tmp_path, campaign, "campaign.yaml"))  # type: ignore[arg-type]
-    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
-    daemon = scheduler.Daemon(engine, plans.CALENDAR, dispatcher,  # type: ignore[arg-type]
-                              policy=scheduler.Policy(), clock=lambda: at("2011-04-20 09:00"))
+    daemon = make_daemon(engine, lambda: at("2011-04-20 09:00"))
     try:
         with caplog.at_level(logging.WARNING, logger="jiedian.daemon"):
             daemon.sync(at("2011-04-20 09:00"))  # months of nodes ahead: quiet
@@ -333,10 +334,7 @@ def test_apscheduler_skip_warnings_are_not_logged(engine: object,
                                                   caplog: pytest.LogCaptureFixture) -> None:
     """A tick outlasting the interval is a backlog being sent: APScheduler's warning for each
     run it skips meanwhile would flood the log; its other warnings still come through."""
-    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
-    daemon = scheduler.Daemon(engine, plans.CALENDAR, dispatcher,  # type: ignore[arg-type]
-                              policy=scheduler.Policy(),
-                              clock=lambda: datetime(2011, 4, 20, tzinfo=UTC), tick_seconds=3600)
+    daemon = make_daemon(engine, lambda: datetime(2011, 4, 20, tzinfo=UTC), tick_seconds=3600)
     daemon.start()
     try:
         aps = logging.getLogger("apscheduler.scheduler")
