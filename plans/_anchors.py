@@ -3,6 +3,7 @@
 An anchor is a small immutable value that, given the year being expanded,
 returns the spans it covers: ``spans(ctx) -> list[Span]``. It is pure: the
 calendar, the plan's events and the year all come in through the context.
+Every anchor is an :class:`Anchor`; the grammar (``_grammar``) builds them.
 
 Years: an anchor either names its own year (2011年…, kept as written, moved
 by ``ctx.shift`` when a whole plan is reused for another year), names one
@@ -15,7 +16,7 @@ import calendar as _stdlib_calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from plans._errors import ExpressionError, MissingEventError
 
@@ -23,11 +24,13 @@ if TYPE_CHECKING:
     from plans._calendar import ChinaCalendar
 
 __all__ = [
+    "Anchor",
     "Context",
     "DayAnchor",
     "EventAnchor",
     "LunarAnchor",
     "MonthAnchor",
+    "NamedDayAnchor",
     "PeriodAnchor",
     "RecurringAnchor",
     "Span",
@@ -81,6 +84,40 @@ class YearRef:
 IMPLIED = YearRef()
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """What every anchor answers: its spans in a year, and how 前 and the kinds read it.
+
+    ``point``: X前 means by X itself (a date, 月中, 每月25日); ``end_marker``: X is
+    the end of something (3月底), so X前 is its last day; ``single_day``: X is one
+    day (an event rather than a phase).
+    """
+
+    year: YearRef = field(default=IMPLIED, kw_only=True)
+    names_year: ClassVar[bool] = True  # False for events: they carry their own dates
+
+    @property
+    def point(self) -> bool:
+        return False
+
+    @property
+    def end_marker(self) -> bool:
+        return False
+
+    @property
+    def single_day(self) -> bool:
+        return True
+
+    def spans(self, ctx: Context) -> list[Span]:
+        raise NotImplementedError
+
+    def with_year(self, year: YearRef) -> Anchor:
+        """This anchor in ``year`` when it names none of its own (2011年3月至5月)."""
+        if self.year == IMPLIED and self.names_year:
+            return replace(self, year=year)
+        return self
+
+
 def last_day(year: int, month: int) -> int:
     return _stdlib_calendar.monthrange(year, month)[1]
 
@@ -97,7 +134,11 @@ def checked_date(year: int, month: int, day: int, what: str) -> date:
         raise ExpressionError(what, f"{year}年{month}月没有{day}日 (no such day in {year})") from None
 
 
-# Parts of a month: 上旬 1–10, 中旬 11–20, 下旬 21–last, 初 1–5, 中 the 15th, 底/末 the last day.
+# Parts of a month: 上旬 1–10, 中旬 11–20, 下旬 21–last, 上中旬 1–20, 中下旬 11–last,
+# 初 1–5, 中 the 15th, 底/末 the last day.
+MONTH_PARTS = ("上中旬", "中下旬", "上旬", "中旬", "下旬", "初", "中", "底", "末")
+
+
 def month_part(year: int, month: int, part: str | None) -> Span:
     end = last_day(year, month)
     first, last = {
@@ -105,6 +146,8 @@ def month_part(year: int, month: int, part: str | None) -> Span:
         "上旬": (1, 10),
         "中旬": (11, 20),
         "下旬": (21, end),
+        "上中旬": (1, 20),
+        "中下旬": (11, end),
         "初": (1, 5),
         "中": (15, 15),
         "底": (end, end),
@@ -114,16 +157,16 @@ def month_part(year: int, month: int, part: str | None) -> Span:
 
 
 @dataclass(frozen=True)
-class DayAnchor:
+class DayAnchor(Anchor):
     """A calendar date: 5月1日, 2011年10月1日. 前 means by that date."""
 
     month: int
     day: int
-    year: YearRef = IMPLIED
     text: str = ""
-    point = True
-    end_marker = False
-    single_day = True
+
+    @property
+    def point(self) -> bool:
+        return True
 
     def spans(self, ctx: Context) -> list[Span]:
         day = checked_date(self.year.resolve(ctx), self.month, self.day, self.text)
@@ -131,12 +174,11 @@ class DayAnchor:
 
 
 @dataclass(frozen=True)
-class MonthAnchor:
-    """A month or part of one: 4月, 2月上旬, 3月底."""
+class MonthAnchor(Anchor):
+    """A month or part of one: 4月, 2月上旬, 5月中下旬, 3月底."""
 
     month: int
     part: str | None = None
-    year: YearRef = IMPLIED
 
     @property
     def point(self) -> bool:
@@ -154,11 +196,13 @@ class MonthAnchor:
         return [month_part(self.year.resolve(ctx), self.month, self.part)]
 
 
-# Periods of a year by (unit, index): months covered.
-_PERIOD_MONTHS = {
+# Periods of a year by (unit, index): months covered. 年中 is June and July: the
+# mid-year reviews plans call 年中 fall there.
+PERIOD_MONTHS = {
     ("year", 1): (1, 12),
     ("half", 1): (1, 6),
     ("half", 2): (7, 12),
+    ("midyear", 1): (6, 7),
     **{("quarter", q): (3 * q - 2, 3 * q) for q in range(1, 5)},
 }
 
@@ -178,14 +222,12 @@ def period_part(year: int, first: int, last: int, part: str | None, unit: str) -
 
 
 @dataclass(frozen=True)
-class PeriodAnchor:
-    """A year, half or quarter, or its 初/底: 上半年, 第二季度, 年初, 年底, 年内, 2012年."""
+class PeriodAnchor(Anchor):
+    """A year, half or quarter, or its 初/底: 上半年, 第二季度, 年初, 年中, 年底, 年内, 2012年."""
 
-    unit: str  # year | half | quarter
+    unit: str  # year | half | quarter | midyear
     index: int = 1
     part: str | None = None
-    year: YearRef = IMPLIED
-    point = False
 
     @property
     def end_marker(self) -> bool:
@@ -196,21 +238,17 @@ class PeriodAnchor:
         return self.end_marker and self.unit != "year"
 
     def spans(self, ctx: Context) -> list[Span]:
-        first, last = _PERIOD_MONTHS[(self.unit, self.index)]
+        first, last = PERIOD_MONTHS[(self.unit, self.index)]
         return [period_part(self.year.resolve(ctx), first, last, self.part, self.unit)]
 
 
 @dataclass(frozen=True)
-class NamedDayAnchor:
+class NamedDayAnchor(Anchor):
     """A day known by name with a fixed date: 元旦, 七一, 国庆."""
 
     name: str
     month: int
     day: int
-    year: YearRef = IMPLIED
-    point = False
-    end_marker = False
-    single_day = True
 
     def spans(self, ctx: Context) -> list[Span]:
         day = date(self.year.resolve(ctx), self.month, self.day)
@@ -218,17 +256,13 @@ class NamedDayAnchor:
 
 
 @dataclass(frozen=True)
-class LunarAnchor:
-    """A lunar festival or a solar term, computed for the year: 春节, 除夕, 清明."""
+class LunarAnchor(Anchor):
+    """A lunar festival, a lunar date or a solar term, for the year: 春节, 除夕, 腊月初十, 清明."""
 
     name: str
     lunar: tuple[int, int] | None = None  # (month, day) in the lunar calendar
     term: str | None = None  # a solar term's name
     eve: bool = False  # 除夕: the day before the Spring Festival
-    year: YearRef = IMPLIED
-    point = False
-    end_marker = False
-    single_day = True
 
     def spans(self, ctx: Context) -> list[Span]:
         year = self.year.resolve(ctx)
@@ -248,14 +282,11 @@ class LunarAnchor:
 
 
 @dataclass(frozen=True)
-class EventAnchor:
+class EventAnchor(Anchor):
     """A named event whose date the plan gives under ``events:`` (党的十八大召开)."""
 
     name: str
-    year: YearRef = IMPLIED  # unused: events carry their own dates
-    point = False
-    end_marker = False
-    single_day = True
+    names_year: ClassVar[bool] = False
 
     def resolve(self, events: Mapping[str, date]) -> date:
         # A key matches when the expression contains it; the longest key wins
@@ -271,23 +302,28 @@ class EventAnchor:
 
 
 @dataclass(frozen=True)
-class RecurringAnchor:
-    """A duty that repeats through the year: 每周五, 每月25日, 每季度末, 每两个月.
+class RecurringAnchor(Anchor):
+    """A duty that repeats through the year: 每周五, 每月25日, 每季度末, 每两个月,
+    每月第一个星期四, 每月最后一个工作日, 每季度首月10日.
 
     ``unit`` is day | week | month | months | quarter | half | year; ``step``
-    the number of months for ``months``; ``weekday`` 1–7 for weeks; ``part``
-    a part of each period (上旬, 底, 25 for a day of the month …).
+    the number of months for ``months``; ``weekday`` 1–7; ``nth`` which one
+    in the month (1…5, -1 the last) of that weekday, or of the working days
+    when ``workday``; ``part`` a part of each period (上旬, 底, 25 for a day of
+    the month …); ``month_of`` the month of each quarter (1 first, 3 last).
     """
 
     unit: str
     step: int = 1
     weekday: int | None = None
     part: str | int | None = None
-    year: YearRef = IMPLIED
+    nth: int | None = None
+    workday: bool = False
+    month_of: int | None = None
 
     @property
     def point(self) -> bool:
-        return isinstance(self.part, int) or self.part == "中"
+        return isinstance(self.part, int) or self.part == "中" or self.nth is not None
 
     @property
     def end_marker(self) -> bool:
@@ -297,6 +333,8 @@ class RecurringAnchor:
     def single_day(self) -> bool:
         if self.unit in ("day", "week"):
             return self.unit == "day" or self.weekday is not None
+        if self.nth is not None:
+            return True
         return self.point or (self.end_marker and self.unit != "year")
 
     def spans(self, ctx: Context) -> list[Span]:
@@ -307,13 +345,32 @@ class RecurringAnchor:
                     if (first + DAY * i).year == year]
         if self.unit == "week":
             return self._weeks(year)
+        if self.nth is not None:
+            return [self._nth(ctx, year, month) for month in range(1, 13)]
+        if self.month_of is not None:  # 每季度首月, 每季度最后一个月
+            months = [3 * q - 2 + self.month_of - 1 for q in range(1, 5)]
+            return [self._month_group(year, m, m) for m in months]
         if self.unit == "month" or self.unit == "months":
             step = self.step if self.unit == "months" else 1
             return [self._month_group(year, first, min(first + step - 1, 12))
                     for first in range(1, 13, step)]
         count = {"quarter": 4, "half": 2, "year": 1}[self.unit]
-        return [period_part(year, *_PERIOD_MONTHS[(self.unit, i)], self.part, self.unit)
+        return [period_part(year, *PERIOD_MONTHS[(self.unit, i)], self.part, self.unit)
                 for i in range(1, count + 1)]
+
+    def _nth(self, ctx: Context, year: int, month: int) -> Span:
+        """The nth (or last) weekday, or working day, of ``month``."""
+        days = [date(year, month, d) for d in range(1, last_day(year, month) + 1)]
+        if self.workday:
+            ctx.warn_uncovered(year)
+            days = [d for d in days if ctx.calendar.is_working_day(d)]
+        else:
+            days = [d for d in days if d.isoweekday() == self.weekday]
+        assert self.nth is not None
+        if self.nth > len(days):
+            raise ExpressionError("", f"{year}年{month}月 has no number {self.nth} of them")
+        day = days[self.nth - 1] if self.nth > 0 else days[self.nth]
+        return Span(day, day)
 
     def _weeks(self, year: int) -> list[Span]:
         day = date(year, 1, 1)
@@ -341,10 +398,3 @@ class RecurringAnchor:
         if first == last:
             return month_part(year, first, self.part)
         return period_part(year, first, last, self.part, "months")
-
-
-def with_year(anchor: object, year: YearRef) -> object:
-    """The anchor with ``year`` if it names none of its own (for 2011年3月至5月)."""
-    if getattr(anchor, "year", None) == IMPLIED and not isinstance(anchor, EventAnchor):
-        return replace(anchor, year=year)  # type: ignore[type-var]
-    return anchor

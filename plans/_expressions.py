@@ -35,38 +35,59 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from plans._anchors import IMPLIED, Context, DayAnchor, EventAnchor, Span, with_year
+from plans._anchors import IMPLIED, Anchor, Context, DayAnchor, EventAnchor, Span
 from plans._errors import ExpressionError
-from plans._forms import read_anchor, read_recurring, split_year
+from plans._grammar import (
+    BY_END,
+    CLOCK_SOURCE,
+    MODIFIER_SOURCE,
+    YEARS_UNDERSTOOD,
+    Modifier,
+    modifier_of,
+    read_anchor,
+    read_clock,
+    split_year,
+)
 from plans._text import normalize
 
 if TYPE_CHECKING:
     from plans._calendar import ChinaCalendar
 
-__all__ = ["Occurrence", "Rule", "parse"]
+__all__ = ["MAX_LENGTH", "Occurrence", "Rule", "parse"]
 
 DAY = timedelta(days=1)
+MAX_LENGTH = 200  # a time expression is short; longer is a sentence pasted into when:
 
-# One item: [于]ANCHOR[前|前夕|后|前后|期间][上午][左右]. The body is lazy, so the
-# suffixes are taken from the end; alternatives are longest first (前夕 before 前).
+# One item: [于|截至]ANCHOR[的][clock][MODIFIER][clock][开始|止|…][完成|报送|…]. The body is
+# lazy, so the suffixes are taken from the end; the modifiers are _grammar.MODIFIERS.
 _SINGLE = re.compile(
-    r"(?:最迟于|最迟在|最迟|不迟于|于|在|从|自|截至)?"
+    r"(?:最迟于|最迟在|最迟|不迟于|于|在|从|自|(?P<byend>截至|截止到|截止|截止于))?"
     r"(?P<body>.+?)"
-    r"(?P<mod>以前|之前|前夕|前后|期间|以后|之后|前|后)?"
-    r"(?P<pod>上午|下午|晚上|全天)?"
-    r"(?:左右|开始|起|为止|止)?"
+    rf"(?:的)?(?P<clock1>{CLOCK_SOURCE})?"
+    rf"(?:{MODIFIER_SOURCE})?"
+    rf"(?P<clock2>{CLOCK_SOURCE})?"
+    r"(?:左右|开始|起|为止|止|结束|当天)?"
+    r"(?P<verb>前?完成|报送|上报|提交|上交|报出|办结|报|交)?"
 )
-_MODIFIERS = {"以前": "deadline", "之前": "deadline", "前": "deadline", "前夕": "eve",
-              "前后": "around", "期间": "during", "以后": "after", "之后": "after", "后": "after"}
 _NO_PARENS = str.maketrans("", "", "()")
-_LIST = re.compile(r"以及|、|和|及|与|或")
+# Glosses in brackets after a date say the same day again: 元月10日(腊月初十), 10月1日(周一).
+_GLOSS = re.compile(r"\((?:周\d|农历[^()]*|[正腊冬\d]{1,2}月(?:初|十|廿|二十|三十)[^()]*|[^()]*当天)\)")
+_LIST = re.compile(r"以及|、|和|及|与")
+_EITHER = re.compile(r"或者|或")
 _RANGE = re.compile(r"至|到|-")
 _TIME_CHARS = re.compile(r"\d|年|月|日|周|季|旬|节|每|前|后|夕")
+# Words that leave the day open: no node can be dated from them.
+_VAGUE = re.compile(r"适时|另行通知|另行安排|另行确定|另行|另定|视情况|视情|根据需要|根据工作需要|待定|近期"
+                    r"|择期|不定期|随时|届时")
 
 
 @dataclass(frozen=True)
 class Occurrence:
-    """One nominal occurrence: inclusive dates and, if said, the part of the day."""
+    """One nominal occurrence: inclusive dates and, if said, the time of day.
+
+    ``part_of_day`` is 上午 / 下午 / 晚上 as written, or a clock time ``HH:MM`` or
+    ``HH:MM-HH:MM`` (9:30, 晚7点到9点 → 19:00-21:00).
+    """
 
     start: date
     end: date
@@ -75,57 +96,40 @@ class Occurrence:
 
 @dataclass(frozen=True)
 class _Item:
-    """One element of a list: an anchor, an optional modifier, a part of the day."""
+    """One element of a list: an anchor, an optional modifier, a time of day."""
 
-    anchor: object
-    modifier: str | None = None
+    anchor: Anchor
+    modifier: Modifier | None = None
     part_of_day: str | None = None
+    groups: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def deadline(self) -> bool:
+        return self.modifier is not None and self.modifier.deadline
 
     @property
     def single_day(self) -> bool:
-        if self.modifier in ("deadline", "eve"):
-            return True
-        if self.modifier in ("after", "around", "during"):
-            return False
-        return bool(getattr(self.anchor, "single_day", False))
+        if self.modifier is not None and self.modifier.one_day is not None:
+            return self.modifier.one_day
+        return self.anchor.single_day
 
     def spans(self, ctx: Context) -> list[Span]:
-        spans = self.anchor.spans(ctx)  # type: ignore[attr-defined]
+        spans = self.anchor.spans(ctx)
         if self.modifier is None:
             return spans
-        return [self._modify(span, ctx) for span in spans]
-
-    def _modify(self, span: Span, ctx: Context) -> Span:
-        if self.modifier == "deadline":
-            anchor = self.anchor
-            if getattr(anchor, "point", False) or getattr(anchor, "end_marker", False):
-                return Span(span.end, span.end)
-            return Span(span.start - DAY, span.start - DAY)
-        if self.modifier == "eve":
-            return Span(span.start - DAY, span.start - DAY)
-        if self.modifier == "around":
-            return Span(span.start - DAY * 7, span.end + DAY * 7)
-        if self.modifier == "after":
-            end = date(span.end.year, 12, 31)
-            if span.end >= end:
-                raise ExpressionError("", f"nothing is left of {span.end.year} after {span.end}")
-            return Span(span.end + DAY, end)
-        # during: the holiday's run of rest days, if X is a statutory holiday
-        ctx.warn_uncovered(span.start.year)
-        run = ctx.calendar.holiday_run(span.start)
-        return Span(*run) if run else span
+        groups = dict(self.groups)
+        return [self.modifier.apply(span, self.anchor, ctx, groups) for span in spans]
 
 
 @dataclass(frozen=True)
 class _Range:
-    """From the start of one item to the end of another."""
+    """From the start of one item to the end of another (至, -, A或B)."""
 
     left: _Item
     right: _Item
     right_has_year: bool
     part_of_day: str | None = None
-    modifier = None
-
+    deadline = False
     single_day = False
 
     def spans(self, ctx: Context) -> list[Span]:
@@ -135,7 +139,7 @@ class _Range:
         start, end = left[0].start, right[0].end
         if end < start and not self.right_has_year:
             later = replace(ctx, year=ctx.year + 1, warnings=ctx.warnings)
-            if getattr(self.right.anchor, "year", IMPLIED) != IMPLIED:
+            if self.right.anchor.year != IMPLIED:
                 later = replace(ctx, shift=ctx.shift + 1, warnings=ctx.warnings)
             end = self.right.spans(later)[0].end
         if end < start:
@@ -153,8 +157,8 @@ class Rule:
 
     @property
     def kind(self) -> str:
-        """deadline when every item has 前; else event for one day, phase for more."""
-        if all(getattr(item, "modifier", None) == "deadline" for item in self.items):
+        """deadline when every item is one (X前, 截至X); else event for one day, phase for more."""
+        if all(item.deadline for item in self.items):
             return "deadline"
         return "event" if all(item.single_day for item in self.items) else "phase"
 
@@ -182,6 +186,9 @@ class Rule:
         another year); warnings about uncovered holiday data are appended to
         ``warnings`` when given.
         """
+        if year not in YEARS_UNDERSTOOD:
+            raise ExpressionError(self.expression, f"cannot be placed in the year {year}",
+                                  "years from 1900 to 2100 are understood")
         ctx = Context(year, calendar, {normalize(k): v for k, v in (events or {}).items()}, shift)
         found: set[Occurrence] = set()
         try:
@@ -207,7 +214,16 @@ def parse(text: str) -> Rule:
     """
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError(str(text or ""), "is empty", "write a date, month, period or holiday")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"{text[:30]}…", f"is {len(text)} characters long; a time expression "
+                              f"has at most {MAX_LENGTH}", "keep only the time in when: (the rest "
+                              "goes in title: or source:)")
     normalized = normalize(text)
+    vague = _VAGUE.search(normalized)
+    if vague:
+        raise ExpressionError(text, f"is not a time: “{vague[0]}” leaves the day open",
+                              "when the date is set, write it (e.g. 5月20日前); until then leave "
+                              "the milestone out")
     try:
         items = _read_list(normalized)
     except ExpressionError as error:
@@ -216,6 +232,12 @@ def parse(text: str) -> Rule:
 
 
 def _read_list(text: str) -> list[_Item | _Range]:
+    if _EITHER.search(text):  # A或B: one window from A's start to B's end
+        parts = _borrow_units(_EITHER.split(text))
+        if len(parts) != 2 or not all(parts):
+            raise ExpressionError(text, "reads “或” as one window from the first to the second: "
+                                  "give exactly two times (4月底或5月初)")
+        return [_read_range(parts[0], parts[1], text)]
     if not _LIST.search(text):
         return [_read_item(text)]
     texts = _LIST.split(text)
@@ -226,8 +248,13 @@ def _read_list(text: str) -> list[_Item | _Range]:
     last = items[-1]
     bare = all(isinstance(item, _Item) and item.modifier is None for item in items[:-1])
     if len(items) > 1 and isinstance(last, _Item) and last.modifier and bare:
-        items = [replace(item, modifier=last.modifier) for item in items[:-1]] + [last]
+        items = [replace(item, modifier=last.modifier, groups=last.groups)  # type: ignore[arg-type]
+                 for item in items[:-1]] + [last]
     return items
+
+
+_BORROW_UNIT = re.compile(r"\d+(月份?|日)")
+_BORROW_MONTH = re.compile(r"(\d{4}年)?\d+月")
 
 
 def _borrow_units(texts: list[str]) -> list[str]:
@@ -237,12 +264,12 @@ def _borrow_units(texts: list[str]) -> list[str]:
     out = list(texts)
     for i in range(len(out) - 2, -1, -1):
         if out[i].isdigit():
-            m = re.match(r"\d+(月份?|日)", out[i + 1])
+            m = _BORROW_UNIT.match(out[i + 1])
             if m:
                 out[i] += m.group(1)
     for i in range(1, len(out)):
         if re.fullmatch(r"\d+日.*", out[i]):
-            m = re.match(r"(\d{4}年)?\d+月", out[i - 1])
+            m = _BORROW_MONTH.match(out[i - 1])
             if m:
                 out[i] = m.group(0) + out[i]
     return out
@@ -260,7 +287,7 @@ def _read_item(text: str) -> _Item | _Range:
 
 def _read_range(left_text: str, right_text: str, whole: str) -> _Range:
     if left_text.isdigit():  # 4-11月: the start borrows the end's unit
-        m = re.match(r"\d+(月份?|日)", right_text)
+        m = _BORROW_UNIT.match(right_text)
         if m:
             left_text += m.group(1)
     right_year, _ = split_year(right_text, whole)
@@ -275,38 +302,40 @@ def _read_range(left_text: str, right_text: str, whole: str) -> _Range:
     if right is None:
         raise _not_understood(right_text, whole)
     if not right_has_year:
-        right = replace(right, anchor=with_year(right.anchor, getattr(left_anchor, "year", IMPLIED)))
-    if left.modifier and left.modifier != "deadline":
+        right = replace(right, anchor=right.anchor.with_year(left_anchor.year))
+    if left.modifier is not None and not left.modifier.deadline:
         raise ExpressionError(whole, f"a range cannot start with “{left_text}”")
     return _Range(left, right, right_has_year, right.part_of_day or left.part_of_day)
 
 
 def _read_single(text: str) -> _Item | None:
-    """One item without list or range: [于]ANCHOR[前|前夕|后|前后|期间][上午]."""
-    m = _SINGLE.fullmatch(text.translate(_NO_PARENS) if "(" in text else text)
+    """One item without list or range: [于]ANCHOR[clock][MODIFIER][clock][verb]."""
+    if "(" in text:
+        text = _GLOSS.sub("", text).translate(_NO_PARENS)
+    m = _SINGLE.fullmatch(text)
     if m is None:
         return None
-    modifier = _MODIFIERS[m["mod"]] if m["mod"] else None
+    modifier, groups = modifier_of(m)
+    if m["byend"] or (m["verb"] and modifier is None):
+        modifier = BY_END  # 截至2020年底, 4月完成: by X's end
     anchor = _read_anchor(m["body"], modifier is not None)
     if anchor is None:
         return None
-    return _Item(anchor, modifier, m["pod"])
+    clock = read_clock(m["clock1"] or m["clock2"] or "", text)
+    return _Item(anchor, modifier, clock, tuple(sorted(groups.items())))
 
 
-def _read_anchor(text: str, has_modifier: bool) -> object | None:
+_EVENT_WITHOUT_DATE = re.compile(r"\d+月|\d+日")
+
+
+def _read_anchor(text: str, has_modifier: bool) -> Anchor | None:
     year, rest = split_year(text, text)
-    if rest.startswith("每"):
-        rest = rest[1:]
-        rest = rest.removeprefix("一")
-        return read_recurring(rest, year, text)
     if not rest and year == IMPLIED:
         return None
-    if rest in ("月底", "月末", "月初", "月中", "季度末", "季度底", "季度初"):
-        return read_recurring(rest, year, text)  # 月底前报送: every month (module docstring)
     anchor = read_anchor(rest, year, text)
     if anchor is not None:
         return anchor
-    if has_modifier and not re.search(r"\d+月|\d+日", text):
+    if has_modifier and not _EVENT_WITHOUT_DATE.search(text):
         return EventAnchor(text)
     return None
 

@@ -45,7 +45,7 @@ from plans._clauses import founded, full_names, own_bodies, title_for, units_for
 from plans._draft import _check
 from plans._errors import ExpressionError, MissingEventError
 from plans._expressions import parse
-from plans._forms import LUNAR_DAYS, NAMED_DAYS
+from plans._grammar import LUNAR_DAYS, NAMED_DAYS
 from plans._segment import (
     ENUMERATOR,
     Document,

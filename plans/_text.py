@@ -14,10 +14,11 @@ they are because they are the names of days, and 十八大 stays an event name.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
-__all__ = ["chinese_number", "normalize", "to_simplified"]
+__all__ = ["chinese_number", "normalize", "normalize_spans", "to_simplified"]
 
 
 @cache
@@ -86,13 +87,13 @@ _PUNCT = str.maketrans(
 )
 
 _DIGITS = {"〇": 0, "零": 0, "O": 0, "o": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-           "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+           "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, **{str(d): d for d in range(10)}}
 _NUMERAL = "〇零一二两三四五六七八九十"
 _VALID_NUMERAL = re.compile(r"[一二两三四五六七八九]?十[一二三四五六七八九]?|[〇零一二两三四五六七八九]{1,4}")
 
 
 def chinese_number(text: str) -> int:
-    """Read a Chinese numeral up to 99, or a digit-by-digit year (二〇一一 → 2011).
+    """Read a Chinese numeral up to 99, or a digit-by-digit year (二〇一一, 二0一五 → 2015).
 
     >>> chinese_number("二十一"), chinese_number("十二"), chinese_number("二〇一一")
     (21, 12, 2011)
@@ -106,22 +107,36 @@ def chinese_number(text: str) -> int:
     return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[units] if units else 0)
 
 
-# A numeral that counts something: before a unit, or after 第/每/前/后.
+# A numeral that counts something: before a unit, after 第/每/周, the start of a range of
+# months (二至四月), or an hour after 上午/晚 (晚七点).
 _COUNTED = re.compile(
-    rf"(?<=[第每周])[{_NUMERAL}]+|[{_NUMERAL}]+(?=年|月|日|季|个月|周|天|次|个工作日|旬)"
+    rf"(?<=[第每周])[{_NUMERAL}]+|[{_NUMERAL}]+(?=年|月|日|季|个|周|天|次|工作日|旬)"
+    rf"|[{_NUMERAL}]+(?=[至到-][{_NUMERAL}]+月)"
+    rf"|(?<=上午|下午|晚上|中午|早上)[{_NUMERAL}]+(?=[点时])|(?<=晚)[{_NUMERAL}]+(?=[点时])"
+    rf"|(?<=[点时到至-])[{_NUMERAL}]+(?=[点时分])"
 )
-_YEAR_DIGITS = re.compile(r"[〇零Oo一二三四五六七八九]{4}(?=年)")
-# Other spellings of the same thing, replaced in one pass.
+# A year in Chinese numerals, maybe mixed with digits (二〇一一年, 二0一五年); not 2015年.
+_YEAR_DIGITS = re.compile(r"(?=[〇零Oo0-9一二三四五六七八九]{0,3}[〇零Oo一二三四五六七八九])"
+                          r"[〇零Oo0-9一二三四五六七八九]{4}(?=年)")
+# Other spellings of the same thing, replaced in one pass (before numerals are read).
 _SPELLING = re.compile(
-    r"号|元月|(?:星期|礼拜)(?=[一二三四五六日天1-7])|周[日天]|上、?下半年|个?(?:季度|季(?!节))"
+    r"号|元月|(?:星期|礼拜|周)[日天]|(?:星期|礼拜)(?=[一二三四五六1-7])|上、?下半年|个?(?:季度|季(?!节))"
+    r"|(?:19|20)?[xX×*_]{2,4}年|\*{2}年|年终|毎|当天及前后|每个?月月|每个月"
 )
-_SPELLINGS = {"号": "日", "元月": "1月", "星期": "周", "礼拜": "周", "周日": "周7", "周天": "周7",
-              "上下半年": "上半年、下半年", "上、下半年": "上半年、下半年"}
+_SPELLINGS = {"号": "日", "元月": "1月", "星期": "周", "礼拜": "周", "周日": "周7", "周天": "周7", "星期日": "周7", "星期天": "周7", "礼拜日": "周7", "礼拜天": "周7",
+              "上下半年": "上半年、下半年", "上、下半年": "上半年、下半年", "年终": "年底", "毎": "每",
+              "当天及前后": "前后", "每月月": "每月", "每个月月": "每月", "每个月": "每月"}
+# After numerals are read: 每1周 is 每周, 周周5 (每周星期五) is 周5, a run of dashes is one.
+_TIDY = re.compile(r"每1(?=[周月年天日季])|周(?=周)|-{2,}"
+                   r"|(?<=[一二三四五六七八九十])[·•・.](?=[一二三四五六七八九十])")
 _HAS_NUMERAL = re.compile(r"[〇零一二两三四五六七八九十]")
 
 
 def _spelling(match: re.Match[str]) -> str:
-    return _SPELLINGS.get(match.group(0), "季度")
+    text = match.group(0)
+    if text.endswith("年") and text not in _SPELLINGS:
+        return ""  # 20xx年: the plan's year
+    return _SPELLINGS.get(text, "季度")
 
 
 def _counted(match: re.Match[str]) -> str:
@@ -129,6 +144,37 @@ def _counted(match: re.Match[str]) -> str:
     if not _VALID_NUMERAL.fullmatch(text):
         return text
     return str(chinese_number(text))
+
+
+def _tidy(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if text.startswith("每"):
+        return "每"
+    if text.startswith("-"):
+        return "-"
+    return ""  # the dot inside “七·一”
+
+
+def _year_digits(match: re.Match[str]) -> str:
+    return str(chinese_number(match.group(0)))
+
+
+# 4·20 (a day written with a middle dot) is 4月20日.
+_DOTTED_DAY = re.compile(r"(?<![\d.])(\d{1,2})[·•・](\d{1,2})(?![\d.])")
+
+
+def _dotted_day(match: re.Match[str]) -> str:
+    return f"{match.group(1)}月{match.group(2)}日"
+
+
+# The steps of normalize, in order; ``normalize_spans`` runs the same list.
+_STEPS: list[tuple[re.Pattern[str], object]] = [
+    (_SPELLING, _spelling),
+    (_YEAR_DIGITS, _year_digits),
+    (_COUNTED, _counted),
+    (_DOTTED_DAY, _dotted_day),
+    (_TIDY, _tidy),
+]
 
 
 def normalize(text: str) -> str:
@@ -140,7 +186,53 @@ def normalize(text: str) -> str:
     ('七一前夕', '每周5(上午)')
     """
     text = _SPELLING.sub(_spelling, to_simplified(text).translate(_PUNCT))
-    if not _HAS_NUMERAL.search(text):
-        return text
-    text = _YEAR_DIGITS.sub(lambda m: str(chinese_number(m.group(0))), text)
-    return _COUNTED.sub(_counted, text)
+    if _HAS_NUMERAL.search(text):
+        text = _YEAR_DIGITS.sub(_year_digits, text)
+        text = _COUNTED.sub(_counted, text)
+    return _TIDY.sub(_tidy, _DOTTED_DAY.sub(_dotted_day, text))
+
+
+def normalize_spans(text: str) -> tuple[str, list[int], list[int]]:
+    """normalize(text), and for each character of it where it came from in ``text``.
+
+    ``starts[i]:ends[i]`` is the part of ``text`` that the i-th character stands for, so a
+    match in the normalised text maps back to ``text[starts[a]:ends[b - 1]]``.
+    """
+    simple = to_simplified(text)
+    out: list[str] = []
+    starts: list[int] = []
+    for i, char in enumerate(simple):
+        mapped = char.translate(_PUNCT)
+        if mapped:
+            out.append(mapped)
+            starts.append(i)
+    current, ends = "".join(out), [i + 1 for i in starts]
+    for pattern, replace in _STEPS:
+        current, starts, ends = _sub_spans(pattern, replace, current, starts, ends)  # type: ignore[arg-type]
+    return current, starts, ends
+
+
+def _sub_spans(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
+               starts: list[int], ends: list[int]) -> tuple[str, list[int], list[int]]:
+    pieces: list[str] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
+    last = 0
+    for m in pattern.finditer(text):
+        new = replace(m)
+        if new == m.group(0):
+            continue
+        pieces.append(text[last: m.start()])
+        new_starts += starts[last: m.start()]
+        new_ends += ends[last: m.start()]
+        if new:
+            pieces.append(new)
+            new_starts += [starts[m.start()]] * len(new)
+            new_ends += [ends[m.end() - 1]] * len(new)
+        last = m.end()
+    if not pieces:
+        return text, starts, ends
+    pieces.append(text[last:])
+    new_starts += starts[last:]
+    new_ends += ends[last:]
+    return "".join(pieces), new_starts, new_ends
