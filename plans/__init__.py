@@ -21,6 +21,7 @@ from plans._expand import (
 )
 from plans._expressions import Occurrence, Rule, parse
 from plans._extract import Extraction, extract_file, extract_text
+from plans._grammar import day_times
 from plans._loader import LoadedPlan, expand_files, load_events, load_plan, plan_files
 from plans._schema import Milestone, Offset, Plan, parse_offset
 from plans._text import normalize, to_simplified
@@ -47,6 +48,7 @@ __all__ = [
     "Rule",
     "UnitsDirectory",
     "WhenResult",
+    "day_times",
     "due_date",
     "effective_remind",
     "evaluate",

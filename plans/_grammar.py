@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from plans._anchors import (
     IMPLIED,
@@ -43,6 +43,7 @@ __all__ = [
     "NAMED_DAYS",
     "Form",
     "Modifier",
+    "day_times",
     "read_anchor",
     "split_year",
 ]
@@ -396,8 +397,6 @@ def _around(span: Span, _: Anchor, __: Context, groups: dict[str, str]) -> Span:
 
 
 def _after(span: Span, _: Anchor, __: Context, ___: dict[str, str]) -> Span:
-    from datetime import date
-
     end = date(span.end.year, 12, 31)
     if span.end >= end:
         raise ExpressionError("", f"nothing is left of {span.end.year} after {span.end}")
@@ -470,3 +469,29 @@ def read_clock(text: str, expression: str) -> str | None:
             raise ExpressionError(expression, f"“{m[0]}” is not a time of day")
         times.append(f"{hour % 24:02d}:{minute:02d}")
     return "-".join(times[:2]) or None
+
+
+# What 上午/下午/晚上 mean on a calendar, and how long a meeting given only its start lasts.
+PARTS_OF_DAY = {"上午": (time(9), time(12)), "中午": (time(12), time(14)),
+                "下午": (time(14, 30), time(17, 30)), "晚上": (time(19), time(21))}
+_CLOCK = re.compile(r"(\d{2}):(\d{2})(?:-(\d{2}):(\d{2}))?")
+ONE_HOUR = timedelta(hours=1)
+
+
+def day_times(part_of_day: str | None) -> tuple[time, time] | None:
+    """The start and end of a time of day (上午 → 09:00–12:00, 19:00-21:00, 09:30 → 09:30–10:30).
+
+    None for a whole day (no time said, or 全天).
+    """
+    if not part_of_day:
+        return None
+    if part_of_day in PARTS_OF_DAY:
+        return PARTS_OF_DAY[part_of_day]
+    m = _CLOCK.fullmatch(part_of_day)
+    if not m:
+        return None
+    begin = time(int(m[1]) % 24, int(m[2]))
+    if m[3]:
+        return begin, time(int(m[3]) % 24, int(m[4]))
+    later = datetime.combine(date(2000, 1, 1), begin) + ONE_HOUR
+    return begin, later.time() if later.day == 1 else time(23, 59)

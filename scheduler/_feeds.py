@@ -34,7 +34,7 @@ from icalendar.prop import vDuration
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlmodel import Session
 
-from plans import ChinaCalendar, parse_offset
+from plans import ChinaCalendar, day_times, parse_offset
 from scheduler._db import bump_generation
 from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow, UnitRow
 from scheduler._queries import unit_keys
@@ -57,8 +57,6 @@ RENDER_VERSION = 2  # bump when the VEVENT layout changes: stale rows are re-ren
 CANCELLED_KEPT = timedelta(days=30)
 PRODID = "-//Jiedian//节点 campaign milestones//ZH"
 TZ = "Asia/Shanghai"
-TIMES = {"上午": (time(9), time(12)), "下午": (time(14, 30), time(17, 30)),
-         "晚上": (time(19), time(21))}
 KIND_ZH = {"deadline": "截止", "event": "活动", "phase": "阶段"}
 WEEKDAYS = "一二三四五六日"
 
@@ -88,8 +86,9 @@ class Feed:
 
 
 def _bounds(start: date, end: date, part_of_day: str | None) -> tuple[date | datetime, date | datetime]:
-    if part_of_day in TIMES:
-        begin, finish = TIMES[part_of_day]  # type: ignore[index]
+    times = day_times(part_of_day)
+    if times:
+        begin, finish = times
         zone = ZoneInfo(TZ)
         return (datetime.combine(start, begin, zone), datetime.combine(end, finish, zone))
     return start, end + timedelta(days=1)
@@ -253,7 +252,7 @@ def render_feed(session: Session, scope: FeedScope, calendar: ChinaCalendar, *,
         if alarms and row_alarms:
             parts.append(row_alarms)
         parts.append("END:VEVENT\r\n")
-        if row.part_of_day in TIMES:
+        if day_times(row.part_of_day):
             years.update((row.start.year, row.end.year))
     return Feed(_calendar_head(scope, years).encode("utf-8") + "".join(parts).encode("utf-8")
                 + b"END:VCALENDAR\r\n", etag, newest, len(rows))

@@ -79,7 +79,7 @@ class OccurrenceRow(SQLModel, table=True):
     start: date
     end: date
     due: date
-    part_of_day: str | None = Field(default=None, max_length=8)
+    part_of_day: str | None = Field(default=None, max_length=16)
     source: str | None = None
     fingerprint: str = Field(max_length=64)  # what the feeds and reminders depend on
     sequence: int = 0  # iCalendar SEQUENCE: bumped on every change

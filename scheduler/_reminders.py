@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from plans import ChinaCalendar, Offset, parse_offset
+from plans import ChinaCalendar, Offset, day_times, parse_offset
 from scheduler._models import (
     AcknowledgementRow,
     ChannelRow,
@@ -54,7 +54,6 @@ _OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
 _ACK = AcknowledgementRow.__table__  # type: ignore[attr-defined]
 ESCALATION_PREFIX = "escalate "  # scheduler._supervision's outbox rows: left alone here
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-TIMED_START = {"上午": time(9), "下午": time(14, 30), "晚上": time(19)}
 # Outbox rows compared (and their wanted state held) at a time: the whole horizon at once
 # would hold every pending row in memory (1,000,000 rows: 1.3 GB, see bench/dispatch.py).
 APPLY_EVERY = 20_000
@@ -99,8 +98,11 @@ def node_moment(kind: str, start: date, due: date, part_of_day: str | None,
                 zone: ZoneInfo) -> datetime:
     """The moment a node is over for reminding purposes (see the module docstring)."""
     day = due if kind == "deadline" else start
-    if part_of_day in TIMED_START and kind != "deadline":
-        return datetime.combine(day, TIMED_START[part_of_day], zone)  # type: ignore[index]
+    times = day_times(part_of_day)
+    if times and kind != "deadline":
+        return datetime.combine(day, times[0], zone)
+    if times and part_of_day and part_of_day[:1].isdigit():  # 17:30之前: due at that hour
+        return datetime.combine(day, times[1] if "-" in part_of_day else times[0], zone)
     return datetime.combine(day, time(23, 59, 59), zone)
 
 
