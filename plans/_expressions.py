@@ -40,6 +40,7 @@ from plans._errors import ExpressionError
 from plans._grammar import (
     BY_END,
     CLOCK_SOURCE,
+    GLOSS_SOURCE,
     MODIFIER_SOURCE,
     YEARS_UNDERSTOOD,
     Modifier,
@@ -63,15 +64,17 @@ MAX_LENGTH = 200  # a time expression is short; longer is a sentence pasted into
 _SINGLE = re.compile(
     r"(?:最迟于|最迟在|最迟|不迟于|于|在|从|自|(?P<byend>截至|截止到|截止|截止于))?"
     r"(?P<body>.+?)"
+    r"(?:(?<=日)周\d)?"  # 6月28日 周五: the weekday says the same day again
     rf"(?:的)?(?P<clock1>{CLOCK_SOURCE})?"
     rf"(?:{MODIFIER_SOURCE})?"
     rf"(?P<clock2>{CLOCK_SOURCE})?"
     r"(?:左右|开始|起|为止|止|结束|当天)?"
+    r"(?:(?:至少|不少于)?\d+次)?"  # 每周一次, 每季度至少1次: how often, not which day
     r"(?P<verb>前?完成|报送|上报|提交|上交|报出|办结|报|交)?"
 )
 _NO_PARENS = str.maketrans("", "", "()")
 # Glosses in brackets after a date say the same day again: 元月10日(腊月初十), 10月1日(周一).
-_GLOSS = re.compile(r"\((?:周\d|农历[^()]*|[正腊冬\d]{1,2}月(?:初|十|廿|二十|三十)[^()]*|[^()]*当天)\)")
+_GLOSS = re.compile(GLOSS_SOURCE)
 _LIST = re.compile(r"以及|、|和|及|与")
 _EITHER = re.compile(r"或者|或")
 _RANGE = re.compile(r"至|到|-")

@@ -45,7 +45,7 @@ from plans._clauses import founded, full_names, own_bodies, title_for, units_for
 from plans._draft import _check
 from plans._errors import ExpressionError, MissingEventError
 from plans._expressions import parse
-from plans._grammar import LUNAR_DAYS, NAMED_DAYS
+from plans._grammar import LUNAR_DAYS, NAMED_DAYS, RELATIVE_YEARS, compile_scanner
 from plans._segment import (
     ENUMERATOR,
     Document,
@@ -59,6 +59,7 @@ from plans._segment import (
     simplified,
     split_documents,
 )
+from plans._text import normalize, normalize_spans
 
 __all__ = ["DraftDocument", "ExtractedNode", "Extraction", "Unread", "extract_file", "extract_text"]
 
@@ -67,49 +68,93 @@ KNOWN_EVENTS = {"十六大": date(2002, 11, 8), "十七大": date(2007, 10, 15),
                 "十八大": date(2012, 11, 8), "十九大": date(2017, 10, 18),
                 "二十大": date(2022, 10, 16)}
 
-# ── atoms: the grammar's vocabulary as regexes over simplified() text ──────────
+# ── atoms: the grammar's forms (``_grammar.compile_scanner``) found in normalised text ──
 
-_CN = "一二三四五六七八九十"
-_Q1, _Q2 = r"[“\"「『‘']?", r"[”\"」』’']?"
-_MOD = (r"(?:以前|之前|前夕|前后|期间|以后|之后"
-        r"|前(?!列|头|提|进|期|沿|景|所|往|来|身|者|述|面|台|线|方|锋|任|辈|瞻|卫|途|茅)"
-        r"|后(?!备|进|续|勤|来|面|期|果|盾|代|人|方|者|世|劲|发|起))")
-_POD = r"(?:上午|下午|晚上|全天)?"
-_NUMBERED_NAMES = ("三八", "五一", "五四", "六一", "七一", "八一")
-_WITH_MODIFIER = {"党的生日", "建党纪念日", *(t for t, a in LUNAR_DAYS.items() if a.term and a.name != "清明")}
-_PLAIN = sorted((n for n in [*NAMED_DAYS, *LUNAR_DAYS]
-                 if n not in _NUMBERED_NAMES and n != "十一" and n not in _WITH_MODIFIER),
-                key=len, reverse=True)
-_NOT_A_DAY = r"(?![”\"」』’']?(?:\d|[一二三四五六七八九十]|重要讲话|讲话|红旗|劳动奖|奖章|精神|运动|周年))"
-_NAMED = (rf"{_Q1}(?:{'|'.join(_PLAIN)}|(?<![{_CN}第])(?:{'|'.join(_NUMBERED_NAMES)})(?![{_CN}届次大个])"
-          rf"|(?<=[“\"「])十一(?=[”\"」])){_Q2}{_NOT_A_DAY}"
-          rf"|(?:{'|'.join(sorted(_WITH_MODIFIER, key=len, reverse=True))})"
-          rf"(?=[”\"」』’']?(?:{_MOD}|节))")
-_PART = r"(?:上旬|中旬|下旬|初|底|末|中(?![心央国共层间]))"
-# A month in Chinese numerals only where it is plainly a month (六月份, 十二月底), not 一月一评.
-_MONTH_NUM = (rf"(?:\d{{1,2}}|元|[{_CN}]{{1,2}}"
-              rf"(?=月(?:份|[上中下]旬|初|底|末|前|\d|[{_CN}]{{1,3}}[日号]|至|到|、|-|—)))")
-_ATOMS = [
-    ("event", (rf"(?:党的)?(?:十[六七八九]大|二十大|十[六七八九]届[一二三四五六七]中全会)(?:胜利)?"
-               rf"(?:召开|开幕|闭幕)?(?={_MOD})")),
-    ("date", r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}日?"),
-    ("bad", r"每(?:两|二|三|\d)年|每隔"),
-    ("every", (rf"每个?(?:周[一二三四五六日天1-7]?|星期[一二三四五六日天]|(?:\d{{1,2}}|两|[二三四五六])个月(?:底|末)?"
-               rf"|月份?(?:\d{{1,2}}[日号]|[{_CN}]{{1,3}}[日号]|上旬|中旬|下旬|初|中|底|末)?|(?:1|一)?季度?(?:初|底|末)?"
-               rf"|半年(?:初|底|末)?|年(?:度)?(?:初|底|末)?){_POD}")),
-    ("year", r"(?:\d{4}|[〇零一二三四五六七八九Oo]{4})年(?:度)?"),
-    ("date", rf"{_MONTH_NUM}月(?:\d{{1,2}}|[{_CN}]{{1,3}})[日号]{_POD}"),
-    ("month", rf"{_MONTH_NUM}月份?{_PART}?"),
-    ("period", r"(?:上、?下|[上下])半年(?:度)?(?:初|底|末)?|第?[一二三四1-4]季度(?:初|底|末)?"),
-    ("period", r"(?<![青少老周新成中童历多近百千万几两三十数去明前后每当今本全])(?:本|今|全)?年(?:度)?(?:初|底|末|内|度内)"),
-    ("named", _NAMED),
-    ("thisyear", r"今年|本年度?|全年|当年|明年|次年"),
+# What extraction also needs to see that is not a form of the grammar: Party congresses
+# before a modifier, times that are not nodes (每两年, 去年), bare numbers of ranges.
+_EXTRA = [
+    ("event", (r"(?:党的)?(?:十[六七八九]大|二十大|十[六七八九]届[一二三四五六七]中全会)(?:胜利)?"
+               r"(?:召开|开幕|闭幕)?(?=以前|之前|前夕|前后|期间|以后|之后|前|后)")),
+    ("bad", r"每\d年|每隔"),
     ("past", r"去年|上年|前年"),
-    ("number", r"\d{1,2}(?=(?:-|—|–|~|至|到|、)\d{1,2}月)"),
-    ("day", rf"(?<=[至到—\-~、])(?:\d{{1,2}}|[{_CN}]{{1,3}})[日号]{_POD}"),  # 5月1日至7日
+    ("thisyear", r"今年|本年度?|当年|明年|次年"),
+    ("number", r"\d{1,2}(?=(?:-|至|到|、)\d{1,2}月)"),
+    ("day", r"(?<=[至到\-、])\d{1,2}日"),
 ]
-_ATOM = re.compile("|".join(f"(?P<{kind}{i}>(?:{pattern})(?:{_MOD})?)"
-                            for i, (kind, pattern) in enumerate(_ATOMS)))
+_SCANNER = compile_scanner(_EXTRA)
+_CN = "一二三四五六七八九十"
+_PAST_YEAR = re.compile(r"(?:\d{4}年)?(?:去年|上年|前年)")
+_NUMBERED_NAMES = ("三八", "五一", "五四", "六一", "七一", "八一", "十一")
+# A numbered name that is something else: 七一重要讲话, 五一劳动奖章, 三八红旗手, 五四精神.
+_NOT_A_DAY = re.compile(rf"[\d{_CN}届次大个]|重要讲话|讲话|红旗|劳动奖|奖章|精神|运动|周年")
+_WITH_MODIFIER = {"党的生日", "建党纪念日", *(t for t, a in LUNAR_DAYS.items() if a.term and a.name != "清明")}
+_NAME = re.compile("|".join(sorted([*NAMED_DAYS, *LUNAR_DAYS], key=len, reverse=True)))
+_MONTH_IN_WORDS = re.compile(rf"[{_CN}元]月")
+_MONTH_GOES_ON = re.compile(r"[份旬初底末前至到、\-\d]")
+_QUOTES = "“\"「『‘'"
+_CLOSING = "”\"」』’'"
+_MASKED_YEAR = re.compile(r"(?:19|20)?[xX×*_＊]{2,4}年")
+_TIMESTAMP = re.compile(r"\d{4}-\d{1,2}-\d{1,2}\s*\d{1,2}:\d{2}")  # a page's date and time
+# A festival named on its own is a node where it is the occasion of the work (结合春节慰问,
+# 通过“三八”妇女节开展…); elsewhere it is a topic (五四运动, 五四青年节活动方案, 清明节文化).
+_OCCASION_BEFORE = re.compile(r"(?:通过|借|借助|结合|利用|在|于|逢|每逢|趁|值此|迎接|围绕|抓住)[“\"「]?$")
+_OCCASION_AFTER = re.compile(r"[”\"」]?(?:慰问|走访|期间|假期|放假|前后|之际|当天|到来|来临|扫墓|祭扫|祭奠)")
+# A quota, not a node: 每人每年至少写3篇, 每周学足2个小时.
+_PER_PERSON = re.compile(r"(?:每人|每位|每名|人均|每个人)[^,,。;;]{0,6}$")
+_QUANTITY = re.compile(r"[\d一二两三四五六七八九十]+(?:个小时|小时|学时|课时)")
+
+
+def _keep(role: str, norm: str, a: int, b: int, src: str, sa: int) -> bool:
+    """Scan-only guards: a name or a month in words that is not a time where it stands."""
+    if role == "named":
+        m = _NAME.search(norm, a, b)
+        name = m.group(0) if m else ""
+        after = norm[m.end(): m.end() + 4] if m else ""
+        if name in _NUMBERED_NAMES:
+            before = norm[m.start() - 1: m.start()] if m and m.start() else ""
+            if (before and (before.isdigit() or before in _CN + "第")) or _NOT_A_DAY.match(after):
+                return False
+            if name == "十一" and not (sa and src[sa - 1] in _QUOTES):
+                return False  # 十一 is 国庆 only in quotes
+        if name in _WITH_MODIFIER and b == (m.end() if m else b) and not norm.startswith("节", b):
+            return False
+    if role == "date" and _TIMESTAMP.match(src, sa):
+        return False
+    if role == "month" and _MONTH_IN_WORDS.search(src[sa: sa + 4]) and norm[b - 1] == "月":
+        return bool(_MONTH_GOES_ON.match(norm, b))  # 六月份, 十二月底, not 一月一评
+    return True
+
+
+@dataclass(frozen=True)
+class _Atom:
+    kind: str
+    start: int
+    end: int
+
+
+def _atoms(simple: str, skip: int) -> list[_Atom]:
+    """The grammar's matches in ``simple[skip:]``, as offsets into ``simple``."""
+    norm, starts, ends = normalize_spans(simple[skip:])
+    found = []
+    for m in _SCANNER.finditer(norm):
+        role = re.sub(r"x?\d+$", "", m.lastgroup or "")
+        a, b = m.span()
+        if role == "yearonly":
+            text = m.group(0)
+            role = "year" if text[0].isdigit() else (
+                "past" if RELATIVE_YEARS.get(text, 0) < 0 else "thisyear")
+        elif _PAST_YEAR.match(m.group(0)):
+            role = "past"
+        sa, sb = skip + starts[a], skip + ends[b - 1]
+        if sa and simple[sa - 1] in _QUOTES:  # “七一”前夕 as written, with its quotes
+            sa -= 1
+            if sb < len(simple) and simple[sb] in _CLOSING and simple[sb - 1] not in _CLOSING:
+                sb += 1
+        if _keep(role, norm, a, b, simple, sa):
+            found.append(_Atom(role, sa, sb))
+    return found
+
+
 _LIST_GAP = re.compile(r"[“”\"'「」]*(?:、|和|及|与|以及|或)[“”\"'「」]*")
 _RANGE_GAP = re.compile(r"[“”\"'「」]*(?:至|到|-|—+|–|~|(?:开始|起)[,,]?(?:至|到))[“”\"'「」]*")
 _TIGHT_GAP = re.compile(r"[“”\"'「」]*")
@@ -134,23 +179,12 @@ _SUBMIT_LATER = re.compile(r"报送|上报|提交|上交|交(?!流|通|纳)")
 _SUBMIT = re.compile(r"(?:以前|前)?(?:交|报|上报|报送|提交|上交|完成|前完成)(?!告|道|纸|刊)")
 
 
-@dataclass(frozen=True)
-class _Atom:
-    kind: str
-    start: int
-    end: int
-
-
-def _atoms(simple: str, skip: int) -> list[_Atom]:
-    return [_Atom(re.sub(r"\d+$", "", m.lastgroup or ""), m.start(), m.end())
-            for m in _ATOM.finditer(simple, skip)]
-
-
 def _clusters(simple: str, atoms: list[_Atom]) -> list[list[_Atom]]:
     groups: list[list[_Atom]] = []
     for atom in atoms:
         if groups:
             gap = simple[groups[-1][-1].end: atom.start]
+            gap = _MASKED_YEAR.sub("", gap)  # 1月底至20xx年春节前: the masked year is no gap
             if any(p.fullmatch(gap) for p in (_TIGHT_GAP, _LIST_GAP, _RANGE_GAP)):
                 groups[-1].append(atom)
                 continue
@@ -419,6 +453,12 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         return None  # a target: 力争到2015年底
     if kinds <= {"number", "day"}:
         return None
+    if kinds == {"named"} and len(c.atoms) == 1 and not _OCCASION_BEFORE.search(before) \
+            and not _OCCASION_AFTER.match(after) and _bare_name(c.text()):
+        return None  # a festival as a topic (module docstring)
+    if "every" in kinds and (_PER_PERSON.search(before)
+                             or _QUANTITY.search(_clause_after(simple, c.start))):
+        return None  # a quota
     source = f"L{c.line}: {c.sentence.text.strip()}"
     open_range = _OPEN_RANGE.match(after)
     if open_range:  # 自2010年8月开始,至党的十八大召开: the campaign's span (from/until)
@@ -448,6 +488,11 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
     lead, units = units_for(c.sentence, c.start, c.end)
     title = title_for(c.sentence, c.start, c.end)
     return ExtractedNode(c.line, when, kind, title, source, lead, units, note, c.text())
+
+
+def _bare_name(text: str) -> bool:
+    """True when ``text`` is a day's name alone (no 前, 期间, 之际 … after it)."""
+    return _NAME.fullmatch(normalize(text)) is not None
 
 
 def _best(c: _Candidate, year: int, calendar: ChinaCalendar,

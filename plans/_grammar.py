@@ -285,7 +285,8 @@ FORMS: list[Form] = [
     Form("every day", r"每(?:天|日)", _every("day"), "every", "每"),
     Form("every nth weekday", r"每月(?:第(?P<nth>\d)(?:个|周的)|(?P<last>最后1个))"
          r"(?:周(?P<w>\d)|(?P<wd>工作日))", _every_nth, "every", "每"),
-    Form("every week", r"每周(?P<w>\d)?", _every("week"), "every", "每"),
+    # 每周一次 is weekly, not every Monday: a weekday is not followed by a count.
+    Form("every week", r"每周(?:(?P<w>\d)(?![\d次个天年小]))?", _every("week"), "every", "每"),
     Form("every month", rf"每月份?(?:(?P<d>\d{{1,2}})日|{_PART})?", _every("month"), "every", "每"),
     Form("every n months", r"每(?P<n>\d{1,2})个月(?P<part>底|末)?", _every("months"), "every", "每"),
     Form("every quarter month", r"每季度(?P<which>首月|第1个月|最后1个月|末月)"
@@ -293,9 +294,11 @@ FORMS: list[Form] = [
          _every_quarter_month, "every", "每"),
     Form("every quarter", r"每1?季度(?P<part>初|底|末)?", _every("quarter"), "every", "每"),
     Form("every half", r"每半年(?P<part>初|底|末)?", _every("half"), "every", "每"),
+    Form("every year's part or day", rf"每年(?P<rest>年?(?:初|底|末|中)|{_NAME_ALTERNATION})",
+         _every_year_anchor, "every", "每"),
     Form("every year", r"每年(?:度)?", _every("year"), "every", "每"),
-    Form("every year's", rf"每年(?P<rest>(?:年?(?:初|底|末|中))|{_NAME_ALTERNATION}|\d.*)",
-         _every_year_anchor, "every", "每", scan=False),
+    # 每年3月, 每年5月1日前: found in text as 每年 beside the date, read here as one.
+    Form("every year's date", r"每年(?P<rest>\d.*)", _every_year_anchor, "every", "每", scan=False),
 ]
 
 
@@ -424,6 +427,7 @@ MODIFIERS: list[Modifier] = [  # longest spellings first: 前夕 before 前
              _first_workday_after, one_day=True),
     Modifier("around n days", r"(?:当天)?前后(?P<n>\d{1,2})天", _around, one_day=False),
     Modifier("eve", r"前夕", _eve, one_day=True),
+    Modifier("on the day", r"之际|来临之际|到来之际|当天", lambda span, *_: span),
     Modifier("around", r"前后", _around, one_day=False),
     Modifier("during", r"期间", _during, one_day=False),
     Modifier("by", r"以前|之前|前", _by, deadline=True, one_day=True),
@@ -495,3 +499,34 @@ def day_times(part_of_day: str | None) -> tuple[time, time] | None:
         return begin, time(int(m[3]) % 24, int(m[4]))
     later = datetime.combine(date(2000, 1, 1), begin) + ONE_HOUR
     return begin, later.time() if later.day == 1 else time(23, 59)
+
+
+# ── finding expressions in running text (plan extract) ────────────────────────
+
+_GROUP_NAME = re.compile(r"\(\?P<\w+>")
+# Glosses in brackets after a date say the same day again: 元月10日(腊月初十), 10月1日(周一).
+GLOSS_SOURCE = r"\((?:周\d|农历[^()]*|[正腊冬\d]{1,2}月(?:初|十|廿|二十|三十)[^()]*|[^()]*当天)\)"
+# 前 and 后 begin many words that are not modifiers: 前列, 前期, 后备, 后续 ….
+_NOT_A_MODIFIER = ("(?:(?<=前)(?!列|头|提|进|期|沿|景|所|往|来|身|者|述|面|台|线|方|锋|任|辈|瞻|卫|途|茅)"
+                   "|(?<=后)(?!备|进|续|勤|来|面|期|果|盾|代|人|方|者|世|劲|发|起)|(?<![前后]))")
+
+
+def _unnamed(source: str) -> str:
+    return _GROUP_NAME.sub("(?:", source)
+
+
+def compile_scanner(extra: list[tuple[str, str]]) -> re.Pattern[str]:
+    """One search pattern over normalised text: every scannable form of ``FORMS`` (with an
+    optional year before it and a time of day and modifier after it), then ``extra``
+    (role, regex) pairs, then a year on its own. ``match.lastgroup`` is ``role`` + index.
+
+    Extraction uses this, so a form added to ``FORMS`` is found in plans' text too.
+    """
+    suffix = (rf"(?:{GLOSS_SOURCE}|(?<=日)周\d)?(?:的?(?:{_unnamed(CLOCK_SOURCE)}))?(?:(?:{_unnamed(MODIFIER_SOURCE)}){_NOT_A_MODIFIER})?"
+              rf"(?:{_unnamed(CLOCK_SOURCE)})?")
+    year = _unnamed(YEAR_PREFIX.pattern)
+    parts = [f"(?P<{form.role}{i}>(?:{year})?(?:{_unnamed(form.source)}){suffix})"
+             for i, form in enumerate(FORMS) if form.scan]
+    parts += [f"(?P<{role}x{i}>(?:{_unnamed(source)}){suffix})" for i, (role, source) in enumerate(extra)]
+    parts.append(rf"(?P<yearonly>{year})")
+    return re.compile("|".join(parts))
