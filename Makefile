@@ -34,7 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/feeds.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/dispatch.py
-	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/extract.py --quiet
+	$(BIN)/python bench/wordings.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

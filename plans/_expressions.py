@@ -25,6 +25,25 @@ these are the rules where it is silent, as a party-building office means them:
 - Kind: 前 makes a deadline; otherwise one day is an event and more a phase.
 - Anything else that ends in 前/前夕/后/前后/期间 is a named event (党的十八大召开前):
   its date must be given under ``events:``; a key matches when the text contains it.
+
+Wordings of real plans beyond DESIGN.md's table (the forms are in ``_grammar``):
+
+- A verb after a time (3月15日前完成, 月底前报送, 4月完成) leaves the time as it is; with
+  no 前, the verb makes it a deadline by X's end. 截至/截止/截止到 X is by X's end
+  (截止到2020年底 → 12-31). 每周一次, 每季度至少1次 say how often: 每周, 每季度.
+- A或B (或者) is one window from A's start to B's end (4月底或5月初 → 04-30…05-05).
+- 上中旬 is days 1–20, 中下旬 11–last; 年终 is December, like 年底; 年中 is June–July.
+- X后第一个工作日, X后上班第一天: the first working day after X (调休 included).
+  每月第N个星期X / 第N周的周X: the Nth such weekday (第一周的周五 = the first Friday);
+  每月最后一个星期X; 每月第一个/最后一个工作日; 每季度首月X日, 每季度最后一个月.
+- X前后N天 (当天及前后两天) is X−N … X+N; X之际 and X当天 are X.
+- Clock times after a day (上午9点, 9:30, 晚7点到9点, 下午3:15~4:20, 中午12:00前) are kept
+  as the occurrence's time of day, 24-hour (19:00-21:00); a deadline is due at its hour.
+- Lunar dates: 农历九月初九, 腊月初十, 正月十五. A bracketed gloss after a date says the
+  same day again and is dropped: 元月10日(腊月初十), 10月1日(星期一). A masked year
+  (20xx年, 20XX年, **年) is the plan's year. 二0一五年 mixes digits and numerals.
+- Words that leave the day open (适时, 另行通知, 视情况, 根据需要, 待定, 近期 …) are
+  refused with that reason; so is a ``when`` over 200 characters.
 """
 
 from __future__ import annotations
