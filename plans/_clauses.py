@@ -1,11 +1,25 @@
 """What a sentence says besides its time: who (the units) and what (a title for the node).
 
-Units: a paragraph's (牵头单位:…;责任单位:…) block names them for every node in it;
-otherwise the subject of the node's clause, or of a clause near it (a run of names
-ending like a unit — 党委, 支部, 办, 局, 各X — followed by a verb: 各党支部要…,
-局党委将…, 由镇工委组织…), the recipient (…交镇党建办), and failing those the
-previous sentence's subject (or, for a step heading such as 前期准备阶段(3月)。,
-the next one's). Groups (各…, 全…) are 责任单位 (units); one body is 牵头 (lead).
+Units, the most explicit first (names themselves: see plans._unitnames):
+
+1. Labels: 牵头单位/牵头部门:X → lead; 责任/配合/协办/协助/参与/参加单位 (or 部门, 人):Y →
+   units; 负责单位/负责人:Z → lead, or units for a group. They apply to the node when they
+   sit in its paragraph (the label group nearest after it, else before it) or, given the
+   document's paragraphs (``context``), on the label lines of the item the node is in
+   (1、开展…活动 / 时间:7月1日前 / 牵头部门:党委办公室). A blank label (负责人:) or a
+   person (负责人:张三) names no unit; 负责人:办公室张三 names 办公室.
+2. What the sentence says of anyone: X牵头(,Y配合|参与|协办) → X lead, Y units; 由X牵头|负责|
+   组织… → X; X、Y按职责分工负责 → units; 在X的领导下 → X lead; 在X的支持|配合下 → X units;
+   经X研究 → X lead; X会同|联合Y → Y units; 联系|邀请X(与Y), 与X共同开展 → units (partners);
+   组织|动员|督促|联动各X开展 → 各X units.
+3. The subject of the node's clause, or of a clause near it: a run of names that a verb or a
+   time follows (各党支部要…, 局党委将…, 支委和校委成员要… → 支委, 校委). A group (各X, 全X,
+   每个X, and 团支部 in 各班级、团支部) is units; one body is lead.
+4. Whom the node's work goes to (…交镇党建办, 报送X和Y, 向X汇报) is the lead and the
+   subject's names become units, unless 1 or 2 named the lead.
+5. Failing a subject: the previous sentence's (or, for a step heading such as
+   前期准备阶段(3月)。, the next one's); the name an item opens with (1.牵头单位。①…);
+   given ``context``, the previous paragraph's when the node's paragraph is not an item.
 
 Titles: the node's clause without its time (创建方案于4月底交镇党建办 → 创建方案交镇党建办)
 when the time is an adverbial, the clause as it is when the time is part of the
@@ -16,84 +30,62 @@ without the subject and filler words, at most 40 characters.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from plans._segment import ENUMERATOR, Paragraph, Sentence, clauses, sentences, simplified
+from plans._segment import (
+    ENUMERATOR,
+    Paragraph,
+    Sentence,
+    clauses,
+    item_start,
+    sentences,
+    simplified,
+)
+from plans._unitnames import (
+    Label,
+    assigned,
+    founded,
+    full_names,
+    is_group,
+    is_unit,
+    labels,
+    own_bodies,
+    split_names,
+    unit_prefix,
+)
 
 __all__ = ["founded", "full_names", "own_bodies", "subject_of", "title_for", "units_for"]
 
 # Where a subject may end: a time right after it (各部门年初制定…, 镇党委今年将…).
 _TIME_START = re.compile(r"每|\d|今年|全年|本年|年[初底末内]|[上下]半年|元月|[“\"](?:三八|五一|五四|六一|七一|八一)"
-                         r"|元旦|春节|清明|国庆|农历")
+                         r"|元旦|春节|清明|国庆|农历|近日|近期|日前")
 
-# ── units ─────────────────────────────────────────────────────────────────────
+# ── subjects ──────────────────────────────────────────────────────────────────
 
-# How a unit's name ends (党委, 支部, 镇党建办, 市委组织部, 各县(区)), and what no unit is called.
-_ORG = re.compile(
-    r"(?:党委|党组|党工委|工委|委员会|支部|总支|办公室|领导小组|小组|中心组|办|部门|部|局|厅|科|站|所|中心"
-    r"|单位|组织|协会|工会|联合会|分会|学校|学院|党校|院|校|队|街道|社区|委|组|团)(?:\([^()]{1,6}\))?$")
-_NOT_ORG = re.compile(r"(?:干部|全部|内部|局部|大部|部分|同志|群众|党员|职工|领导|书记|主任|成员|人员|社会|机制"
-                      r"|工作|生活|活动|小组长|党组织生活)$|[对把以为将要是]|中(?![心央共学层队])|(?<!所)在|按照"
-                      r"|通过|^各[种项类个自]"
-                      r"|的.*的|^.{13,}的")
-# Groups named without a unit's ending.
-_GROUPS = {"各地", "各县", "各区", "各市", "各镇", "各乡镇", "各村", "各县(区)", "各县(市、区)"}
 # What follows a clause's subject: a modal, an adverb or a verb (各党支部要…, 镇党委确定…).
 _FOLLOWERS = re.compile(
     r"要|将|应|须|必须|负责|牵头|带头|统一|具体|定期|适时|结合|按照|根据|组织|开展|召开|举办|举行|上报|报送"
     r"|确定|成立|建立|制定|做好|抓好|加强|积极|认真|继续|全面|及时|进一步|要求|可|也要|于|(?<!所)在|对|以|每|年初"
     r"|年底|年末|今年|务必|切实|广泛|深入|坚持|大力|集中|统筹|总结|与|和|同|高度|采取|通过|围绕|指导|督促"
     r"|创建|打造|推行|实施|实行|设立|参与|选派|研究|决定|表彰|评选|命名|部署|检查|督查"
+    r"|请|有(?!关)|为|给|自行|配合|协助|协办|会同|联合|带队|主持|汇总|审批|推荐|按职责|分工负责|各负其责|各司其职|共同"
 )
-# A "name" that starts with or holds a verb is a predicate, not a unit.
-_VERB_START = re.compile(r"^(?:组织(?!部)|抓好|重点|指导|引导|推动|开展|加强|深入|认真|坚持|结合|按照|围绕|通过|推进|建立"
-                         r"|完善|做好|落实|实现|提高|促进|积极|大力|全面|进一步|充分|注重|鼓励|支持|选派|确保|制定"
-                         r"|评选|表彰|召开|举办|形成|打造|报|交|上报|报送|向|于)")
-_VERB_INSIDE = re.compile(r"进行|开展|推进|实施|落实|加强|提高|建立|完善|抓好|做好|参加|组织开展|根据|按照"
-                          r"|结合|围绕|通过|表彰|评选|一批|一次|一个|一名|一支|以上|以下|报送|上报|提交|交"
-                          r"|情况|\d|[委办部局]组织$")  # 镇工委组织(表彰活动): a body and a verb
-# Too bare to name anyone.
-_BARE = {"组织", "单位", "部门", "中心", "小组", "工作组", "组", "部", "局", "委", "处", "科", "站", "所", "队", "院",
-         "校", "团", "党组织", "基层党组织"}
-# Words before a subject: 由镇工委组织…, 请各乡镇….
-_LEAD_WORDS = re.compile(r"^(?:我们|我局|我镇|我县|我市|我区)?(?:由|请|要求|并|同时|其中|凡|经|另外|此外|还要)")
-# Whom the work goes to: 交镇党建办, 报送县委组织部.
-_RECIPIENT = re.compile(r"(?:交|交至|报至|报送|上报|送交|提交|上交|报)(?:给|到|至)?([^,,。;;、:()()]{2,30})")
-# (牵头单位:市委组织部;责任单位:各县、区委,市直各党工委)
-_BLOCK = re.compile(r"(牵头|责任|配合|参与|协办|主办)(?:单位|部门)\s*[::]\s*([^;;))。]+)")
-
-
-def _split_names(text: str) -> list[str]:
-    """市委党联办和各县、区委组织部 → [市委党联办, 各县、区委组织部]."""
-    out: list[str] = []
-    for chunk in re.split(r"(?<=[办部委局会室组科站所团)])(?:和|及|与)|及(?=其他|其它|有关|相关|各)", text):
-        pieces: list[str] = []
-        for part in re.split(r"[、,,]", chunk):
-            part = re.sub(r"等(?:相关|有关)?(?:单位|部门)$", "", part.strip(" “”")).strip()
-            if pieces and re.fullmatch(r"各[县市区镇乡村]", pieces[-1]):
-                pieces[-1] += "、" + part  # 各县、区委: one group, each county's and district's
-            elif part:
-                pieces.append(part)
-        for piece in pieces:  # 创先争优指导小组及办公室: the group's own office
-            if piece == "办公室" and out and out[-1].endswith("小组"):
-                piece = out[-1] + piece
-            out.append(simplified(piece))
-    return out
-
-
-def _is_unit(name: str) -> bool:
-    return name in _GROUPS or (2 <= len(name) <= 24 and bool(_ORG.search(name))
-                               and name not in _BARE and not _VERB_START.match(name)
-                               and name.count("“") == name.count("”")
-                               and not _NOT_ORG.search(name) and not _VERB_INSIDE.search(name))
+# Words before a subject: 由镇工委组织…, 请各乡镇…, ③各支部….
+_LEAD_WORDS = re.compile(r"^[①-⑳\-•·]*(?:我们|我局|我镇|我县|我市|我区)?"
+                         r"(?:由|请|要求|并|同时|其中|凡|经|另外|此外|还要)?")
+# What the subject does, when it says its part: 牵头 (lead) or 配合 (units).
+_LEADS = re.compile(r"^(?:统一)?(?:牵头|主办)")
+_HELPS = re.compile(r"^(?:要|应|须)?(?:配合|协助|协办|协同|参与|参加|按职责|分工负责|各负其责|各司其职|共同负责)")
+_EDGES = re.compile(r"^[ ,,、;;:]+|[ ,,、;;:]+$")
 
 
 def subject_of(prefix: str) -> list[str]:
     """The units ``prefix`` names when it is a clause's whole subject (else [])."""
-    prefix = _LEAD_WORDS.sub("", prefix.strip(" “”"))
+    prefix = _LEAD_WORDS.sub("", prefix.strip(" “”"), count=1)
     if not prefix or len(prefix) > 30:
         return []
-    names = _split_names(prefix)
-    return names if names and all(_is_unit(n) for n in names) else []
+    names = split_names(prefix)
+    return names if names and all(is_unit(n) for n in names) else []
 
 
 def _subject(clause: str) -> list[str]:
@@ -112,48 +104,181 @@ def _subject_span(clause: str) -> tuple[list[str], int]:
     return [], 0
 
 
-def units_for(sentence: Sentence, start: int, end: int) -> tuple[list[str], list[str]]:
-    """(lead, units) for the node at ``start:end`` of ``sentence``."""
-    block = _block(sentence.paragraph)
-    if block != ([], []):
-        return block
-    simple = simplified(sentence.text)
-    spans = clauses(simple)
-    here = next((i for i, (a, b) in enumerate(spans) if a <= start < b), 0)
-    names: list[str] = []
-    order = [here, *range(here - 1, -1, -1), *range(here + 1, len(spans))]
-    for i in order:
-        a, b = spans[i]
-        if (names := _subject(simple[a:b])):
-            break
-    if not names:
-        names = _neighbour_subject(sentence)
-    lead = [n for n in names if not _is_group(n)]
-    units = [n for n in names if _is_group(n)]
-    recipient = _recipient(simple[end: spans[here][1]])
-    if recipient and recipient not in lead:
-        units, lead = units + lead, [recipient]
-    return lead, units
+def _role(rest: str) -> str:
+    """The part the words after a subject give it: lead, units, or by the names (subject)."""
+    return "lead" if _LEADS.match(rest) else "units" if _HELPS.match(rest) else "subject"
 
 
-def _recipient(rest: str) -> str | None:
-    """镇党建办 in “…将创建方案交镇党建办(审核)”: whom the work goes to."""
+# ── what a sentence says of anyone ────────────────────────────────────────────
+
+_LED_BY = re.compile(r"在([^,;。在]{2,30}?)的(?:统一|正确|坚强)?(?:领导|带领)下")
+_HELPED_BY = re.compile(r"在([^,;。在]{2,30}?)的(?:大力|通力|积极|热情)?(?:支持|配合|协助|协同|参与|合作|帮助)下")
+_DECIDED_BY = re.compile(r"经([^,;。]{2,30}?)(?:研究|同意|批准|审定|决定)")
+_BY = re.compile(r"(?:^|[^经理自])由")
+# Partners and the groups set to work: 联系消防中队与共建单位开展…, 联动各市(州)开展….
+_PARTNERS = re.compile(r"联系|邀请|会同|协调|联合|携手|联动|(?<![参给赋])与")
+_GROUPS_SET = re.compile(r"组织|动员|督促|指导|带领|号召|发动|推动|要求")
+_RECIPIENT = re.compile(r"(?:交|交至|报至|报送|上报|送交|提交|上交|报)(?:给|到|至)?([^,;。:()]{2,40})")
+_TO_WHOM = re.compile(r"向([^,;。:()向]{2,30}?)(?:汇报|报告|报送|提交|请示|报)")
+
+
+def _said(clause: str) -> list[tuple[str, list[str]]]:
+    """(role, names) for what ``clause`` says of anyone besides its plain subject."""
+    out: list[tuple[str, list[str]]] = []
+    for pattern, role in ((_LED_BY, "lead"), (_DECIDED_BY, "lead"), (_HELPED_BY, "units")):
+        out += [(role, names) for m in pattern.finditer(clause)
+                if (names := subject_of(m.group(1)))]
+    names, end = _subject_span(ENUMERATOR.sub("", clause, count=1))
+    rest = ENUMERATOR.sub("", clause, count=1)[end:]
+    if names and _role(rest) != "subject":  # 市委组织部牵头 / 各县区配合: said of them, wherever
+        out.append((_role(rest), names))
+    for m in _BY.finditer(clause):  # 由机关纪委督查…, 由市政府牵头
+        names, end = _subject_span(clause[m.end():])
+        if names:  # named as the doer even when no 牵头 follows: explicit
+            role = _role(clause[m.end() + end:])
+            out.append((role if role != "subject" else "explicit", names))
+    for m in _PARTNERS.finditer(clause):
+        names, _ = _subject_span(clause[m.end():])
+        if names and (m.start() or m.group() != "与"):  # 与 opening a clause: its own subject
+            out.append(("units", names))
+    for m in _GROUPS_SET.finditer(clause):
+        names, _ = _subject_span(clause[m.end():])
+        if names and all(is_group(n) for n in names):
+            out.append(("units", names))
+    return out
+
+
+def _recipients(rest: str, clause: str) -> list[str]:
+    """镇党建办 in “…将创建方案交镇党建办(审核)”, both in 报送X和Y, X in 向X汇报."""
     for m in _RECIPIENT.finditer(rest):
-        name = m.group(1)
-        for stop in range(len(name), 1, -1):
-            if _is_unit(name[:stop]):
-                return name[:stop]
-    return None
+        found = []
+        for piece in split_names(m.group(1)):
+            name = piece if is_unit(piece) else unit_prefix(piece)
+            if not name:
+                break
+            found.append(name)
+            if name != piece:
+                break  # the name ended inside the piece: what follows is the action
+        if found:
+            return found
+    for m in _TO_WHOM.finditer(clause):
+        if names := subject_of(m.group(1)):
+            return names
+    return []
 
 
-def _is_group(name: str) -> bool:
-    """各党支部, 全镇各级工会组织, 市直各有关部门: many units (责任单位); else one (牵头)."""
-    return "各" in name or name.startswith("全")
+# ── the units of a node ───────────────────────────────────────────────────────
 
 
-def _neighbour_subject(sentence: Sentence) -> list[str]:
+def _clause_spans(simple: str) -> list[tuple[int, int]]:
+    """The clauses of a sentence, a clock time (12:00前) kept whole."""
+    out: list[tuple[int, int]] = []
+    for a, b in clauses(simple):
+        if out and simple[a:a + 1].isdigit() and re.search(r"\d:$", simple[out[-1][0]:a]):
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+class _Roles:
+    """Lead and units as they are found, a name in one of them only."""
+
+    def __init__(self) -> None:
+        self.lead: list[str] = []
+        self.units: list[str] = []
+        self.named_lead = False  # a lead named by 牵头/由/领导下, not only a subject
+
+    def add(self, role: str, names: Sequence[str]) -> None:
+        listed_group = bool(names) and is_group(names[0])
+        for name in names:
+            # 各班级、团支部: a bare name after a group is one of many too
+            group = is_group(name) or (listed_group and len(name) <= 3)
+            lead = role == "lead" or (role in ("subject", "explicit") and not group)
+            if name in self.lead or name in self.units:
+                if lead and name in self.units and role == "lead":
+                    self.units.remove(name)
+                    self.lead.append(name)
+                continue
+            (self.lead if lead else self.units).append(name)
+            self.named_lead |= lead and role in ("lead", "explicit")
+
+
+def units_for(sentence: Sentence, start: int, end: int,
+              context: Sequence[Paragraph] = ()) -> tuple[list[str], list[str]]:
+    """(lead, units) for the node at ``start:end`` of ``sentence``; ``context``, the
+    document's paragraphs, lets labels and subjects of the lines around count."""
+    para = sentence.paragraph
+    lead, units = _labelled(para, sentence.start + start)
+    if not (lead or units) and context:
+        lead, units = _labelled_around(para, context)
+    simple = simplified(sentence.text)
+    spans = _clause_spans(simple)
+    if lead or units:  # 由组织部牵头…。责任单位:各支部: the labels, and a lead the text names
+        named = [n for a, b in spans for role, names in _said(simple[a:b]) if role == "lead"
+                 for n in names if n not in units]
+        return lead or list(dict.fromkeys(named)), units
+    here = next((i for i, (a, b) in enumerate(spans) if a <= start < b), 0)
+    roles = _Roles()
+    for a, b in spans:
+        for role, names in _said(simple[a:b]):
+            roles.add(role, names)
+    subject: list[str] = []
+    for i in [here, *range(here - 1, -1, -1), *range(here + 1, len(spans))]:
+        a, b = spans[i]
+        if subject := _subject(simple[a:b]):
+            break
+    roles.add("subject", subject or ([] if roles.lead else _neighbour_subject(sentence, context)))
+    recipients = _recipients(simple[end: spans[here][1]], simple[spans[here][0]: spans[here][1]])
+    recipients = [n for n in recipients if n not in roles.lead]
+    if recipients and not roles.named_lead:
+        roles.units, roles.lead = roles.units + roles.lead, recipients
+    return roles.lead, roles.units
+
+
+def _labelled(para: Paragraph, at: int) -> tuple[list[str], list[str]]:
+    """What the labels of ``para`` give the node at offset ``at``: the label group nearest
+    after it (labels follow what they label), else the nearest before it."""
+    groups: list[list[Label]] = []
+    for label in labels(simplified(para.text)):
+        if groups and re.fullmatch(r"[\s,;、)(]*", simplified(para.text)[groups[-1][-1].end: label.start]):
+            groups[-1].append(label)
+        else:
+            groups.append([label])
+    groups = [g for g in groups if any(label.names for label in g)]
+    if not groups:
+        return [], []
+    after = [g for g in groups if g[0].start >= at]
+    return assigned(after[0] if after else groups[-1])
+
+
+_LABEL_LINE = re.compile(r"^[-•·①-⑳\s]*[\u4e00-\u9fff]{2,8}\s*:")
+
+
+def _is_label_line(para: Paragraph) -> bool:
+    return bool(_LABEL_LINE.match(simplified(para.text))) and not item_start(para.text)
+
+
+def _labelled_around(para: Paragraph, context: Sequence[Paragraph]) -> tuple[list[str], list[str]]:
+    """Labels on the lines of the node's item: its heading and the label lines under it."""
+    index = next((i for i, p in enumerate(context) if p is para), None)
+    if index is None:
+        return [], []
+    head = index
+    while head > 0 and _is_label_line(context[head]):
+        head -= 1
+    last = index
+    while last + 1 < len(context) and _is_label_line(context[last + 1]):
+        last += 1
+    found = [label for p in context[head: last + 1] if p is not para
+             for label in labels(simplified(p.text))]
+    return assigned(found)
+
+
+def _neighbour_subject(sentence: Sentence, context: Sequence[Paragraph] = ()) -> list[str]:
     """For a step heading (前期准备阶段(3月)。) the subjects of the rest of its paragraph;
-    else those of the previous sentence (every part of it up to the 。 before)."""
+    else those of the previous sentence (every part of it up to the 。 before), the name
+    the item opens with (1.牵头单位。), or the previous paragraph's."""
     found = sentences(sentence.paragraph)
     index = next(i for i, s in enumerate(found) if s.start == sentence.start)
     body = ENUMERATOR.sub("", simplified(sentence.text))
@@ -162,53 +287,34 @@ def _neighbour_subject(sentence: Sentence) -> list[str]:
     start = index - 1
     while start > 0 and not found[start - 1].text.rstrip().endswith(("。", "!", "?", "!", "?")):
         start -= 1  # 甲支部与…结对;乙支部与…结对;丙支部与…结对。 is one sentence of three parts
-    return _subjects(found[max(start, 0): index])
+    names = _subjects(found[max(start, 0): index])
+    if not names and index:  # 1.牵头单位。①…;②…: the item is the named unit's duties
+        words = [w for w in (_EDGES.sub("", ENUMERATOR.sub("", simplified(s.text)).rstrip("。.:"))
+                             for s in found[:index]) if w]
+        names = words[:1] if words and is_unit(words[0]) else []
+    if not names and context:
+        names = _previous_paragraph_subjects(sentence.paragraph, context)
+    return names
+
+
+def _previous_paragraph_subjects(para: Paragraph, context: Sequence[Paragraph]) -> list[str]:
+    """The subjects of the paragraph before, when ``para`` goes on from it (neither is an
+    item or a heading, and the one before is no label line)."""
+    index = next((i for i, p in enumerate(context) if p is para), 0)
+    if not index or item_start(para.text) or para.kind != "body":
+        return []
+    before = context[index - 1]
+    if before.kind != "body" or item_start(before.text) or _is_label_line(before):
+        return []
+    return _subjects(sentences(before))
 
 
 def _subjects(found: list[Sentence]) -> list[str]:
     names = []
     for other in found:
         simple = simplified(other.text)
-        names += [n for a, b in clauses(simple) for n in _subject(simple[a:b])]
+        names += [n for a, b in _clause_spans(simple) for n in _subject(simple[a:b])]
     return list(dict.fromkeys(names))
-
-
-_FOUNDED = re.compile(r"成立(?:了)?([^,,。;;、:]{2,30}?(?:领导小组|工作小组|指导小组|办公室|委员会|工作组|督导组))")
-
-
-def founded(text: str) -> list[str]:
-    """Full names a text gives its bodies: 我们成立了工会“创先争优”活动领导小组 → that name."""
-    return [simplified(m.group(1)) for m in _FOUNDED.finditer(simplified(text))
-            if _is_unit(simplified(m.group(1)))]
-
-
-_LEVELLED = re.compile(r"[镇乡县区市局](?:党委|党工委|工委|党组)")
-
-
-def own_bodies(text: str) -> list[str]:
-    """The document's own committee, most named first: 镇党委 for a bare 党委 in a town's plan."""
-    counts: dict[str, int] = {}
-    for m in _LEVELLED.finditer(simplified(text)):
-        counts[m.group(0)] = counts.get(m.group(0), 0) + 1
-    return sorted(counts, key=lambda name: -counts[name])
-
-
-def full_names(names: list[str], known: list[str]) -> list[str]:
-    """领导小组 → 工会“创先争优”活动领导小组 when the text set that body up before."""
-    out = []
-    for name in names:
-        longer = [full for full in known if full.endswith(name) and full != name]
-        out.append(longer[0] if longer else name)
-    return list(dict.fromkeys(out))
-
-
-def _block(para: Paragraph) -> tuple[list[str], list[str]]:
-    lead: list[str] = []
-    units: list[str] = []
-    for m in _BLOCK.finditer(simplified(para.text)):
-        names = _split_names(m.group(2))
-        (lead if m.group(1) in ("牵头", "主办") else units).extend(names)
-    return list(dict.fromkeys(lead)), list(dict.fromkeys(units))
 
 
 # ── titles ────────────────────────────────────────────────────────────────────
@@ -227,7 +333,6 @@ _FILLER = re.compile(r"^(?:[,,、;;:]|于|在|从|自|至少|到|至|将|要|应
 
 
 _BRACKETS = re.compile(r"[()()]")
-_EDGES = re.compile(r"^[ ,,、;;:]+|[ ,,、;;:]+$")
 
 
 def title_for(sentence: Sentence, start: int, end: int) -> str:
