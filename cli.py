@@ -218,7 +218,8 @@ def plan_new(
 
 @plan_app.command("extract")
 def plan_extract(
-    doc: Annotated[Path, typer.Argument(help="The plan's text: a .txt (UTF-8) or .docx file.")],
+    doc: Annotated[Path, typer.Argument(help="The plan: a .txt (UTF-8) or .docx file, or an "
+                                              ".xlsx task table (任务分解表).")],
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="A .yaml file, or a directory for one file per "

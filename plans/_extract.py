@@ -352,8 +352,16 @@ class Extraction:
 
 
 def extract_file(path: str | Path, calendar: ChinaCalendar = CALENDAR) -> Extraction:
-    """Extract from a .txt or .docx file; PlanError (with a clear message) if it cannot be read."""
-    return extract_text(read_document(path), source=str(path), calendar=calendar)
+    """Extract from a .txt, .docx or .xlsx file; PlanError (with a clear message) if it cannot be
+    read. A task table (任务分解表: an .xlsx, or a table in a .docx) is read row by row."""
+    from plans import _tables  # here, not above: _tables builds on this module
+
+    if _tables.is_workbook(path):
+        return _tables.extract_workbook(path, calendar)
+    extraction = extract_text(read_document(path), source=str(path), calendar=calendar)
+    if _tables.is_docx(path):
+        return _tables.add_docx_tables(extraction, path, calendar)
+    return extraction
 
 
 def extract_text(text: str, *, source: str = "text", calendar: ChinaCalendar = CALENDAR,

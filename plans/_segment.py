@@ -58,19 +58,42 @@ def simplified(text: str) -> str:
 # ── reading ───────────────────────────────────────────────────────────────────
 
 
+# The largest text extracted, in bytes (UTF-8, or the file's own). A plan is 10–60 KB (the seed
+# documents: 9–56 KB, the largest holding five plans) and a file of a year's collected plans a
+# few hundred KB. Extraction takes 3–8 s a MB on one core (a 65 MB scrape took 95 s and 335 MB,
+# in silence); 2 MB, ~700,000 Chinese characters and 35 times the largest seed, takes 6–16 s.
+MAX_TEXT_BYTES = 2_000_000
+
+
 def read_document(path: str | Path) -> str:
-    """The text of a .txt (UTF-8; GB18030 as a fallback) or .docx file; PlanError if unreadable."""
+    """The text of a .txt (UTF-8; GB18030 as a fallback) or .docx file; PlanError if unreadable
+    or larger than MAX_TEXT_BYTES."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_TEXT_BYTES and path.is_file() and path.suffix.lower() != ".docx":
+            # Refused before reading: a .docx is measured by its text (pictures make files big).
+            raise PlanError([_too_large(path, size)])
         data = path.read_bytes()
     except FileNotFoundError:
         raise PlanError([f"{path}: no such file"]) from None
     except IsADirectoryError:
-        raise PlanError([f"{path}: is a directory; give a .txt or .docx file"]) from None
+        raise PlanError([f"{path}: is a directory; give a .txt, .docx or .xlsx file"]) from None
     except OSError as error:
         raise PlanError([f"{path}: cannot be read: {error.strerror}"]) from None
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # an OLE file: .doc, or encrypted
+        if "EncryptedPackage".encode("utf-16-le") in data:  # the stream of an encrypted OOXML
+            raise PlanError([(f"{path}: is password-protected; open it, remove the password "
+                              "(文件 → 信息 → 保护文档 → 用密码进行加密: clear it), save, and try "
+                              "again")])
+        raise PlanError([(f"{path}: is an old-format Word (.doc) file; open it in Word or WPS "
+                          "and save it as .docx (or .txt, UTF-8)")])
     if path.suffix.lower() == ".docx" or data[:2] == b"PK":
-        return _read_docx(path)
+        text = _read_docx(path)
+        size = len(text.encode("utf-8"))
+        if size > MAX_TEXT_BYTES:
+            raise PlanError([_too_large(path, size, "its text is ")])
+        return text
     if path.suffix.lower() in (".doc", ".pdf", ".wps") or b"\x00" in data[:4096]:
         raise PlanError([f"{path}: not a text file; save it as .txt (UTF-8) or .docx"])
     try:
@@ -83,29 +106,37 @@ def read_document(path: str | Path) -> str:
             raise PlanError([f"{problem}; save it as UTF-8"]) from None
 
 
+def _too_large(path: Path, size: int, what: str = "") -> str:
+    return (f"{path}: {what}{size / 1e6:.1f} MB, too large to extract (the limit is "
+            f"{MAX_TEXT_BYTES / 1e6:.0f} MB of text, ~700,000 Chinese characters, far more than "
+            "one plan); split the file into its documents, one plan per file, and extract each")
+
+
 def _read_docx(path: Path) -> str:
-    """One line per paragraph; a table row is one line with its cells separated by spaces."""
+    """One line per paragraph; a table row is one line with its cells separated by spaces,
+    except in a task table (序号 | 工作任务 | 完成时限 …), whose rows ``_tables`` reads as
+    milestones: they are blank lines here, so line numbers stay those of the whole text."""
     import docx  # python-docx: only needed for .docx input
     from docx.opc.exceptions import PackageNotFoundError
-    from docx.table import Table
 
+    from plans._sheets import MAX_XML_BYTES, docx_content  # the task tables of a .docx
+
+    unreadable = (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            size = sum(i.file_size for i in archive.infolist() if i.filename.startswith("word/")
+                       and i.filename.endswith(".xml"))
+    except unreadable as error:
+        raise PlanError([f"{path}: not a readable .docx file ({error})"]) from None
+    if size > MAX_XML_BYTES:  # python-docx holds every part in memory: stop a zip bomb here
+        raise PlanError([(f"{path}: its XML unpacks to {size / 1e6:.0f} MB, too large to read "
+                          f"(the limit is {MAX_XML_BYTES / 1e6:.0f} MB); split the document "
+                          "into its plans, one per file, and extract each")])
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+    except unreadable as error:
         raise PlanError([f"{path}: not a readable .docx file ({error})"]) from None
-    lines: list[str] = []
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            for row in block.rows:
-                cells = []
-                for cell in row.cells:
-                    text = " ".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
-                    if text and (not cells or cells[-1] != text):  # merged cells repeat
-                        cells.append(text)
-                lines.append("  ".join(cells))
-        else:
-            lines.append(block.text)
-    return "\n".join(lines)
+    return "\n".join(docx_content(document)[0])
 
 
 # ── lines ─────────────────────────────────────────────────────────────────────
