@@ -27,16 +27,15 @@ from pathlib import Path
 
 from plans._calendar import CALENDAR, ChinaCalendar
 from plans._draft import _check
-from plans._errors import ExpressionError, MissingEventError
 from plans._expressions import parse
 from plans._extract import (
-    KNOWN_EVENTS,
     DraftDocument,
     ExtractedNode,
     Extraction,
     Unread,
     _dump,
     _plan_id,
+    _problem,
 )
 from plans._sheets import (
     TaskTable,
@@ -145,26 +144,6 @@ def _tries(cell: str) -> list[str]:
         for piece in pieces:
             add(piece)
     return out
-
-
-def _problem(text: str, year: int, calendar: ChinaCalendar, events: dict[str, date]) -> str | None:
-    """None when ``text`` parses and expands for ``year`` (a Party congress it names is added to
-    ``events``); else what went wrong."""
-    trial = dict(events)
-    try:
-        rule = parse(text)
-        for name in rule.events:
-            known = [key for key in KNOWN_EVENTS if key in name]
-            if known and not any(key in name for key in trial):
-                trial[known[0]] = KNOWN_EVENTS[known[0]]
-        if not rule.expand(year, calendar, trial):
-            return "gives no date"
-    except MissingEventError as error:
-        return f"refers to “{error.event}”, whose date is not known: add it under events:"
-    except ExpressionError as error:
-        return error.message
-    events.update(trial)
-    return None
 
 
 def _node(record: Record, year: int, calendar: ChinaCalendar,
