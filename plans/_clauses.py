@@ -49,12 +49,14 @@ from plans._unitnames import (
     is_group,
     is_unit,
     labels,
+    listed,
     own_bodies,
     split_names,
     unit_prefix,
 )
 
-__all__ = ["founded", "full_names", "own_bodies", "subject_of", "title_for", "units_for"]
+__all__ = ["addressees", "document_units", "founded", "full_names", "own_bodies", "subject_of", "title_for",
+           "units_for"]
 
 # Where a subject may end: a time right after it (各部门年初制定…, 镇党委今年将…).
 _TIME_START = re.compile(r"每|\d|今年|全年|本年|年[初底末内]|[上下]半年|元月|[“\"](?:三八|五一|五四|六一|七一|八一)"
@@ -383,3 +385,48 @@ def _clean_title(text: str) -> str:
         cut = max(simple.rfind(",", 0, 40), simple.rfind("、", 0, 40))
         simple = simple[: cut if cut > 10 else 40]
     return simple
+
+
+# ── the document's own actors ─────────────────────────────────────────────────
+
+# An addressee line near the top: 各二级学院,院直各单位: / 各镇(街道)党(工)委、区直各单位:
+_ADDRESSEES = re.compile(r"^\s*([^:。;!?]{2,80}?)\s*[:]\s*$")
+
+
+def addressees(context: Sequence[Paragraph]) -> list[str]:
+    """The units a notice is sent to (主送), from a line of names ending in a colon among
+    the document's first paragraphs; [] when there is none."""
+    for para in context[:8]:
+        m = _ADDRESSEES.match(simplified(para.text))
+        if m and (names := listed(m.group(1))):
+            return names
+    return []
+
+
+def document_units(context: Sequence[Paragraph]) -> tuple[list[str], list[str], list[int]]:
+    """(lead, units, lines) for the nodes whose own sentence, item and neighbours name
+    nobody: the document's addressees (主送) when it has them, else every unit its sentences
+    give a part (labels, 由X牵头, X要…, 参加单位有…) — the plan's work falls to its actors.
+    ``lines`` says where they were read, for the draft's note."""
+    if names := addressees(context):
+        first = next(p.first_line for p in context if names[0] in simplified(p.text))
+        groups = [n for n in names if is_group(n)]
+        return [n for n in names if n not in groups], groups, [first]
+    roles = _Roles()
+    lines: list[int] = []
+    for para in context:
+        if para.kind in ("title", "signature"):
+            continue
+        before = (len(roles.lead), len(roles.units))
+        lead, units = assigned(labels(simplified(para.text)))
+        roles.add("lead", lead)
+        roles.add("units", units)
+        for sentence in sentences(para):
+            simple = simplified(sentence.text)
+            for a, b in _clause_spans(simple):
+                for role, names in _said(simple[a:b]):
+                    roles.add(role, names)
+                roles.add("subject", _subject(simple[a:b]))
+        if (len(roles.lead), len(roles.units)) != before:
+            lines.append(para.first_line)
+    return roles.lead, roles.units, lines

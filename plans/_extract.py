@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,7 +41,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from plans._calendar import CALENDAR, ChinaCalendar
-from plans._clauses import founded, full_names, own_bodies, title_for, units_for
+from plans._clauses import document_units, founded, full_names, own_bodies, title_for, units_for
 from plans._draft import _check
 from plans._errors import ExpressionError, MissingEventError
 from plans._expressions import parse
@@ -381,6 +381,7 @@ class _Candidate:
     sentence: Sentence
     atoms: list[_Atom]
     simple: str  # simplified sentence
+    context: Sequence[Paragraph] = ()  # the document's paragraphs, for label lines around
 
     @property
     def start(self) -> int:
@@ -425,6 +426,7 @@ def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback_year: i
             nodes.append(node)
     nodes = _dedupe(sorted(nodes, key=lambda n: (n.line, n.source.find(n.written))))
     _name_in_full(doc, nodes)
+    _fall_back_to_document(doc, nodes)
     draft = DraftDocument(title, doc.first_line, doc.last_line, year, issuer, issued, narrative,
                           nodes, unread, events, _plan_id(title, year, used), notes, span=span)
     draft.yaml = _dump(draft, source)
@@ -441,7 +443,7 @@ def _candidates(doc: Document) -> Iterator[_Candidate]:
             skip = ENUMERATOR.match(simple)
             atoms = _atoms(simple, skip.end() if skip else 0)
             for group in _clusters(simple, atoms):
-                yield _Candidate(sentence, group, simple)
+                yield _Candidate(sentence, group, simple, doc.paragraphs)
 
 
 def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
@@ -493,7 +495,7 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         kind = "deadline"
         said = c.text() + (c.sentence.text[c.end: c.end + submit.end()] if submit else "")
         note = note or f"文中“{said}”: read as a deadline (by the end of it)"
-    lead, units = units_for(c.sentence, c.start, c.end)
+    lead, units = units_for(c.sentence, c.start, c.end, c.context)
     title = title_for(c.sentence, c.start, c.end)
     return ExtractedNode(c.line, when, kind, title, source, lead, units, note, c.text())
 
@@ -615,7 +617,7 @@ def _rewritten(doc: Document) -> Iterator[ExtractedNode]:
                     if org:  # 党小组月评: the body that does it, and the duty itself as the title
                         lead, units, title = [simplified(org)], [], simplified(written)
                     else:
-                        lead, units = units_for(sentence, m.start(), m.end())
+                        lead, units = units_for(sentence, m.start(), m.end(), doc.paragraphs)
                         title = title_for(sentence, m.start(), m.end())
                     yield ExtractedNode(line, when, parse(when).kind, title,
                                         f"L{line}: {sentence.text.strip()}", lead, units,
@@ -631,6 +633,25 @@ def _name_in_full(doc: Document, nodes: list[ExtractedNode]) -> None:
     for node in nodes:
         earlier = [name for line, name in reversed(known) if line < node.line] + own
         node.lead, node.units = full_names(node.lead, earlier), full_names(node.units, earlier)
+
+
+def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode]) -> None:
+    """A node whose text names nobody goes to the document's actors (its addressees, else
+    the units its sentences give a part), with a note saying where they were read, so the
+    draft reaches someone and the office sees what to check."""
+    bare = [n for n in nodes if not (n.lead or n.units)]
+    if not bare:
+        return
+    lead, units, lines = document_units(doc.paragraphs)
+    if not (lead or units):
+        return
+    known = own_bodies("".join(para.text for para in doc.paragraphs))
+    lead, units = full_names(lead, known), full_names(units, known)
+    where = "、".join(f"L{line}" for line in lines[:6]) + ("…" if len(lines) > 6 else "")
+    said = f"单位取自全文({where}),请核对"
+    for node in bare:
+        node.lead, node.units = list(lead), list(units)
+        node.note = f"{node.note}; {said}" if node.note else said
 
 
 def _dedupe(nodes: list[ExtractedNode]) -> list[ExtractedNode]:

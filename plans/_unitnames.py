@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from plans._segment import simplified
 
-__all__ = ["Label", "assigned", "founded", "full_names", "is_group", "is_person", "is_unit", "labels",
+__all__ = ["Label", "assigned", "founded", "full_names", "is_group", "is_person", "is_unit", "labels", "listed",
            "names_in", "own_bodies", "split_names", "unit_prefix"]
 
 # How a unit's name ends. The look-behinds keep out words that end the same way and name
@@ -34,10 +34,11 @@ __all__ = ["Label", "assigned", "founded", "full_names", "is_group", "is_person"
 _ORG = re.compile(
     r"(?:委员会|村委会|居委会|委|党组|总支|支部|领导小组|小组|中心组|专班|(?<![分编重改一二三两四五六七八九十])组"
     r"|办公室|值班室|[科处教研编]室|办事处|(?<![举承主协创开兴督包代申查])办|部门|部|局|厅"
-    r"|(?<![之到好相妥善益长短难深])处|(?<![学本专理文工])科|(?<!网)站|(?<![场住厕处])所"
+    r"|(?<![之到好相妥善益长短难深])处|(?<![学本专理文工])科|(?<!网)站"
+    r"|(?:研究|派出|事务|服务|司法|财政|卫生|税务|管理|农技|林业|水利|兽医|文化|供电|信用|国土|城管|检测|设计|工作|保健|门诊)所"
     r"|(?<![排带组入归列梯])队|中心|单位|机关|(?:党|团|工会|群团|基层|社会|妇女|青年)组织"
     r"|(?:工|协|学|商|联合|分|总|理事|董事)会|(?:妇|侨|文|残|工商|学|社|青)联|政府|人大|政协"
-    r"|公司|集团|企业|(?:报|出版|合作|杂志|通讯)社|学校|党校|大学|中学|小学|幼儿园|(?<![庭大合])院"
+    r"|公司|集团|企业|(?:报|出版|合作|杂志|通讯)社|学校|党校|大学|(?<![集其高])中学|(?<![从])小学|幼儿园|(?<![庭大合])院"
     r"|(?<![在离返回到留入全母本])校|街道|社区|班级|年级|[各每]班|(?:共青|代表|讲师|宣讲|艺术)团"
     r"|(?<![场宾旅饭])馆|电视台|电台)(?:\([^()]{1,8}\))?$")
 # Groups named by a place alone: 各地, 各乡镇, 各市(州), 各县、区.
@@ -66,7 +67,7 @@ _ROLE_NAME = re.compile(r"^(?:各|各个)?(?:牵头|责任|配合|参与|协办|
 # 市委组织部联合市委宣传部 two bodies and a verb).
 _VERB_INSIDE = re.compile(r"进行|开展|推进|实施|落实|加强|提高|建立|完善|抓好|做好|参加|组织开展|根据|按照"
                           r"|结合|围绕|通过|表彰|评选|一批|一次|一个|一名|一支|以上(?!单位)|以下(?!单位)|报送|上报|提交"
-                          r"|情况|[委办部局]组织$|交(?![通警流])|(?<=.)(?:联合(?!会)|会同|协同|牵头|配合|协助)")
+                          r"|情况|分成|分为|[一二两三四五六七八九十]个|[内里]每|时段|[委办部局]组织$|交(?![通警流])|(?<=.)(?:联合(?!会)|会同|协同|牵头|配合|协助)")
 # Too bare to name anyone.
 _BARE = {"组织", "单位", "部门", "中心", "小组", "工作组", "组", "部", "局", "委", "处", "科", "站", "所", "队",
          "院", "校", "团", "党组织", "基层党组织", "机关", "公司", "企业", "会", "办"}
@@ -223,7 +224,8 @@ def assigned(found: list[Label]) -> tuple[list[str], list[str]]:
 
 # ── full names ────────────────────────────────────────────────────────────────
 
-def _listed(text: str) -> list[str]:
+def listed(text: str) -> list[str]:
+    """The names ``text`` lists when every piece is a unit (else [])."""
     names = split_names(text)
     return names if names and all(is_unit(n) for n in names) else []
 
@@ -255,8 +257,8 @@ def own_bodies(text: str) -> list[str]:
     for m in _LEVELLED.finditer(simple):
         counts[m.group(0)] = counts.get(m.group(0), 0) + 1
     named: dict[str, set[str]] = {}
-    candidates = [n for m in _OWN.finditer(simple) for n in _listed(m.group(1))]
-    candidates += [n for m in _DEFINED.finditer(simple) for n in _listed(m.group(1))]
+    candidates = [n for m in _OWN.finditer(simple) for n in listed(m.group(1))]
+    candidates += [n for m in _DEFINED.finditer(simple) for n in listed(m.group(1))]
     for name in candidates:
         kind = _GENERIC.search(name)
         if kind and kind.group(0) != name and not is_group(name):

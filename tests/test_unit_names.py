@@ -156,6 +156,33 @@ def test_a_paragraph_goes_on_from_the_subject_of_the_one_before() -> None:
     assert _node_units(text, "3月8日", context=False) == ([], [])
 
 
+def test_a_node_that_names_nobody_goes_to_the_addressees_with_a_note() -> None:
+    text = ("某学院关于2024年国庆节值班工作的通知\n各二级学院,院直各单位:\n"
+            "一、值班表于9月28日前报送。\n二、国庆节期间做好安全检查。\n")
+    [doc] = extract_text(text).documents
+    node = next(n for n in doc.nodes if n.written == "国庆节期间")
+    assert (node.lead, node.units) == ([], ["各二级学院", "院直各单位"])
+    assert "L2" in node.note and "核对" in node.note
+
+
+def test_failing_addressees_a_bare_node_goes_to_the_units_the_text_gives_a_part() -> None:
+    text = ("某区2024年春节慰问工作方案\n一、慰问时间\n春节前完成走访慰问。\n二、组织领导\n"
+            "参加单位有区工会、区人社局等。由区委组织部牵头,统筹协调各项工作。\n")
+    [doc] = extract_text(text).documents
+    node = next(n for n in doc.nodes if n.written == "春节前")
+    assert node.lead == ["区委组织部"]
+    assert node.units == ["区工会", "区人社局"]
+    assert "L5" in node.note
+
+
+def test_a_node_with_its_own_units_keeps_them() -> None:
+    text = ("某区2024年党建工作计划\n各党支部:\n一、3月底前,区委组织部牵头完成党员信息核查。\n")
+    [doc] = extract_text(text).documents
+    [node] = doc.nodes
+    assert (node.lead, node.units) == (["区委组织部"], [])
+    assert not node.note
+
+
 # ── names ─────────────────────────────────────────────────────────────────────
 
 
@@ -173,7 +200,8 @@ def test_unit_names(name: str) -> None:
 @pytest.mark.parametrize("text", [
     "参与党委", "组织社区", "庆“七一”组织社区", "联系消防中队", "各基层团", "轮流组织", "③每年初组织",
     "带队", "举办", "干部", "全体党员", "党支部书记", "主题党日活动", "市委组织部联合市委宣传部", "张三",
-    "组织", "单位", "每年党委",
+    "组织", "单位", "每年党委", "所产生的收益全部归内容提供方所", "集中学", "规定时段内每班",
+    "区领导慰问分成二个慰问小组",
 ])
 def test_not_unit_names(text: str) -> None:
     assert not is_unit(text)
