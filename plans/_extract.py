@@ -1,23 +1,27 @@
 """`jiedian plan extract`: draft a plan file from a plan's text, one milestone per time node.
 
 The text is cut into documents and sentences by ``_segment`` (which repairs
-broken lines and drops web furniture). In each sentence, regexes built from
-the grammar's vocabulary (``_forms``: dates, months, 上旬, 季度, named and
-lunar days, 每…, 前/前夕/后/前后/期间) find *atoms*; atoms next to each other
-or joined by 、和至— form a *cluster*. A cluster gives the longest piece that
-``parse`` reads and that expands for the plan's year: the cluster as written,
-else its items (a qualifier such as 上半年 in 上半年5月1日 dropped) joined into
-one list, else each item alone. What cannot be read is kept as a YAML comment.
+broken lines and drops web furniture). In each sentence the grammar's own scanner
+(``_grammar.compile_scanner`` over ``_text.normalize_spans``: every form of ``FORMS``
+plus extraction's few extra words) finds *atoms*; atoms next to each other or joined
+by 、和至— form a *cluster*. A cluster gives the longest piece that ``parse`` reads
+and that expands for the plan's year: the cluster as written, else its items joined
+into one list, else each item alone. What cannot be read is kept as a YAML comment.
 
 Not every time is a node: past references (2010年以来, 去年, a clause with 举办了
 or 已经), targets (力争到2013年), a whole year with no point inside it (2010年,
-今年, 全年, 年内), book titles (《…2011年…》), document dates (…印发), titles and
-signatures are skipped. A few times the grammar does not spell are read as it
-would (半年进行一次 → 每半年, 党小组月评 → 每月, 建党90周年之际 → “七一”前后),
-keeping the text as written. A speech, essay or report (many 了) is flagged in
-the summary: it usually has no nodes. Units come from (牵头单位:…;责任单位:…) blocks for their
-paragraph, else the subject before a verb (各党支部要…, 局党委将…), the
-recipient (…交镇党建办) or, failing those, the previous sentence's subject.
+今年, 全年, 年内), book titles (《…2011年…》), document dates (…印发), quotas
+(每人每年至少…, 每周学足2个小时), titles and signatures are skipped. A festival
+named alone is a topic (纪念五四运动, 国庆节放假安排通知如下) unless the text uses
+it as the occasion: 结合/借/在 before it, 期间/前后/之际/慰问 after it, a celebration
+(庆祝“三八”国际妇女节活动) or a clause it opens with an action (“八一”节与…组织…).
+A few times the grammar does not spell are read as it would (半年进行一次 → 每半年,
+党小组月评 → 每月, 建党90周年之际 → “七一”前后), keeping the text as written. A
+speech, essay or report (many 了) is flagged in the summary: it usually has no nodes.
+
+Units come from ``_clauses.units_for`` (labels, what the sentence says, its subject,
+its item's label lines); a node that names nobody gets the document's addressees
+(主送), else every unit the document's sentences give a part, with a note to check.
 
 A file may hold several documents: each gets its own draft; ``Extraction.write``
 writes one file, or a directory with one file per document that has nodes.
@@ -99,6 +103,13 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{1,2}-\d{1,2}\s*\d{1,2}:\d{2}")  # a page's da
 # 通过“三八”妇女节开展…); elsewhere it is a topic (五四运动, 五四青年节活动方案, 清明节文化).
 _OCCASION_BEFORE = re.compile(r"(?:通过|借|借助|结合|利用|在|于|逢|每逢|趁|值此|迎接|围绕|抓住)[“\"「]?$")
 _OCCASION_AFTER = re.compile(r"[”\"」]?(?:慰问|走访|期间|假期|放假|前后|之际|当天|到来|来临|扫墓|祭扫|祭奠)")
+# A celebration is held on its day: 庆祝“三八”国际妇女节活动, 庆“七一”组织…; and a day that
+# opens a clause of a schedule sets when it happens: “八一”节与消防中队组织…, 重阳节在…下组织….
+_CELEBRATED = re.compile(r"(?:庆祝|欢庆|欢度|喜迎|庆)[“\"「]?$")
+_OPENS_CLAUSE = re.compile(r"(?:^|[,;。:、])[“\"「]?$")
+_OPENS_ACTION = re.compile(r"[”\"」]?节?(?:与|同|在|组织|开展|举办|举行|召开|,)")
+# The notice's subject, with its dates given after it: 国庆节放假安排通知如下, 假日安排为:.
+_ARRANGEMENT = re.compile(r"[”\"」]?节?(?:放假|假日|假期)安排")
 # A quota, not a node: 每人每年至少写3篇, 每周学足2个小时.
 _PER_PERSON = re.compile(r"(?:每人|每位|每名|人均|每个人)[^,,。;;]{0,6}$")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十]+(?:个小时|小时|学时|课时)")
@@ -463,8 +474,11 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         return None  # a target: 力争到2015年底
     if kinds <= {"number", "day"}:
         return None
-    if kinds == {"named"} and len(c.atoms) == 1 and not _OCCASION_BEFORE.search(before) \
-            and not _OCCASION_AFTER.match(after) and _bare_name(c.text()):
+    if kinds == {"named"} and len(c.atoms) == 1 and _bare_name(c.text()) and (
+            _ARRANGEMENT.match(after) or not (
+                _OCCASION_BEFORE.search(before) or _OCCASION_AFTER.match(after)
+                or _CELEBRATED.search(before)
+                or (_OPENS_CLAUSE.search(before) and _OPENS_ACTION.match(after)))):
         return None  # a festival as a topic (module docstring)
     if "every" in kinds and (_PER_PERSON.search(before)
                              or _QUANTITY.search(_clause_after(simple, c.start))):

@@ -92,6 +92,27 @@ def test_times_the_grammar_does_not_spell_are_read_and_kept_as_written(tmp_path:
     loads(doc.yaml, tmp_path)
 
 
+@pytest.mark.parametrize(("line", "node"), [
+    ("(2)3-4月份,庆祝“三八”国际妇女节活动,开展卫生月活动。", "“三八”国际妇女节"),
+    ("(4)7-8月份,“八一”节与消防中队组织好一次共建活动。", "“八一”节"),
+    ("(5)9-10月份,重阳节在共建单位的支持下组织老年人出游。", "重阳节"),
+    ("结合清明节组织扫墓。", "清明节"),
+])
+def test_a_festival_used_as_the_occasion_is_a_node(line: str, node: str) -> None:
+    [doc] = extract_text("某社区2024年共建工作计划\n一、活动安排\n" + line + "\n").documents
+    assert node in [n.written for n in doc.nodes]
+
+
+@pytest.mark.parametrize("line", [
+    "现将2024年国庆节放假安排通知如下:10月1日至7日放假。",
+    "开展纪念五四运动主题教育。",
+    "国庆是全国人民的节日,要营造浓厚氛围。",
+])
+def test_a_festival_named_as_a_topic_is_not_a_node(line: str) -> None:
+    [doc] = extract_text("某校2024年工作安排\n一、安排\n" + line + "\n").documents
+    assert not [n for n in doc.nodes if n.written in ("国庆节", "五四运动", "五四", "国庆")]
+
+
 def test_traditional_input_gives_the_same_nodes() -> None:
     simplified = extract_text(PLAN).documents[0]
     traditional_text = PLAN.replace("党", "黨").replace("镇", "鎮").replace("开", "開")
@@ -279,8 +300,9 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 @pytest.mark.skipif(not (CORPUS / "keys.json").is_file(), reason="../shared/corpus is not beside the project")
 def test_the_development_corpus_does_not_regress() -> None:
     """The 30 real documents of ../shared/corpus, scored strictly: floors at today's figures
-    (recall 73%, precision 83%), so a change that reads them worse fails here."""
+    (recall 78.7%, precision 84.0%, units 71.7%), so a change that reads them worse fails here."""
     bench = _scorer()
     scores, _ = bench.score_set("corpus", [])
     corpus = bench.total("corpus", scores)
-    assert corpus.recall >= 0.70 and corpus.precision >= 0.80, bench.total_line(corpus)
+    assert corpus.recall >= 0.77 and corpus.precision >= 0.82, bench.total_line(corpus)
+    assert corpus.units >= 0.70, bench.total_line(corpus)
