@@ -183,6 +183,10 @@ _REWRITES = [
      lambda m: "“七一”前夕" if m.group(1) == "前夕" else "“七一”前后"),
 ]
 _PAST = re.compile(r"(?<![为除])了(?![解如结然不])|已经|已于|业已|曾经")
+# A news report's dateline, not a node: 4月13日,机关党委…召开会议,…共7人参加.
+_DATELINE = re.compile(r"^(?:.*(?:网讯|消息|讯|报道)[:)]?)?[^,;。\d]{0,4}$")
+_REPORTED = re.compile(r"参加会议|出席会议|参会|与会|\d+人参加|人参加了|参加了|主持会议|会议指出|会议强调"
+                       r"|会议要求|会议听取|会议传达|刊发|报道|网讯|消息[:)]|记者")
 _WHOLE_YEAR = re.compile(r"(?:本|今|全)?年(?:度)?内|本年度|年度")
 _OPEN_RANGE = re.compile(r"(?:开始|起)?[,,]?(?:至|到)(?=[^,,;;。]{2,20}(?:召开|结束|为止|止))"
                          r"[^,,;;。]{2,20}?(?:召开|结束|为止|止)")
@@ -468,6 +472,10 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         return None
     if _PAST.search(_clause_after(simple, c.start)):
         return None
+    if not kinds & {"every", "named", "lunar"} and _DATELINE.match(before) \
+            and re.match(r"(?:晚|上午|下午|中午)?[,:]", after) \
+            and _REPORTED.search(simplified(c.sentence.paragraph.text)):
+        return None  # a news report's dateline
     if kinds <= {"year", "thisyear"} or _WHOLE_YEAR.fullmatch(simple[c.start: c.end]):
         return None  # 2010年, 今年, 全年, 年内: the plan's year again, no point inside it
     if re.search(r"(?:力争|争取|确保)?到$", before) and "year" in kinds:

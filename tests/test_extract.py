@@ -113,6 +113,16 @@ def test_a_festival_named_as_a_topic_is_not_a_node(line: str) -> None:
     assert not [n for n in doc.nodes if n.written in ("国庆节", "五四运动", "五四", "国庆")]
 
 
+def test_a_news_reports_dateline_is_not_a_node_but_a_plans_dated_item_is() -> None:
+    report = ("某局召开党史学习教育推进会\n某某网讯:4月7日上午,局党组召开推进会,部署读书班工作,"
+              "局机关全体党员参加会议。\n要求各支部每月25日前报送学习情况。\n")
+    [doc] = extract_text(report).documents
+    assert [n.written for n in doc.nodes] == ["每月25日前"]
+    plan = "某局2024年党建工作计划\n一、安排\n3月5日,召开动员大会。\n"
+    [doc] = extract_text(plan).documents
+    assert [n.written for n in doc.nodes] == ["3月5日"]
+
+
 def test_traditional_input_gives_the_same_nodes() -> None:
     simplified = extract_text(PLAN).documents[0]
     traditional_text = PLAN.replace("党", "黨").replace("镇", "鎮").replace("开", "開")
