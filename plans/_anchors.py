@@ -323,7 +323,8 @@ class RecurringAnchor(Anchor):
 
     @property
     def point(self) -> bool:
-        return isinstance(self.part, int) or self.part == "中" or self.nth is not None
+        return (isinstance(self.part, int) or self.part == "中" or self.nth is not None
+                or (self.unit == "week" and self.weekday is not None))  # 每周二前: by Tuesday
 
     @property
     def end_marker(self) -> bool:

@@ -168,6 +168,15 @@ def _dotted_day(match: re.Match[str]) -> str:
     return f"{match.group(1)}月{match.group(2)}日"
 
 
+# 周一9:30 reads 周19:30 once numerals are digits: keep the weekday apart (每周19:30 is then
+# Monday 9:30, the commoner meaning in plans).
+_WEEKDAY_CLOCK = re.compile(r"周([1-7])(?=\d{1,2}:\d\d)")
+
+
+def _weekday_clock(match: re.Match[str]) -> str:
+    return f"周{match.group(1)}的"
+
+
 # The steps of normalize, in order; ``normalize_spans`` runs the same list.
 _STEPS: list[tuple[re.Pattern[str], object]] = [
     (_SPELLING, _spelling),
@@ -175,6 +184,7 @@ _STEPS: list[tuple[re.Pattern[str], object]] = [
     (_COUNTED, _counted),
     (_DOTTED_DAY, _dotted_day),
     (_TIDY, _tidy),
+    (_WEEKDAY_CLOCK, _weekday_clock),
 ]
 
 
@@ -190,7 +200,8 @@ def normalize(text: str) -> str:
     if _HAS_NUMERAL.search(text):
         text = _YEAR_DIGITS.sub(_year_digits, text)
         text = _COUNTED.sub(_counted, text)
-    return _TIDY.sub(_tidy, _DOTTED_DAY.sub(_dotted_day, text))
+    text = _TIDY.sub(_tidy, _DOTTED_DAY.sub(_dotted_day, text))
+    return _WEEKDAY_CLOCK.sub(_weekday_clock, text)
 
 
 def normalize_spans(text: str) -> tuple[str, list[int], list[int]]:
