@@ -7,7 +7,8 @@ these are the rules where it is silent, as a party-building office means them:
 - A list (、 和 及 与 或) gives one occurrence per item. A bare number borrows
   the unit of the next item (4、5月 = 4月、5月); a bare day borrows the month of
   the one before (5月1日、7日). When only the last item has 前/前夕/后/前后/期间,
-  it applies to every item (元旦、春节前夕 = 元旦前夕、春节前夕).
+  it applies to every item (元旦、春节前夕 = 元旦前夕、春节前夕), and a year written
+  on an item goes on to the items after it (2025年元旦、春节期间).
 - A range (至 到 - —) runs from the first day of its start to the last day of
   its end; the start borrows the end's unit (4-11月) and the end the start's
   year and month (2011年3月至5月, 5月1日至7日). An end earlier than the start
@@ -30,7 +31,8 @@ Wordings of real plans beyond DESIGN.md's table (the forms are in ``_grammar``):
 
 - A verb after a time (3月15日前完成, 月底前报送, 4月完成) leaves the time as it is; with
   no 前, the verb makes it a deadline by X's end. 截至/截止/截止到 X is by X's end
-  (截止到2020年底 → 12-31). 每周一次, 每季度至少1次 say how often: 每周, 每季度.
+  (截止到2020年底 → 12-31), and so is 到 X opening an expression (到2023年底).
+  每周一次, 每季度至少1次 say how often: 每周, 每季度.
 - A或B (或者) is one window from A's start to B's end (4月底或5月初 → 04-30…05-05).
 - 上中旬 is days 1–20, 中下旬 11–last; 年终 is December, like 年底; 年中 is June–July.
 - X后第一个工作日, X后上班第一天: the first working day after X (调休 included).
@@ -81,7 +83,7 @@ MAX_LENGTH = 200  # a time expression is short; longer is a sentence pasted into
 # One item: [于|截至]ANCHOR[的][clock][MODIFIER][clock][开始|止|…][完成|报送|…]. The body is
 # lazy, so the suffixes are taken from the end; the modifiers are _grammar.MODIFIERS.
 _SINGLE = re.compile(
-    r"(?:最迟于|最迟在|最迟|不迟于|于|在|从|自|(?P<byend>截至|截止到|截止|截止于))?"
+    r"(?:最迟于|最迟在|最迟|不迟于|于|在|从|自|(?P<byend>截至|截止到|截止|截止于|到(?=\d|今年|本年|年)))?"
     r"(?P<body>.+?)"
     r"(?:(?<=日)周\d)?"  # 6月28日 周五: the weekday says the same day again
     rf"(?:的)?(?P<clock1>{CLOCK_SOURCE})?"
@@ -267,6 +269,11 @@ def _read_list(text: str) -> list[_Item | _Range]:
         raise ExpressionError(text, "has an empty item in its list")
     texts = _borrow_units(texts)
     items = [_read_item(part) for part in texts]
+    for i in range(1, len(items)):  # 2025年元旦、春节期间: the year goes on to the next items
+        before, item = items[i - 1], items[i]
+        if isinstance(before, _Item) and isinstance(item, _Item) \
+                and split_year(texts[i], text)[1] == texts[i]:  # no year written on it
+            items[i] = replace(item, anchor=item.anchor.with_year(before.anchor.year))
     last = items[-1]
     bare = all(isinstance(item, _Item) and item.modifier is None for item in items[:-1])
     if len(items) > 1 and isinstance(last, _Item) and last.modifier and bare:

@@ -5,6 +5,10 @@ punctuation, Chinese numerals (二〇一一年, 十二月, 十五日) and every 
 quoting mark (“七一”, "七一", 「七一」). `normalize` maps all of that to one
 form: Simplified characters, ASCII digits and punctuation, no quotes, no
 spaces, 号 as 日, 元月 as 1月, 星期/礼拜 as 周, and one range dash ``-``.
+Besides: 每月的/每年的 lose 的 (每月的第二个星期五); a range's first day gets the 日 it
+leaves out (8月28-9月6日, 6月18~19日); two quarters run together (第二三季度) become
+a range of quarters; two holidays written side by side (元旦春节期间) are listed
+(元旦、春节期间); 周一9:30 keeps the weekday apart from the clock.
 
 Chinese numerals become digits only where they count something (before
 年 月 日 季度 个月 周 …, or after 第 / 每): 七一, 五四, 三八 and 十一 stay as
@@ -177,6 +181,27 @@ def _weekday_clock(match: re.Match[str]) -> str:
     return f"周{match.group(1)}的"
 
 
+# Words a time is written with that the grammar spells otherwise (after numerals are read).
+_HOLIDAY = "元旦|春节|清明|五一|端午|中秋|国庆"
+_PHRASING = re.compile(
+    r"(?<=每[月年周])的(?=[\d第最初底末中上下])|(?<=每季度)的(?=[\d第最初底末首])"
+    r"|(?<=月)\d{1,2}(?=-\d{1,2}(?:月\d{1,2})?日)"
+    r"|第[1-4][1-4]季度"
+    rf"|(?:{_HOLIDAY})(?=(?:{_HOLIDAY}))"
+)
+
+
+def _phrasing(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if text == "的":
+        return ""
+    if text.isdigit():
+        return f"{text}日"
+    if text.startswith("第"):
+        return f"第{text[1]}季度至第{text[2]}季度"
+    return f"{text}、"
+
+
 # The steps of normalize, in order; ``normalize_spans`` runs the same list.
 _STEPS: list[tuple[re.Pattern[str], object]] = [
     (_SPELLING, _spelling),
@@ -185,6 +210,7 @@ _STEPS: list[tuple[re.Pattern[str], object]] = [
     (_DOTTED_DAY, _dotted_day),
     (_TIDY, _tidy),
     (_WEEKDAY_CLOCK, _weekday_clock),
+    (_PHRASING, _phrasing),
 ]
 
 
@@ -201,7 +227,7 @@ def normalize(text: str) -> str:
         text = _YEAR_DIGITS.sub(_year_digits, text)
         text = _COUNTED.sub(_counted, text)
     text = _TIDY.sub(_tidy, _DOTTED_DAY.sub(_dotted_day, text))
-    return _WEEKDAY_CLOCK.sub(_weekday_clock, text)
+    return _PHRASING.sub(_phrasing, _WEEKDAY_CLOCK.sub(_weekday_clock, text))
 
 
 def normalize_spans(text: str) -> tuple[str, list[int], list[int]]:
