@@ -172,13 +172,14 @@ def seed_texts(item: Mapping[str, Any]) -> list[str]:
 
 
 def unit_parts(name: str) -> list[str]:
-    return [p for p in (name_key(part) for part in str(name).split("、")) if p]
+    return [p for p in (name_key(part) for part in _PINYIN.sub("", str(name)).split("、")) if p]
 
 
 def unit_found(name: str, found: set[str]) -> bool:
-    """Whether a key unit is among ``found`` (name_keys): whole, or every 、-part of it."""
+    """Whether a key unit is among ``found`` (name_keys): whole, or every 、-part of it
+    (pinyin notes dropped, as for time keys)."""
     parts = unit_parts(name)
-    return name_key(name) in found or (bool(parts) and all(p in found for p in parts))
+    return name_key(_PINYIN.sub("", str(name))) in found or (bool(parts) and all(p in found for p in parts))
 
 
 def unit_keys_of(nodes: Iterable[Found]) -> set[str]:

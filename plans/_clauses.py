@@ -8,7 +8,8 @@ Units, the most explicit first (names themselves: see plans._unitnames):
    document's paragraphs (``context``), on the label lines of the item the node is in
    (1、开展…活动 / 时间:7月1日前 / 牵头部门:党委办公室). A blank label (负责人:) or a
    person (负责人:张三) names no unit; 负责人:办公室张三 names 办公室.
-2. What the sentence says of anyone: X牵头(,Y配合|参与|协办) → X lead, Y units; 由X牵头|负责|
+2. What the sentence says of anyone: X牵头(,Y配合|参与|协办) → X lead, Y units; X为…的牵头
+   部门 → X lead (…的责任单位 → units); 由X牵头|负责|
    组织… → X; X、Y按职责分工负责 → units; 在X的领导下 → X lead; 在X的支持|配合下 → X units;
    经X研究 → X lead; X会同|联合Y → Y units; 联系|邀请X(与Y), 与X共同开展 → units (partners);
    组织|动员|督促|联动各X开展 → 各X units.
@@ -76,8 +77,9 @@ _FOLLOWERS = re.compile(
 _LEAD_WORDS = re.compile(r"^[①-⑳\-•·]*(?:我们|我局|我镇|我县|我市|我区)?"
                          r"(?:由|请|要求|并|同时|其中|凡|经|另外|此外|还要)?")
 # What the subject does, when it says its part: 牵头 (lead) or 配合 (units).
-_LEADS = re.compile(r"^(?:统一)?(?:牵头|主办)")
-_HELPS = re.compile(r"^(?:要|应|须)?(?:配合|协助|协办|协同|参与|参加|按职责|分工负责|各负其责|各司其职|共同负责)")
+_LEADS = re.compile(r"^(?:统一)?(?:牵头|主办)|^(?:为|是|作为)[^,;。]{0,12}?(?:牵头|主办)(?:单位|部门)")
+_HELPS = re.compile(r"^(?:要|应|须)?(?:配合|协助|协办|协同|参与|参加|按职责|分工负责|各负其责|各司其职|共同负责)"
+                    r"|^(?:为|是|作为)[^,;。]{0,12}?(?:责任|配合|协办|参与)(?:单位|部门)")
 _EDGES = re.compile(r"^[ ,,、;;:]+|[ ,,、;;:]+$")
 
 

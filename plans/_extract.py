@@ -64,6 +64,7 @@ from plans._segment import (
     split_documents,
 )
 from plans._text import normalize, normalize_spans
+from plans._unitnames import antecedents
 
 __all__ = ["DraftDocument", "ExtractedNode", "Extraction", "Unread", "extract_file", "extract_text"]
 
@@ -489,7 +490,7 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
                 or (_OPENS_CLAUSE.search(before) and _OPENS_ACTION.match(after)))):
         return None  # a festival as a topic (module docstring)
     if "every" in kinds and (_PER_PERSON.search(before)
-                             or _QUANTITY.search(_clause_after(simple, c.start))):
+                             or _QUANTITY.search(_own_clause(simple, c.start))):
         return None  # a quota
     source = f"L{c.line}: {c.sentence.text.strip()}"
     open_range = _OPEN_RANGE.match(after)
@@ -624,6 +625,11 @@ def _clause_after(simple: str, start: int) -> str:
     return simple[start:]
 
 
+def _own_clause(simple: str, start: int) -> str:
+    """The clause of ``simple`` that ``start`` is in (每周学足2个小时, not the one after)."""
+    return next((simple[a:b] for a, b in clauses(simple) if a <= start < b), simple[start:])
+
+
 def _rewritten(doc: Document) -> Iterator[ExtractedNode]:
     """Nodes said without the grammar's words (_REWRITES), with what the text says in a note."""
     for para in doc.paragraphs:
@@ -654,6 +660,10 @@ def _name_in_full(doc: Document, nodes: list[ExtractedNode]) -> None:
     own = own_bodies("".join(para.text for para in doc.paragraphs))
     for node in nodes:
         earlier = [name for line, name in reversed(known) if line < node.line] + own
+        if any(name.startswith(("该", "本")) for name in (*node.lead, *node.units)):
+            # 该工会: the last 工会 the text named in full before the node
+            earlier = antecedents("".join(p.text for p in doc.paragraphs
+                                          if p.first_line <= node.line)) + earlier
         node.lead, node.units = full_names(node.lead, earlier), full_names(node.units, earlier)
 
 

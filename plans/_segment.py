@@ -250,6 +250,7 @@ def is_title(line: str) -> bool:
     """A document's title: short, no sentence punctuation, ends with a kind of document."""
     simple = title_key(line)
     return (4 <= len(simple) <= 60 and simple.endswith(_DOC_TYPES) and not _MARKER.match(simple)
+            and not _MARKER.match(simplified(line).strip())  # (一)、时间安排 is a heading
             and not any(mark in simple for mark in "。,,;;!?"))
 
 

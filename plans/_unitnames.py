@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from plans._segment import simplified
 
-__all__ = ["Label", "assigned", "founded", "full_names", "is_group", "is_person", "is_unit", "labels", "listed",
-           "names_in", "own_bodies", "split_names", "unit_prefix"]
+__all__ = ["Label", "antecedents", "assigned", "founded", "full_names", "is_group", "is_person", "is_unit",
+           "labels", "listed", "names_in", "own_bodies", "split_names", "unit_prefix"]
 
 # How a unit's name ends. The look-behinds keep out words that end the same way and name
 # no one: 举办 (a verb), 之处, 场所, 带队, 分组, 网站, 值班.
@@ -267,12 +267,30 @@ def own_bodies(text: str) -> list[str]:
     return sorted(counts, key=lambda name: -counts[name]) + [n for n in unique if n not in counts]
 
 
+def antecedents(text: str) -> list[str]:
+    """The bodies of a generic kind (工会, 党支部 …) that ``text`` names in full, latest first:
+    what 该工会 or 本支部 later refers to."""
+    simple = simplified(text)
+    found: list[str] = []
+    for m in _GENERIC_ANYWHERE.finditer(simple):
+        before = re.split(r"[^\u4e00-\u9fff()]", simple[max(0, m.start() - 20): m.start()])[-1]
+        for start in range(len(before)):
+            name = before[start:] + m.group(0)
+            if not name.startswith(("该", "本", "各")) and is_unit(name):
+                found.append(name)
+                break
+    return list(dict.fromkeys(reversed(found)))
+
+
+_GENERIC_ANYWHERE = re.compile(r"党委|党总支|党支部|总支|团委|团支部|工会|妇联|党组|党工委|纪委")
+
+
 def full_names(names: list[str], known: list[str]) -> list[str]:
     """领导小组 → 工会“创先争优”活动领导小组 when the text set that body up before; 该工会 →
     the 工会 the text named."""
     out = []
     for name in names:
-        base = name[1:] if name.startswith("该") and _GENERIC.fullmatch(name[1:]) else name
+        base = name[1:] if name.startswith(("该", "本")) and _GENERIC.fullmatch(name[1:]) else name
         longer = [full for full in known if full.endswith(base) and full != base]
         out.append(longer[0] if longer else name)
     return list(dict.fromkeys(out))

@@ -113,6 +113,12 @@ def test_a_festival_named_as_a_topic_is_not_a_node(line: str) -> None:
     assert not [n for n in doc.nodes if n.written in ("国庆节", "五四运动", "五四", "国庆")]
 
 
+def test_a_weekly_slot_next_to_a_weekly_quota_is_a_node() -> None:
+    text = "某局2024年读书班安排\n一、时间\n要求各支部每周二晚7点到9点为读书时间,每周学足2个小时。\n"
+    [doc] = extract_text(text).documents
+    assert [n.written for n in doc.nodes] == ["每周二晚7点到9点"]
+
+
 def test_a_news_reports_dateline_is_not_a_node_but_a_plans_dated_item_is() -> None:
     report = ("某局召开党史学习教育推进会\n某某网讯:4月7日上午,局党组召开推进会,部署读书班工作,"
               "局机关全体党员参加会议。\n要求各支部每月25日前报送学习情况。\n")
@@ -310,9 +316,9 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 @pytest.mark.skipif(not (CORPUS / "keys.json").is_file(), reason="../shared/corpus is not beside the project")
 def test_the_development_corpus_does_not_regress() -> None:
     """The 30 real documents of ../shared/corpus, scored strictly: floors at today's figures
-    (recall 78.7%, precision 84.0%, units 71.7%), so a change that reads them worse fails here."""
+    (recall 80.9%, precision 88.0%, units 81.7%), so a change that reads them worse fails here."""
     bench = _scorer()
     scores, _ = bench.score_set("corpus", [])
     corpus = bench.total("corpus", scores)
-    assert corpus.recall >= 0.77 and corpus.precision >= 0.82, bench.total_line(corpus)
-    assert corpus.units >= 0.70, bench.total_line(corpus)
+    assert corpus.recall >= 0.79 and corpus.precision >= 0.86, bench.total_line(corpus)
+    assert corpus.units >= 0.80, bench.total_line(corpus)

@@ -33,6 +33,8 @@ def units_of(line: str, when: str) -> tuple[list[str], list[str]]:
 
 
 CASES = [
+    # X为…的牵头部门
+    ("1、党委工作部为活动办公室的牵头部门,每月25日前汇总进展。", "每月25日前", ["党委工作部"], []),
     # X牵头,Y配合 / 参与 / 协办
     ("1、党委办公室牵头,各党支部配合,于3月底前完成党员信息核查。", "3月底前",
      ["党委办公室"], ["各党支部"]),
@@ -173,6 +175,23 @@ def test_failing_addressees_a_bare_node_goes_to_the_units_the_text_gives_a_part(
     assert node.lead == ["区委组织部"]
     assert node.units == ["区工会", "区人社局"]
     assert "L5" in node.note
+
+
+def test_this_union_is_the_one_the_text_named_before() -> None:
+    text = ("某新城机关工会2024年工作安排\n一、生日会\n12月6日,某某新城直属机关工会为会员举办了生日会。"
+            "该工会每月底为下月过生日的会员集中庆生。\n")
+    [doc] = extract_text(text).documents
+    node = next(n for n in doc.nodes if n.written == "每月底")
+    assert node.lead == ["某某新城直属机关工会"]
+
+
+def test_a_numbered_heading_ending_like_a_title_does_not_start_a_new_document() -> None:
+    text = ("2024年党支部主题党日活动计划\n为落实要求,现结合会计学院学生第二党支部工作实际,制定本计划。\n"
+            "一、总体思路\n主题党日活动是党支部的基本制度,要按月开展,每次活动要有记录。\n二、基本要求\n"
+            "(一)、时间安排\n1.党支部每月月初开展主题党日活动。\n")
+    [doc] = extract_text(text).documents
+    [node] = doc.nodes
+    assert node.lead == ["会计学院学生第二党支部"]
 
 
 def test_a_node_with_its_own_units_keeps_them() -> None:
