@@ -111,6 +111,8 @@ _OPENS_CLAUSE = re.compile(r"(?:^|[,;。:、])[“\"「]?$")
 _OPENS_ACTION = re.compile(r"[”\"」]?节?(?:与|同|在|组织|开展|举办|举行|召开|,)")
 # The notice's subject, with its dates given after it: 国庆节放假安排通知如下, 假日安排为:.
 _ARRANGEMENT = re.compile(r"[”\"」]?节?(?:放假|假日|假期)安排")
+# A festival in a document's name: 庆祝五四青年节主题活动方案.
+_IN_A_NAME = re.compile(r"[”\"」]?节?(?:主题)?(?:系列)?(?:活动)?(?:实施|工作)?(?:方案|计划|通知)")
 # A quota, not a node: 每人每年至少写3篇, 每周学足2个小时.
 _PER_PERSON = re.compile(r"(?:每人|每位|每名|人均|每个人)[^,,。;;]{0,6}$")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十]+(?:个小时|小时|学时|课时)")
@@ -174,7 +176,8 @@ _TIGHT_GAP = re.compile(r"[“”\"'「」]*")
 # 半年进行一次 → 每半年; 党小组月评、党支部季评、党委年度评 → 每月, 每季度, 每年;
 # 庆祝建党90周年之际 → “七一”前后 (前夕 → “七一”前夕).
 _REWRITES = [
-    (re.compile(r"(?<![上下每前后\d])(半年|季度)(?:进行|开展|召开|举行|组织|举办)?一次"),
+    (re.compile(r"(?<![上下每前后\d])(半年|季度)(?:(?:进行|开展|召开|举行|组织|举办|检查|通报|考核|评比"
+                r"|总结|汇报|报告|评议|督查|点评){1,2})?一次"),
      lambda m: f"每{m.group(1)}"),
     (re.compile(r"(?P<org>党小组|党支部|党总支|党委|党组|支部)?(?<![每本上下今当第])(月|季|年度|年)评"
                 r"(?![价估选比审论定级语])"),
@@ -483,8 +486,10 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         return None  # a target: 力争到2015年底
     if kinds <= {"number", "day"}:
         return None
+    if c.atoms[-1].kind == "named" and _ARRANGEMENT.match(after):
+        return None  # 2019年国庆节假日安排为:9月30日至10月7日…: the dates follow
     if kinds == {"named"} and len(c.atoms) == 1 and _bare_name(c.text()) and (
-            _ARRANGEMENT.match(after) or not (
+            _ARRANGEMENT.match(after) or _IN_A_NAME.match(after) or not (
                 _OCCASION_BEFORE.search(before) or _OCCASION_AFTER.match(after)
                 or _CELEBRATED.search(before)
                 or (_OPENS_CLAUSE.search(before) and _OPENS_ACTION.match(after)))):
@@ -525,7 +530,7 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
 
 def _bare_name(text: str) -> bool:
     """True when ``text`` is a day's name alone (no 前, 期间, 之际 … after it)."""
-    return _NAME.fullmatch(normalize(text)) is not None
+    return _NAME.fullmatch(re.sub(r"(?<=.)(?:佳节|节日)$", "", normalize(text))) is not None
 
 
 def _best(c: _Candidate, year: int, calendar: ChinaCalendar,
@@ -691,10 +696,22 @@ def _dedupe(nodes: list[ExtractedNode]) -> list[ExtractedNode]:
     out = []
     for node in nodes:
         key = (node.line, node.when, node.source)
-        if key not in seen:
+        if key not in seen and not _restated(node, nodes):
             seen.add(key)
             out.append(node)
     return out
+
+
+_HOW_OFTEN = re.compile(r"每(?:周|月|季度|半年|年)")
+
+
+def _restated(node: ExtractedNode, nodes: list[ExtractedNode]) -> bool:
+    """每周一次的学习日,具体时间固定在每周星期五下午: how often, said again more exactly in the
+    same sentence, is the exact one's node only."""
+    said_how_often = re.search(re.escape(simplified(node.written)) + r"(?:至少)?[一1]次", simplified(node.source))
+    return bool(_HOW_OFTEN.fullmatch(node.when)) and bool(said_how_often) and any(
+        other.source == node.source and other.when != node.when and other.when.startswith(node.when)
+        for other in nodes)
 
 
 # ── plan-level fields ─────────────────────────────────────────────────────────

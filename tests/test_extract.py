@@ -107,16 +107,28 @@ def test_a_festival_used_as_the_occasion_is_a_node(line: str, node: str) -> None
     "现将2024年国庆节放假安排通知如下:10月1日至7日放假。",
     "开展纪念五四运动主题教育。",
     "国庆是全国人民的节日,要营造浓厚氛围。",
+    "庆祝五四青年节主题活动方案",
+    "学校决定2024年国庆节假日安排为:10月1日至7日放假。",
+    "让群众过上一个欢乐、祥和的新春佳节,决定开展慰问。",
 ])
 def test_a_festival_named_as_a_topic_is_not_a_node(line: str) -> None:
     [doc] = extract_text("某校2024年工作安排\n一、安排\n" + line + "\n").documents
-    assert not [n for n in doc.nodes if n.written in ("国庆节", "五四运动", "五四", "国庆")]
+    assert not [n for n in doc.nodes if n.written in ("国庆节", "五四运动", "五四", "国庆", "五四青年节",
+                                                      "2024年国庆节", "新春佳节")]
 
 
 def test_a_weekly_slot_next_to_a_weekly_quota_is_a_node() -> None:
     text = "某局2024年读书班安排\n一、时间\n要求各支部每周二晚7点到9点为读书时间,每周学足2个小时。\n"
     [doc] = extract_text(text).documents
     assert [n.written for n in doc.nodes] == ["每周二晚7点到9点"]
+
+
+def test_how_often_said_again_exactly_is_one_node_and_半年检查一次_is_every_half() -> None:
+    text = ("某校2024年政治学习制度\n一、时间\n1、坚持每周一次的政治学习日制度,具体时间固定在每周星期五下午。\n"
+            "2、学习笔记半年检查通报一次。\n")
+    [doc] = extract_text(text).documents
+    assert [(n.written, n.when) for n in doc.nodes] == [("每周星期五下午", "每周星期五下午"),
+                                                        ("半年检查通报一次", "每半年")]
 
 
 def test_a_news_reports_dateline_is_not_a_node_but_a_plans_dated_item_is() -> None:
@@ -316,9 +328,9 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 @pytest.mark.skipif(not (CORPUS / "keys.json").is_file(), reason="../shared/corpus is not beside the project")
 def test_the_development_corpus_does_not_regress() -> None:
     """The 30 real documents of ../shared/corpus, scored strictly: floors at today's figures
-    (recall 80.9%, precision 88.0%, units 81.7%), so a change that reads them worse fails here."""
+    (recall 82.0%, precision 92.0%, units 81.7%), so a change that reads them worse fails here."""
     bench = _scorer()
     scores, _ = bench.score_set("corpus", [])
     corpus = bench.total("corpus", scores)
-    assert corpus.recall >= 0.79 and corpus.precision >= 0.86, bench.total_line(corpus)
+    assert corpus.recall >= 0.80 and corpus.precision >= 0.90, bench.total_line(corpus)
     assert corpus.units >= 0.80, bench.total_line(corpus)
