@@ -51,9 +51,11 @@ Wordings of real plans beyond DESIGN.md's table (the forms are in ``_grammar``):
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from plans._anchors import IMPLIED, Anchor, Context, DayAnchor, EventAnchor, Span
@@ -210,6 +212,22 @@ class Rule:
         another year); warnings about uncovered holiday data are appended to
         ``warnings`` when given.
         """
+        key = (self.normalized, year, calendar, tuple(sorted((events or {}).items())), shift)
+        cached = _EXPANDED.get(key)
+        if cached is None:
+            cached = _EXPANDED[key] = self._expand(year, calendar, events, shift)
+            if len(_EXPANDED) > _EXPANDED_MAX:
+                _EXPANDED.popitem(last=False)
+        else:
+            _EXPANDED.move_to_end(key)
+        found, said = cached
+        if warnings is not None:
+            warnings.extend(w for w in said if w not in warnings)
+        return list(found)
+
+    def _expand(self, year: int, calendar: ChinaCalendar, events: Mapping[str, date] | None,
+                shift: int) -> tuple[tuple[Occurrence, ...], tuple[str, ...]]:
+        """(occurrences, warnings), computed; ``expand`` keeps the last few thousand."""
         if year not in YEARS_UNDERSTOOD:
             raise ExpressionError(self.expression, f"cannot be placed in the year {year}",
                                   "years from 1900 to 2100 are understood")
@@ -223,9 +241,21 @@ class Rule:
             raise error.for_expression(self.expression) from None
         except (ValueError, OverflowError) as error:  # a date out of range after a shift
             raise ExpressionError(self.expression, f"cannot be placed in {year}: {error}") from None
-        if warnings is not None:
-            warnings.extend(w for w in ctx.warnings if w not in warnings)
-        return sorted(found, key=lambda o: (o.start, o.end))
+        return tuple(sorted(found, key=lambda o: (o.start, o.end))), tuple(ctx.warnings)
+
+
+# Memoised on purpose: the daemon's sync, every feed render and every page expand the same
+# few hundred expressions of the stored plans again and again, and both steps are pure
+# (a calendar's data does not change once built). bench/expressions.py prints the figures
+# with and without these caches.
+_EXPANDED: OrderedDict[tuple, tuple[tuple[Occurrence, ...], tuple[str, ...]]] = OrderedDict()
+_EXPANDED_MAX = 8192
+
+
+def clear_caches() -> None:
+    """Forget memoised parses and expansions (for benchmarks of the uncached path)."""
+    _EXPANDED.clear()
+    _parse.cache_clear()
 
 
 def parse(text: str) -> Rule:
@@ -238,6 +268,11 @@ def parse(text: str) -> Rule:
     """
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError(str(text or ""), "is empty", "write a date, month, period or holiday")
+    return _parse(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Rule:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"{text[:30]}…", f"is {len(text)} characters long; a time expression "
                               f"has at most {MAX_LENGTH}", "keep only the time in when: (the rest "

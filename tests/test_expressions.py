@@ -377,3 +377,24 @@ _PIECES = ["2011年", "12月", "3", "日", "月", "上旬", "底", "前", "前�
 @given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6).map("".join))
 def test_near_miss_expressions_never_crash(text: str) -> None:
     test_any_text_gives_a_rule_or_a_parse_error.hypothesis.inner_test(text)  # type: ignore[attr-defined]
+
+
+def test_memoised_expansions_are_fresh_lists_and_replay_their_warnings() -> None:
+    from plans._calendar import ChinaCalendar
+    from plans._expressions import clear_caches
+
+    clear_caches()
+    rule = parse("国庆期间")
+    first = rule.expand(2011, CALENDAR)
+    first.clear()  # a caller's list is its own
+    assert rule.expand(2011, CALENDAR) and parse("国庆期间") is rule
+    said: list[str] = []
+    again: list[str] = []
+    far = 2099  # no official holiday data: a coverage warning each time it is expanded
+    rule.expand(far, CALENDAR, warnings=said)
+    rule.expand(far, CALENDAR, warnings=again)
+    assert said and said == again
+    other = ChinaCalendar()
+    assert rule.expand(2011, other) == rule.expand(2011, CALENDAR)
+    with pytest.raises(ExpressionError):  # errors are never cached away
+        parse("每季度末").expand(9999, CALENDAR)
