@@ -50,7 +50,6 @@ from plans._unitnames import (
     is_group,
     is_unit,
     labels,
-    listed,
     own_bodies,
     split_names,
     unit_prefix,
@@ -395,14 +394,18 @@ def _clean_title(text: str) -> str:
 _ADDRESSEES = re.compile(r"^\s*([^:。;!?]{2,80}?)\s*[:]\s*$")
 
 
-def addressees(context: Sequence[Paragraph]) -> list[str]:
-    """The units a notice is sent to (主送), from a line of names ending in a colon among
-    the document's first paragraphs; [] when there is none."""
+def addressees(context: Sequence[Paragraph]) -> tuple[list[str], int]:
+    """(units, line) a notice is sent to (主送), from a line of names ending in a colon among
+    the document's first paragraphs; ([], 0) when there is none."""
     for para in context[:8]:
         m = _ADDRESSEES.match(simplified(para.text))
-        if m and (names := listed(m.group(1))):
-            return names
-    return []
+        if not m or item_start(m.group(1)):
+            continue
+        names = split_names(m.group(1))
+        units = [n for n in names if is_unit(n)]
+        if units and 2 * len(units) >= len(names):  # a line of names, one odd piece allowed
+            return units, para.first_line
+    return [], 0
 
 
 def document_units(context: Sequence[Paragraph]) -> tuple[list[str], list[str], list[int]]:
@@ -410,8 +413,8 @@ def document_units(context: Sequence[Paragraph]) -> tuple[list[str], list[str], 
     nobody: the document's addressees (主送) when it has them, else every unit its sentences
     give a part (labels, 由X牵头, X要…, 参加单位有…) — the plan's work falls to its actors.
     ``lines`` says where they were read, for the draft's note."""
-    if names := addressees(context):
-        first = next(p.first_line for p in context if names[0] in simplified(p.text))
+    names, first = addressees(context)
+    if names:
         groups = [n for n in names if is_group(n)]
         return [n for n in names if n not in groups], groups, [first]
     roles = _Roles()

@@ -20,8 +20,10 @@ A few times the grammar does not spell are read as it would (半年进行一次 
 speech, essay or report (many 了) is flagged in the summary: it usually has no nodes.
 
 Units come from ``_clauses.units_for`` (labels, what the sentence says, its subject,
-its item's label lines); a node that names nobody gets the document's addressees
-(主送), else every unit the document's sentences give a part, with a note to check.
+its item's label lines). In a notice, the addressees (主送: 各党支部、机关各科室:) are the
+units of every node that names no unit or names them in general (各单位, 各责任单位); a
+node that names nobody at all gets, failing addressees, every unit the document's
+sentences give a part. Either way the node's note says where they came from.
 
 A file may hold several documents: each gets its own draft; ``Extraction.write``
 writes one file, or a directory with one file per document that has nodes.
@@ -45,7 +47,15 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from plans._calendar import CALENDAR, ChinaCalendar
-from plans._clauses import document_units, founded, full_names, own_bodies, title_for, units_for
+from plans._clauses import (
+    addressees,
+    document_units,
+    founded,
+    full_names,
+    own_bodies,
+    title_for,
+    units_for,
+)
 from plans._draft import _check
 from plans._errors import ExpressionError, MissingEventError
 from plans._expressions import parse
@@ -672,10 +682,22 @@ def _name_in_full(doc: Document, nodes: list[ExtractedNode]) -> None:
         node.lead, node.units = full_names(node.lead, earlier), full_names(node.units, earlier)
 
 
+# The units of a notice in general: its addressees, when it names them.
+_ANY_UNIT = re.compile(r"各(?:有关|相关|责任|牵头|成员)?(?:单位|部门|处室|科室|股室)|各单位\(部门\)|各部门\(单位\)")
+
+
 def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode]) -> None:
     """A node whose text names nobody goes to the document's actors (its addressees, else
     the units its sentences give a part), with a note saying where they were read, so the
     draft reaches someone and the office sees what to check."""
+    sent_to, line = addressees(doc.paragraphs)
+    if sent_to:  # 各单位要于9月28日前报送: the notice's 各单位 are the units it is sent to
+        for node in nodes:
+            if not node.units or any(_ANY_UNIT.fullmatch(name) for name in node.units):
+                node.units = list(dict.fromkeys(
+                    [n for n in node.units if not _ANY_UNIT.fullmatch(n)] + sent_to))
+                said = f"责任单位取自主送单位(L{line}),请核对"
+                node.note = f"{node.note}; {said}" if node.note else said
     bare = [n for n in nodes if not (n.lead or n.units)]
     if not bare:
         return

@@ -40,7 +40,8 @@ _ORG = re.compile(
     r"|(?:工|协|学|商|联合|分|总|理事|董事)会|(?:妇|侨|文|残|工商|学|社|青)联|政府|人大|政协"
     r"|公司|集团|企业|(?:报|出版|合作|杂志|通讯)社|学校|党校|大学|(?<![集其高])中学|(?<![从])小学|幼儿园|(?<![庭大合])院"
     r"|(?<![在离返回到留入全母本])校|街道|社区|班级|年级|[各每]班|(?:共青|代表|讲师|宣讲|艺术)团"
-    r"|(?<![场宾旅饭])馆|电视台|电台)(?:\([^()]{1,8}\))?$")
+    r"|(?<![场宾旅饭])馆|电视台|电台|机构|(?:高新|开发|经开|新|园|保税|示范|试验|功能|管委)区)"
+    r"(?:\([^()]{1,8}\))?$")
 # Groups named by a place alone: 各地, 各乡镇, 各市(州), 各县、区.
 _PLACES = re.compile(r"^[各全](?:[地县市区镇乡村州盟旗]|乡镇|镇区|县区|县市区|市州|街道)"
                      r"(?:\([^()]{1,8}\))?(?:、[县市区镇乡村])*$")
@@ -128,7 +129,7 @@ def split_names(text: str) -> list[str]:
     for chunk in re.split(r"(?<=[办部委局会室组科站所团队联校院心位府道区司关)])(?:和|及|与|以及)"
                           r"|及(?=其他|其它|有关|相关|各)", text):
         pieces: list[str] = []
-        for part in re.split(r"[、,;]", chunk):
+        for part in _outside_brackets(chunk):
             part = _clean(part)
             if pieces and re.fullmatch(r"各[县市区镇乡村]", pieces[-1]):
                 pieces[-1] += "、" + part  # 各县、区委: one group, each county's and district's
@@ -139,6 +140,17 @@ def split_names(text: str) -> list[str]:
                 piece = out[-1] + piece
             out.append(piece)
     return out
+
+
+def _outside_brackets(text: str) -> list[str]:
+    """``text`` split at 、 , ; that are not inside brackets: 单位党委(总支、支部) stays one."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char in "((") - (char in "))")
+        if char in "、,;" and depth <= 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 def _unglue(piece: str) -> list[str]:

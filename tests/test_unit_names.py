@@ -194,12 +194,16 @@ def test_a_numbered_heading_ending_like_a_title_does_not_start_a_new_document() 
     assert node.lead == ["会计学院学生第二党支部"]
 
 
-def test_a_node_with_its_own_units_keeps_them() -> None:
-    text = ("某区2024年党建工作计划\n各党支部:\n一、3月底前,区委组织部牵头完成党员信息核查。\n")
+def test_a_notices_addressees_do_the_work_its_nodes_give_no_unit_for() -> None:
+    text = ("某区关于2024年党建工作的通知\n各党支部、机关各科室:\n"
+            "一、3月底前,区委组织部牵头完成党员信息核查。\n二、各单位于6月底前报送总结。\n"
+            "三、团委、妇联配合,9月底前开展评议。\n")
     [doc] = extract_text(text).documents
-    [node] = doc.nodes
-    assert (node.lead, node.units) == (["区委组织部"], [])
-    assert not node.note
+    first, second, third = doc.nodes
+    assert (first.lead, first.units) == (["区委组织部"], ["各党支部", "机关各科室"])
+    assert "主送" in first.note and "L2" in first.note
+    assert second.units == ["各党支部", "机关各科室"]  # 各单位: the notice's units
+    assert third.units == ["团委", "妇联"] and not third.note  # its own units stay
 
 
 # ── names ─────────────────────────────────────────────────────────────────────
