@@ -397,14 +397,17 @@ _ADDRESSEES = re.compile(r"^\s*([^:。;!?]{2,80}?)\s*[:]\s*$")
 def addressees(context: Sequence[Paragraph]) -> tuple[list[str], int]:
     """(units, line) a notice is sent to (主送), from a line of names ending in a colon among
     the document's first paragraphs; ([], 0) when there is none."""
-    for para in context[:8]:
-        m = _ADDRESSEES.match(simplified(para.text))
-        if not m or item_start(m.group(1)):
-            continue
-        names = split_names(m.group(1))
-        units = [n for n in names if is_unit(n)]
-        if units and 2 * len(units) >= len(names):  # a line of names, one odd piece allowed
-            return units, para.first_line
+    for para in context[:12]:
+        offsets = [start for start, _ in para.starts] + [len(para.text)]
+        for (start, line), end in zip(para.starts, offsets[1:], strict=False):
+            # each line of the paragraph: a page's header may have been joined to it
+            m = _ADDRESSEES.match(simplified(para.text[start:end]))
+            if not m or item_start(m.group(1)):
+                continue
+            names = split_names(m.group(1))
+            units = [n for n in names if is_unit(n)]
+            if units and 2 * len(units) >= len(names):  # a line of names, one odd piece allowed
+                return units, line
     return [], 0
 
 

@@ -119,13 +119,16 @@ _OCCASION_AFTER = re.compile(r"[”\"」]?(?:慰问|走访|期间|假期|放假|
 _CELEBRATED = re.compile(r"(?:庆祝|欢庆|欢度|喜迎|庆)[“\"「]?$")
 _OPENS_CLAUSE = re.compile(r"(?:^|[,;。:、])[“\"「]?$")
 _OPENS_ACTION = re.compile(r"[”\"」]?节?(?:与|同|在|组织|开展|举办|举行|召开|,)")
-# The notice's subject, with its dates given after it: 国庆节放假安排通知如下, 假日安排为:.
-_ARRANGEMENT = re.compile(r"[”\"」]?节?(?:放假|假日|假期)安排")
+# The notice's subject, with its dates given after it (国庆节放假安排通知如下, 假日安排为:),
+# or the preamble's announcement of it (清明节即将来临。中秋、国庆“两节”将至,…).
+_ARRANGEMENT = re.compile(r"[”\"」]?节?(?:放假|假日|假期)(?:安排|时间)|[”\"」]?节?(?:即将|将要)?(?:来临|到来)[,。]"
+                          r"|[”\"」]?节?[^,。]{0,6}(?:将至|即将来临|即将到来|临近)")
 # A festival in a document's name: 庆祝五四青年节主题活动方案.
 _IN_A_NAME = re.compile(r"[”\"」]?节?(?:主题)?(?:系列)?(?:活动)?(?:实施|工作)?(?:方案|计划|通知)")
 # A quota, not a node: 每人每年至少写3篇, 每周学足2个小时.
 _PER_PERSON = re.compile(r"(?:每人|每位|每名|人均|每个人)[^,,。;;]{0,6}$")
-_QUANTITY = re.compile(r"[\d一二两三四五六七八九十]+(?:个小时|小时|学时|课时)")
+_QUANTITY = re.compile(r"[\d一二两三四五六七八九十]+(?:个小时|小时|学时|课时)"
+                       r"|(?:不少于|不低于|至少|累计)[\d一二两三四五六七八九十]+(?:天|日|篇|个工作日)")
 
 
 def _keep(role: str, norm: str, a: int, b: int, src: str, sa: int) -> bool:
@@ -192,6 +195,8 @@ _REWRITES = [
     (re.compile(r"(?P<org>党小组|党支部|党总支|党委|党组|支部)?(?<![每本上下今当第])(月|季|年度|年)评"
                 r"(?![价估选比审论定级语])"),
      lambda m: {"月": "每月", "季": "每季度"}.get(m.group(2), "每年")),
+    (re.compile(r"(?<![每一])按(月|季度|半年|年度)(?=[\u4e00-\u9fff])(?!度|份|计|薪|数|底|末|初)"),
+     lambda m: {"月": "每月", "季度": "每季度", "半年": "每半年"}.get(m.group(1), "每年")),
     (re.compile(r"(?:庆祝)?(?:建党|中国共产党成立|党的生日)(?:\d{2,3}|[一二三四五六七八九十百]+)周年"
                 r"(之际|前夕|期间)"),
      lambda m: "“七一”前夕" if m.group(1) == "前夕" else "“七一”前后"),
@@ -486,6 +491,9 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         return None
     if _PAST.search(_clause_after(simple, c.start)):
         return None
+    if re.match(r"[^,;。]{0,12}召开的", after) or before.endswith("补") \
+            or re.match(r"附件", simple):
+        return None  # 根据5月15日…召开的会议精神; 9月28日补10月7日的课; an attachment's name
     if not kinds & {"every", "named", "lunar"} and _DATELINE.match(before) \
             and re.match(r"(?:晚|上午|下午|中午)?[,:]", after) \
             and _REPORTED.search(simplified(c.sentence.paragraph.text)):

@@ -5,7 +5,8 @@ punctuation, Chinese numerals (二〇一一年, 十二月, 十五日) and every 
 quoting mark (“七一”, "七一", 「七一」). `normalize` maps all of that to one
 form: Simplified characters, ASCII digits and punctuation, no quotes, no
 spaces, 号 as 日, 元月 as 1月, 星期/礼拜 as 周, and one range dash ``-``.
-Besides: 每月的/每年的 lose 的 (每月的第二个星期五); a range's first day gets the 日 it
+Besides: 每月的/每年的 lose 的 (每月的第二个星期五); 首个 is 第1个; a holiday's 假期 is its
+期间; a year masked with one x (x年5月上旬) is the plan's year as 20xx年 is; a range's first day gets the 日 it
 leaves out (8月28-9月6日, 6月18~19日); two quarters run together (第二三季度) become
 a range of quarters; two holidays written side by side (元旦春节期间) are listed
 (元旦、春节期间); 周一9:30 keeps the weekday apart from the clock.
@@ -125,7 +126,7 @@ _YEAR_DIGITS = re.compile(r"(?=[〇零Oo0-9一二三四五六七八九]{0,3}[〇
 # Other spellings of the same thing, replaced in one pass (before numerals are read).
 _SPELLING = re.compile(
     r"号|元月|(?:星期|礼拜|周)[日天]|(?:星期|礼拜)(?=[一二三四五六1-7])|上、?下半年|个?(?:季度|季(?!节))"
-    r"|(?:19|20)?[xX×*_]{2,4}年|\*{2}年|年终|毎|当天及前后|及前后|每个?月月|每个月"
+    r"|(?:19|20)?[xX×*_]{2,4}年|\*{2}年|(?<![A-Za-z\d])[xX](?=年)年|年终|毎|当天及前后|及前后|每个?月月|每个月"
 )
 _SPELLINGS = {"号": "日", "元月": "1月", "星期": "周", "礼拜": "周", "周日": "周7", "周天": "周7",
               "星期日": "周7", "星期天": "周7", "礼拜日": "周7", "礼拜天": "周7", "及前后": "前后",
@@ -184,7 +185,8 @@ def _weekday_clock(match: re.Match[str]) -> str:
 # Words a time is written with that the grammar spells otherwise (after numerals are read).
 _HOLIDAY = "元旦|春节|清明|五一|端午|中秋|国庆"
 _PHRASING = re.compile(
-    r"(?<=每[月年周])的(?=[\d第最初底末中上下])|(?<=每季度)的(?=[\d第最初底末首])"
+    r"(?<=每[月年周])的(?=[\d第最初底末中上下首])|(?<=每季度)的(?=[\d第最初底末首])|(?<=个月)的(?=\d)"
+    r"|首个|首周|(?<=元旦|春节|清明|五一|端午|中秋|国庆|十一)假期(?!间)|(?<=节)假期(?!间)"
     r"|(?<=月)\d{1,2}(?=-\d{1,2}(?:月\d{1,2})?日)"
     r"|第[1-4][1-4]季度"
     rf"|(?:{_HOLIDAY})(?=(?:{_HOLIDAY}))"
@@ -195,6 +197,13 @@ def _phrasing(match: re.Match[str]) -> str:
     text = match.group(0)
     if text == "的":
         return ""
+    if text == "首个":
+        return "第1个"
+    if text == "首周":  # 每月首周周五 (by now 首周5): the first week's Friday
+        after_it = match.string[match.end(): match.end() + 1]
+        return "第1周的周" if after_it.isdigit() else "第1周的" if after_it == "周" else "第1周"
+    if text == "假期":
+        return "期间"
     if text.isdigit():
         return f"{text}日"
     if text.startswith("第"):

@@ -110,6 +110,9 @@ def test_a_festival_used_as_the_occasion_is_a_node(line: str, node: str) -> None
     "庆祝五四青年节主题活动方案",
     "学校决定2024年国庆节假日安排为:10月1日至7日放假。",
     "让群众过上一个欢乐、祥和的新春佳节,决定开展慰问。",
+    "2024年清明节即将来临。",
+    "中秋、国庆“两节”将至,部署廉洁自律工作。",
+    "现将国庆节放假时间及相关工作安排通知如下:",
 ])
 def test_a_festival_named_as_a_topic_is_not_a_node(line: str) -> None:
     [doc] = extract_text("某校2024年工作安排\n一、安排\n" + line + "\n").documents
@@ -129,6 +132,25 @@ def test_how_often_said_again_exactly_is_one_node_and_半年检查一次_is_ever
     [doc] = extract_text(text).documents
     assert [(n.written, n.when) for n in doc.nodes] == [("每周星期五下午", "每周星期五下午"),
                                                         ("半年检查通报一次", "每半年")]
+
+
+@pytest.mark.parametrize(("line", "written", "when"), [
+    ("各单位按月报送工作进展。", "按月", "每月"),
+    ("领导小组按季度通报督查情况。", "按季度", "每季度"),
+])
+def test_按月_and_按季度_are_recurring_duties(line: str, written: str, when: str) -> None:
+    [doc] = extract_text("某局2024年工作安排\n一、要求\n" + line + "\n").documents
+    assert [(n.written, n.when) for n in doc.nodes] == [(written, when)]
+
+
+@pytest.mark.parametrize("line", [
+    "根据5月15日党委召开的推进会精神,开展纪念活动。",
+    "9月28日补10月7日的课程。",
+    "党员每年参加集中培训不少于10天。",
+])
+def test_past_meetings_make_up_days_and_durations_are_not_nodes(line: str) -> None:
+    [doc] = extract_text("某校2024年工作安排\n一、要求\n" + line + "\n").documents
+    assert [n.written for n in doc.nodes if n.written in ("5月15日", "10月7日", "每年")] == []
 
 
 def test_a_news_reports_dateline_is_not_a_node_but_a_plans_dated_item_is() -> None:
