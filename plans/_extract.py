@@ -702,8 +702,7 @@ def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode]) -> None:
     if sent_to:  # 各单位要于9月28日前报送: the notice's 各单位 are the units it is sent to
         for node in nodes:
             if not node.units or any(_ANY_UNIT.fullmatch(name) for name in node.units):
-                node.units = list(dict.fromkeys(
-                    [n for n in node.units if not _ANY_UNIT.fullmatch(n)] + sent_to))
+                node.units = list(dict.fromkeys(node.units + sent_to))  # 各单位 as written too
                 said = f"责任单位取自主送单位(L{line}),请核对"
                 node.note = f"{node.note}; {said}" if node.note else said
     bare = [n for n in nodes if not (n.lead or n.units)]

@@ -202,7 +202,7 @@ def test_a_notices_addressees_do_the_work_its_nodes_give_no_unit_for() -> None:
     first, second, third = doc.nodes
     assert (first.lead, first.units) == (["区委组织部"], ["各党支部", "机关各科室"])
     assert "主送" in first.note and "L2" in first.note
-    assert second.units == ["各党支部", "机关各科室"]  # 各单位: the notice's units
+    assert second.units == ["各单位", "各党支部", "机关各科室"]  # 各单位: the notice's units
     assert third.units == ["团委", "妇联"] and not third.note  # its own units stay
 
 
