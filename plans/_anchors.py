@@ -307,7 +307,8 @@ class RecurringAnchor(Anchor):
     每月第一个星期四, 每月最后一个工作日, 每季度首月10日.
 
     ``unit`` is day | week | month | months | quarter | half | year; ``step``
-    the number of months for ``months``; ``weekday`` 1–7; ``nth`` which one
+    the number of months for ``months``, of weeks for ``week`` (每两周); ``workday`` for
+    ``day`` keeps the working days (每个工作日); ``weekday`` 1–7; ``nth`` which one
     in the month (1…5, -1 the last) of that weekday, or of the working days
     when ``workday``; ``part`` a part of each period (上旬, 底, 25 for a day of
     the month …); ``month_of`` the month of each quarter (1 first, 3 last).
@@ -342,10 +343,13 @@ class RecurringAnchor(Anchor):
         year = self.year.resolve(ctx)
         if self.unit == "day":
             first = date(year, 1, 1)
-            return [Span(first + DAY * i, first + DAY * i) for i in range(366)
-                    if (first + DAY * i).year == year]
+            days = [first + DAY * i for i in range(366) if (first + DAY * i).year == year]
+            if self.workday:  # 每个工作日: the China calendar's working days, 调休 included
+                ctx.warn_uncovered(year)
+                days = [d for d in days if ctx.calendar.is_working_day(d)]
+            return [Span(d, d) for d in days]
         if self.unit == "week":
-            return self._weeks(year)
+            return self._weeks(year)[:: self.step]  # 每两周: every other week from the first
         if self.nth is not None:
             return [self._nth(ctx, year, month) for month in range(1, 13)]
         if self.month_of is not None:  # 每季度首月, 每季度最后一个月

@@ -235,6 +235,15 @@ def _every(unit: str) -> Callable[[re.Match[str], YearRef], Anchor]:
     return build
 
 
+def _every_weeks(m: re.Match[str], year: YearRef) -> Anchor:
+    """每两周 (每2周): every other week, from the first week of the year."""
+    return RecurringAnchor("week", step=int(m["n"]), year=year)
+
+
+def _every_workday(m: re.Match[str], year: YearRef) -> Anchor:
+    return RecurringAnchor("day", workday=True, year=year)
+
+
 def _every_nth(m: re.Match[str], year: YearRef) -> Anchor:
     """每月第二个星期四, 每月最后一个星期五, 每月第一个工作日 (第一周的周五 = the first Friday)."""
     nth = -1 if m["last"] else int(m["nth"])
@@ -286,6 +295,8 @@ FORMS: list[Form] = [
     Form("every nth weekday", r"每月(?:第(?P<nth>\d)(?:个|周的)|(?P<last>最后1个))"
          r"(?:周(?P<w>\d)|(?P<wd>工作日))", _every_nth, "every", "每"),
     # 每周一次 is weekly, not every Monday: a weekday is not followed by a count.
+    Form("every n weeks", r"每(?P<n>[2-4])周(?![\d次个天年小])", _every_weeks, "every", "每"),
+    Form("every working day", r"每(?:个)?工作日", _every_workday, "every", "每"),
     Form("every week", r"每周(?:(?P<w>\d)(?![\d次个天年小]))?", _every("week"), "every", "每"),
     Form("every month", rf"每月份?(?:(?P<d>\d{{1,2}})日|{_PART})?", _every("month"), "every", "每"),
     Form("every n months", r"每(?P<n>\d{1,2})个月(?P<part>底|末)?", _every("months"), "every", "每"),
