@@ -59,7 +59,7 @@ from plans._clauses import (
 from plans._draft import _check
 from plans._errors import ExpressionError, MissingEventError
 from plans._expressions import parse
-from plans._grammar import LUNAR_DAYS, NAMED_DAYS, RELATIVE_YEARS, compile_scanner
+from plans._grammar import LUNAR_DAYS, NAMED_DAYS, RELATIVE_YEARS, clock_pattern, compile_scanner
 from plans._segment import (
     ENUMERATOR,
     Document,
@@ -458,6 +458,7 @@ def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback_year: i
     for node in _rewritten(doc):
         if not any(n.line == node.line and n.when == node.when for n in nodes):
             nodes.append(node)
+    nodes += _timed(doc, sorted(nodes, key=lambda n: n.line), year, calendar, events)
     nodes = _dedupe(sorted(nodes, key=lambda n: (n.line, n.source.find(n.written))))
     _name_in_full(doc, nodes)
     _fall_back_to_document(doc, nodes)
@@ -673,6 +674,54 @@ def _rewritten(doc: Document) -> Iterator[ExtractedNode]:
                     yield ExtractedNode(line, when, parse(when).kind, title,
                                         f"L{line}: {sentence.text.strip()}", lead, units,
                                         f"文中“{written}”", written)
+
+
+# A line that gives only the hour, for the day named just before it: 服务时间:上午8:40—11:30
+# under “七一”当天,开展…; 1、活动日下午3:15在操场集合 under 时间:5月4日.
+_CLOCK_LINE = re.compile(rf"(?:[\u4e00-\u9fff]{{0,6}}(?:时间|流程|安排):)?(?:\d{{1,2}}[、.])?(?P<said>(?:活动日|当天|当日)?(?P<clock>{clock_pattern()}))"
+                         r"(?![\d月日年])")
+_CLOCK_REACH = 12  # lines: how far back the day may have been named
+
+
+def _timed(doc: Document, nodes: list[ExtractedNode], year: int, calendar: ChinaCalendar,
+           events: dict[str, date]) -> list[ExtractedNode]:
+    """Nodes for sentences that open with a clock time alone: the day of the nearest node
+    before (one day) at that time."""
+    out: list[ExtractedNode] = []
+    for para in doc.paragraphs:
+        for sentence in sentences(para):
+            norm, starts, ends = normalize_spans(sentence.text)
+            skip = ENUMERATOR.match(norm)
+            m = _CLOCK_LINE.match(norm, skip.end() if skip else 0)
+            if not m or not re.search(r"\d", m["clock"]):
+                continue
+            line = sentence.line_at(starts[m.start("said")])
+            before = [n for n in nodes if n.line <= line and line - n.line <= _CLOCK_REACH
+                      and n.source != f"L{line}: {sentence.text.strip()}"]
+            when = _at_the_hour(before[-1].when, m["clock"], year, calendar, events) if before else None
+            if when is None:
+                continue
+            day = before[-1]
+            written = sentence.text[starts[m.start("said")]: ends[m.end("said") - 1]]
+            out.append(ExtractedNode(line, when, parse(when).kind, day.title,
+                                     f"L{line}: {sentence.text.strip()}", list(day.lead),
+                                     list(day.units), f"文中“{written}”: the day of L{day.line}",
+                                     written))
+    return out
+
+
+def _at_the_hour(day: str, clock: str, year: int, calendar: ChinaCalendar,
+                 events: dict[str, date]) -> str | None:
+    """``day`` (one day) at ``clock``: as written when it has no hour, else as its date."""
+    with suppress(ExpressionError, MissingEventError):
+        found = parse(day).expand(year, calendar, events)
+        if len(found) != 1 or found[0].start != found[0].end:
+            return None
+        one = found[0]
+        when = day + clock if not one.part_of_day else \
+            f"{one.start.year}年{one.start.month}月{one.start.day}日{clock}"
+        return when if parse(when).expand(year, calendar, events) else None
+    return None
 
 
 def _name_in_full(doc: Document, nodes: list[ExtractedNode]) -> None:

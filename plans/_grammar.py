@@ -43,6 +43,7 @@ __all__ = [
     "NAMED_DAYS",
     "Form",
     "Modifier",
+    "clock_pattern",
     "day_times",
     "read_anchor",
     "split_year",
@@ -524,6 +525,11 @@ _NOT_A_MODIFIER = ("(?:(?<=前)(?!列|头|提|进|期|沿|景|所|往|来|身|�
 
 def _unnamed(source: str) -> str:
     return _GROUP_NAME.sub("(?:", source)
+
+
+def clock_pattern() -> str:
+    """CLOCK_SOURCE without its group names, to embed in another pattern."""
+    return _unnamed(CLOCK_SOURCE)
 
 
 def compile_scanner(extra: list[tuple[str, str]]) -> re.Pattern[str]:

@@ -156,7 +156,7 @@ _PINYIN = re.compile(r"(?<=[\u4e00-\u9fff])\([a-zāáǎàēéěèīíǐìōóǒ�
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 _PAGE_LINE = re.compile(r"^(?:[-—–\s]*\d{1,3}[-—–\s]*|第\s*\d+\s*页.*|\d+\s*/\s*\d+|page\s*\d+)$",
                         re.IGNORECASE)
-_PAGE_AFTER_STOP = re.compile(r"(?<=[。!?;:”」)])\s*\d{1,3}$")
+_PAGE_AFTER_STOP = re.compile(r"(?<=[。!?;:”」)])(?<!\d[:：])\s*\d{1,3}$")  # not the 30 of 11:30
 _PAGE_TAIL = re.compile(r"(?<=[\u4e00-\u9fff、,,])\s*\d{1,2}$")
 _TOC = re.compile(r"^目\s*录|^提\s*纲")
 _DOC_HEADING = re.compile(r"^第[一二三四五六七八九十百\d]+篇\s*[::]\s*")

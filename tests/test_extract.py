@@ -17,6 +17,7 @@ from plans import (
     extract_text,
     load_plan,
     normalize,
+    parse,
     to_simplified,
 )
 
@@ -151,6 +152,20 @@ def test_按月_and_按季度_are_recurring_duties(line: str, written: str, when
 def test_past_meetings_make_up_days_and_durations_are_not_nodes(line: str) -> None:
     [doc] = extract_text("某校2024年工作安排\n一、要求\n" + line + "\n").documents
     assert [n.written for n in doc.nodes if n.written in ("5月15日", "10月7日", "每年")] == []
+
+
+def test_a_line_giving_only_the_hour_is_the_day_before_it_at_that_hour() -> None:
+    text = ("某校2024年“七一”为民服务日方案\n(一)集中活动\n“七一”当天,开展为民服务日活动。\n"
+            "服务时间:上午8:40—11:30\n服务内容:政策宣传\n")
+    [doc] = extract_text(text).documents
+    timed = next(n for n in doc.nodes if n.written == "上午8:40—11:30")
+    assert timed.when == "“七一”当天上午8:40-11:30" and "L3" in timed.note
+    [occurrence] = parse(timed.when).expand(2024, CALENDAR)
+    assert (occurrence.start, occurrence.part_of_day) == (date(2024, 7, 1), "08:40-11:30")
+    agenda = ("某小学2024年五四活动方案\n三、时间:5月4日(周五)下午3:15~4:20。七、活动流程:"
+              "1、活动日下午3:15在学校操场集合,分4个小组。\n")
+    [doc] = extract_text(agenda).documents
+    assert "2024年5月4日下午3:15" in [n.when for n in doc.nodes]
 
 
 def test_a_news_reports_dateline_is_not_a_node_but_a_plans_dated_item_is() -> None:
@@ -350,9 +365,9 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 @pytest.mark.skipif(not (CORPUS / "keys.json").is_file(), reason="../shared/corpus is not beside the project")
 def test_the_development_corpus_does_not_regress() -> None:
     """The 30 real documents of ../shared/corpus, scored strictly: floors at today's figures
-    (recall 82.0%, precision 92.0%, units 81.7%), so a change that reads them worse fails here."""
+    (recall 84.3%, precision 92.2%, units 83.3%), so a change that reads them worse fails here."""
     bench = _scorer()
     scores, _ = bench.score_set("corpus", [])
     corpus = bench.total("corpus", scores)
-    assert corpus.recall >= 0.80 and corpus.precision >= 0.90, bench.total_line(corpus)
-    assert corpus.units >= 0.80, bench.total_line(corpus)
+    assert corpus.recall >= 0.83 and corpus.precision >= 0.90, bench.total_line(corpus)
+    assert corpus.units >= 0.82, bench.total_line(corpus)
