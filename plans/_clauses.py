@@ -10,7 +10,7 @@ Units, the most explicit first (names themselves: see plans._unitnames):
    person (负责人:张三) names no unit; 负责人:办公室张三 names 办公室.
 2. What the sentence says of anyone: X牵头(,Y配合|参与|协办) → X lead, Y units; X为…的牵头
    部门 → X lead (…的责任单位 → units); 由X牵头|负责|
-   组织… → X; X、Y按职责分工负责 → units; 在X的领导下 → X lead; 在X的支持|配合下 → X units;
+   组织… → X; X、Y按职责分工负责 → units; 在X的领导下 → X lead; 在X的支持|配合下 → X units; 以X为单位 → X units;
    经X研究 → X lead; X会同|联合Y → Y units; 联系|邀请X(与Y), 与X共同开展 → units (partners);
    组织|动员|督促|联动各X开展 → 各X units.
 3. The subject of the node's clause, or of a clause near it: a run of names that a verb or a
@@ -71,6 +71,8 @@ _FOLLOWERS = re.compile(
     r"|年底|年末|今年|务必|切实|广泛|深入|坚持|大力|集中|统筹|总结|与|和|同|高度|采取|通过|围绕|指导|督促"
     r"|创建|打造|推行|实施|实行|设立|参与|选派|研究|决定|表彰|评选|命名|部署|检查|督查"
     r"|请|有(?!关)|为|给|自行|配合|协助|协办|会同|联合|带队|主持|汇总|审批|推荐|按职责|分工负责|各负其责|各司其职|共同"
+    # a body's own meetings: 农村党支部主题党日时间统一为每月15日
+    r"|主题党日|组织生活|三会一课|党课|支委会|党员大会|例会"
 )
 # Words before a subject: 由镇工委组织…, 请各乡镇…, ③各支部….
 _LEAD_WORDS = re.compile(r"^[①-⑳\-•·]*(?:我们|我局|我镇|我县|我市|我区)?"
@@ -115,6 +117,8 @@ def _role(rest: str) -> str:
 # ── what a sentence says of anyone ────────────────────────────────────────────
 
 _LED_BY = re.compile(r"在([^,;。在]{2,30}?)的(?:统一|正确|坚强)?(?:领导|带领)下")
+# 以团总支为单位组织…: each of them does it.
+_EACH_AS = re.compile(r"以([^,;。以]{2,20}?)为单位")
 _HELPED_BY = re.compile(r"在([^,;。在]{2,30}?)的(?:大力|通力|积极|热情)?(?:支持|配合|协助|协同|参与|合作|帮助)下")
 _DECIDED_BY = re.compile(r"经([^,;。]{2,30}?)(?:研究|同意|批准|审定|决定)")
 _BY = re.compile(r"(?:^|[^经理自])由")
@@ -128,7 +132,8 @@ _TO_WHOM = re.compile(r"向([^,;。:()向]{2,30}?)(?:汇报|报告|报送|提交
 def _said(clause: str) -> list[tuple[str, list[str]]]:
     """(role, names) for what ``clause`` says of anyone besides its plain subject."""
     out: list[tuple[str, list[str]]] = []
-    for pattern, role in ((_LED_BY, "lead"), (_DECIDED_BY, "lead"), (_HELPED_BY, "units")):
+    for pattern, role in ((_LED_BY, "lead"), (_DECIDED_BY, "lead"), (_HELPED_BY, "units"),
+                          (_EACH_AS, "units")):
         out += [(role, names) for m in pattern.finditer(clause)
                 if (names := subject_of(m.group(1)))]
     names, end = _subject_span(ENUMERATOR.sub("", clause, count=1))
@@ -232,7 +237,8 @@ def units_for(sentence: Sentence, start: int, end: int,
         if subject := _subject(simple[a:b]):
             break
     roles.add("subject", subject or ([] if roles.lead else _neighbour_subject(sentence, context)))
-    recipients = _recipients(simple[end: spans[here][1]], simple[spans[here][0]: spans[here][1]])
+    recipients = _recipients(simple[end: spans[here][1]], simple[spans[here][0]: spans[here][1]]) \
+        or _recipients(simple[end:], "")  # …完成测算和收缴,并将党费及时上交到局党工委
     recipients = [n for n in recipients if n not in roles.lead]
     if recipients and not roles.named_lead:
         roles.units, roles.lead = roles.units + roles.lead, recipients
