@@ -67,6 +67,7 @@ from plans._segment import (
     Sentence,
     clauses,
     clean_lines,
+    item_start,
     paragraphs,
     read_document,
     sentences,
@@ -462,6 +463,7 @@ def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback_year: i
     nodes = _dedupe(sorted(nodes, key=lambda n: (n.line, n.source.find(n.written))))
     _name_in_full(doc, nodes)
     _fall_back_to_document(doc, nodes)
+    _title_weak_ones(doc, nodes, title)
     draft = DraftDocument(title, doc.first_line, doc.last_line, year, issuer, issued, narrative,
                           nodes, unread, events, _plan_id(title, year, used), notes, span=span)
     draft.yaml = _dump(draft, source)
@@ -680,6 +682,7 @@ def _rewritten(doc: Document) -> Iterator[ExtractedNode]:
 # under “七一”当天,开展…; 1、活动日下午3:15在操场集合 under 时间:5月4日.
 _CLOCK_LINE = re.compile(rf"(?:[\u4e00-\u9fff]{{0,6}}(?:时间|流程|安排):)?(?:\d{{1,2}}[、.])?(?P<said>(?:活动日|当天|当日)?(?P<clock>{clock_pattern()}))"
                          r"(?![\d月日年])")
+_HAS_CLOCK = re.compile(r"\d\s*[:：点时]")
 _CLOCK_REACH = 12  # lines: how far back the day may have been named
 
 
@@ -689,6 +692,8 @@ def _timed(doc: Document, nodes: list[ExtractedNode], year: int, calendar: China
     before (one day) at that time."""
     out: list[ExtractedNode] = []
     for para in doc.paragraphs:
+        if not _HAS_CLOCK.search(para.text):
+            continue
         for sentence in sentences(para):
             norm, starts, ends = normalize_spans(sentence.text)
             skip = ENUMERATOR.match(norm)
@@ -722,6 +727,34 @@ def _at_the_hour(day: str, clock: str, year: int, calendar: ChinaCalendar,
             f"{one.start.year}年{one.start.month}月{one.start.day}日{clock}"
         return when if parse(when).expand(year, calendar, events) else None
     return None
+
+
+# A title that says nothing of the task: a label (活动时间), a masked year (x年), a fragment
+# of a range (--2011年6月31日), a site's breadcrumb, or nothing at all.
+_WEAK_TITLE = re.compile(r"^(?:[\u4e00-\u9fff]{0,6}(?:时间|日期|时限|地点)|[xX*_]*年|[-—~至到].*|.*>.*|"
+                         r"(?:活动|工作)?(?:主题|目的|内容|安排|要求|步骤|对象|形式|意义|背景|流程)"
+                         r"|[\u4e00-\u9fff]{2,6}:.*|\W*)$")
+
+
+def _title_weak_ones(doc: Document, nodes: list[ExtractedNode], doc_title: str) -> None:
+    """Give a node whose title says nothing the heading of its item (the activity a label
+    layout's 活动时间: belongs to), else the document's title."""
+    headings = [(p.first_line, _heading_text(p.text)) for p in doc.paragraphs
+                if p.kind == "heading" or (item_start(p.text) and len(p.text) <= 40)]
+    for node in nodes:
+        if not _WEAK_TITLE.match(node.title):
+            continue
+        above = [text for line, text in headings if line <= node.line and text
+                 and not _WEAK_TITLE.match(text)]
+        said = simplified(node.source.split(": ", 1)[-1]).replace(simplified(node.written), "")
+        said = re.sub(r"^[\W\d_]+|[\W_]+$", "", ENUMERATOR.sub("", said))[:40]
+        node.title = above[-1] if above else doc_title or said or node.written
+
+
+def _heading_text(text: str) -> str:
+    """一、活动主题:青春… → 活动主题:青春…; the words of a heading without its number."""
+    simple = ENUMERATOR.sub("", simplified(text)).strip(" :。")
+    return simple[:40]
 
 
 def _name_in_full(doc: Document, nodes: list[ExtractedNode]) -> None:

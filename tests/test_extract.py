@@ -168,6 +168,15 @@ def test_a_line_giving_only_the_hour_is_the_day_before_it_at_that_hour() -> None
     assert "2024年5月4日下午3:15" in [n.when for n in doc.nodes]
 
 
+def test_a_label_layouts_time_is_titled_by_its_activity_heading() -> None:
+    text = ("某医院2024年国庆活动方案\n一、“迎国庆”义诊惠民活动\n活动时间:9月30日\n活动地点:门诊大厅\n"
+            "二、敬老慰问活动\n活动时间:10月1日前\n负责部门:党委办公室\n")
+    [doc] = extract_text(text).documents
+    assert [(n.when, n.title) for n in doc.nodes] == [("9月30日", "“迎国庆”义诊惠民活动"),
+                                                      ("10月1日前", "敬老慰问活动")]
+    assert doc.nodes[1].lead == ["党委办公室"] or doc.nodes[1].units == ["党委办公室"]
+
+
 def test_a_news_reports_dateline_is_not_a_node_but_a_plans_dated_item_is() -> None:
     report = ("某局召开党史学习教育推进会\n某某网讯:4月7日上午,局党组召开推进会,部署读书班工作,"
               "局机关全体党员参加会议。\n要求各支部每月25日前报送学习情况。\n")
