@@ -196,7 +196,8 @@ _REWRITES = [
     (re.compile(r"(?P<org>党小组|党支部|党总支|党委|党组|支部)?(?<![每本上下今当第])(月|季|年度|年)评"
                 r"(?![价估选比审论定级语])"),
      lambda m: {"月": "每月", "季": "每季度"}.get(m.group(2), "每年")),
-    (re.compile(r"(?<![每一])按(月|季度|半年|年度)(?=[\u4e00-\u9fff])(?!度|份|计|薪|数|底|末|初)"),
+    (re.compile(r"(?:每)?一年[二两2]次"), lambda m: "每半年"),
+    (re.compile(r"(?<![每一在])按(月|季度|半年|年度)(?=[\u4e00-\u9fff])(?!度|份|计|薪|数|底|末|初)"),
      lambda m: {"月": "每月", "季度": "每季度", "半年": "每半年"}.get(m.group(1), "每年")),
     (re.compile(r"(?:庆祝)?(?:建党|中国共产党成立|党的生日)(?:\d{2,3}|[一二三四五六七八九十百]+)周年"
                 r"(之际|前夕|期间)"),
@@ -656,12 +657,34 @@ def _own_clause(simple: str, start: int) -> str:
     return next((simple[a:b] for a, b in clauses(simple) if a <= start < b), simple[start:])
 
 
+# 节假日期间, 节日期间, 假期期间 in a notice about one holiday: that holiday's 期间.
+_THE_HOLIDAYS = re.compile(r"(?<![节旦庆明午秋一四八])(?:节假日|节日|假日|假期|放假)期间")
+_HOLIDAY_NAMES = re.compile(r"元旦|春节|清明|五一|劳动节|端午|中秋|国庆")
+_HOLIDAY_PAIRS = ({"中秋", "国庆"}, {"元旦", "春节"})
+
+
+def _the_holiday(doc: Document) -> str | None:
+    """The holiday a document is about (the one it names most; 中秋、国庆 or 元旦、春节 when it
+    names both of a pair about as often), or None."""
+    counts = Counter(("五一" if m[0] == "劳动节" else m[0]) for para in doc.paragraphs
+                     for m in _HOLIDAY_NAMES.finditer(simplified(para.text)))
+    if not counts:
+        return None
+    (first, n), *rest = counts.most_common(2)
+    if rest and {first, rest[0][0]} in _HOLIDAY_PAIRS and 2 * rest[0][1] >= n:
+        pair = sorted({first, rest[0][0]}, key=lambda name: ["元旦", "春节", "中秋", "国庆"].index(name))
+        return "、".join(pair)
+    return first
+
+
 def _rewritten(doc: Document) -> Iterator[ExtractedNode]:
     """Nodes said without the grammar's words (_REWRITES), with what the text says in a note."""
+    holiday = _the_holiday(doc)
+    rewrites = [*_REWRITES, (_THE_HOLIDAYS, lambda m: f"{holiday}期间")] if holiday else _REWRITES
     for para in doc.paragraphs:
         for sentence in sentences(para):
             simple = simplified(sentence.text)
-            for pattern, rewrite in _REWRITES:
+            for pattern, rewrite in rewrites:
                 for m in pattern.finditer(simple):
                     if _PAST.search(_clause_after(simple, m.start())):
                         continue

@@ -136,6 +136,7 @@ def test_how_often_said_again_exactly_is_one_node_and_半年检查一次_is_ever
 
 
 @pytest.mark.parametrize(("line", "written", "when"), [
+    ("开好一年二次共建会议。", "一年二次", "每半年"),
     ("各单位按月报送工作进展。", "按月", "每月"),
     ("领导小组按季度通报督查情况。", "按季度", "每季度"),
 ])
@@ -175,6 +176,14 @@ def test_a_label_layouts_time_is_titled_by_its_activity_heading() -> None:
     assert [(n.when, n.title) for n in doc.nodes] == [("9月30日", "“迎国庆”义诊惠民活动"),
                                                       ("10月1日前", "敬老慰问活动")]
     assert doc.nodes[1].lead == ["党委办公室"] or doc.nodes[1].units == ["党委办公室"]
+
+
+def test_the_holidays_of_a_holiday_notice_are_its_holiday() -> None:
+    text = ("某局关于做好2024年国庆节值班工作的通知\n各科室:\n国庆节放假期间,各科室要做好值班工作。"
+            "节假日期间,严格执行24小时值班制度。\n")
+    [doc] = extract_text(text).documents
+    node = next(n for n in doc.nodes if n.written == "节假日期间")
+    assert node.when == "国庆期间" and "节假日期间" in node.note
 
 
 def test_a_news_reports_dateline_is_not_a_node_but_a_plans_dated_item_is() -> None:
@@ -374,9 +383,9 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 @pytest.mark.skipif(not (CORPUS / "keys.json").is_file(), reason="../shared/corpus is not beside the project")
 def test_the_development_corpus_does_not_regress() -> None:
     """The 30 real documents of ../shared/corpus, scored strictly: floors at today's figures
-    (recall 84.3%, precision 92.2%, units 83.3%), so a change that reads them worse fails here."""
+    (recall 86.5%, precision 93.4%, units 83.3%), so a change that reads them worse fails here."""
     bench = _scorer()
     scores, _ = bench.score_set("corpus", [])
     corpus = bench.total("corpus", scores)
-    assert corpus.recall >= 0.83 and corpus.precision >= 0.90, bench.total_line(corpus)
+    assert corpus.recall >= 0.85 and corpus.precision >= 0.91, bench.total_line(corpus)
     assert corpus.units >= 0.82, bench.total_line(corpus)
