@@ -122,7 +122,7 @@ _OPENS_CLAUSE = re.compile(r"(?:^|[,;。:、])[“\"「]?$")
 _OPENS_ACTION = re.compile(r"[”\"」]?节?(?:与|同|在|组织|开展|举办|举行|召开|,)")
 # The notice's subject, with its dates given after it (国庆节放假安排通知如下, 假日安排为:),
 # or the preamble's announcement of it (清明节即将来临。中秋、国庆“两节”将至,…).
-_ARRANGEMENT = re.compile(r"[”\"」]?节?(?:放假|假日|假期)(?:安排|时间)|[”\"」]?节?(?:即将|将要)?(?:来临|到来)[,。]"
+_ARRANGEMENT = re.compile(r"[”\"」]?节?(?:放假|假日|假期)(?:安排|时间|有关事项|相关事项|事项)|[”\"」]?节?(?:即将|将要)?(?:来临|到来)[,。]"
                           r"|[”\"」]?节?[^,。]{0,6}(?:将至|即将来临|即将到来|临近)")
 # A festival in a document's name: 庆祝五四青年节主题活动方案.
 _IN_A_NAME = re.compile(r"[”\"」]?节?(?:主题)?(?:系列)?(?:活动)?(?:实施|工作)?(?:方案|计划|通知)")
@@ -502,6 +502,10 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
             and re.match(r"(?:晚|上午|下午|中午)?[,:]", after) \
             and _REPORTED.search(simplified(c.sentence.paragraph.text)):
         return None  # a news report's dateline
+    if re.match(r"[xX×*]{1,2}日", after):
+        return None  # 2015年9月xx日: a date left blank (a signature's), not the month
+    if re.fullmatch(r"(?:本|今)?年内", simple[c.start: c.end]) and _DONE_WITHIN.match(after):
+        return _within_the_year(c)  # 年内要完成…: by the year's end
     if kinds <= {"year", "thisyear"} or _WHOLE_YEAR.fullmatch(simple[c.start: c.end]):
         return None  # 2010年, 今年, 全年, 年内: the plan's year again, no point inside it
     if re.search(r"(?:力争|争取|确保)?到$", before) and "year" in kinds:
@@ -548,6 +552,17 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
     lead, units = units_for(c.sentence, c.start, c.end, c.context)
     title = title_for(c.sentence, c.start, c.end)
     return ExtractedNode(c.line, when, kind, title, source, lead, units, note, c.text())
+
+
+_DONE_WITHIN = re.compile(r"(?:要|须|必须|全面)?(?:完成|建成|办结)")  # not 实现: a target
+
+
+def _within_the_year(c: _Candidate) -> ExtractedNode:
+    """年内要完成…: a deadline at the year's end, as 年底前 reads."""
+    lead, units = units_for(c.sentence, c.start, c.end, c.context)
+    return ExtractedNode(c.line, "年底前", "deadline", title_for(c.sentence, c.start, c.end),
+                         f"L{c.line}: {c.sentence.text.strip()}", lead, units,
+                         f"文中“{c.text()}”: read as by the year's end", c.text())
 
 
 def _bare_name(text: str) -> bool:
@@ -705,6 +720,10 @@ def _rewritten(doc: Document) -> Iterator[ExtractedNode]:
 # under “七一”当天,开展…; 1、活动日下午3:15在操场集合 under 时间:5月4日.
 _CLOCK_LINE = re.compile(rf"(?:[\u4e00-\u9fff]{{0,6}}(?:时间|流程|安排):)?(?:\d{{1,2}}[、.])?(?P<said>(?:活动日|当天|当日)?(?P<clock>{clock_pattern()}))"
                          r"(?![\d月日年])")
+# 五、开幕式(下午2:38): a step of the day's programme with its hour in brackets.
+_CLOCK_GLOSS = re.compile(rf"^[^()]{{1,20}}\((?P<said>(?P<clock>{clock_pattern()}))\)$")
+# 下午15:30上班—19:30下班: office hours, not a node.
+_OFFICE_HOURS = re.compile(r"上班|下班|办公时间|开放时间|营业")
 _HAS_CLOCK = re.compile(r"\d\s*[:：点时]")
 _CLOCK_REACH = 12  # lines: how far back the day may have been named
 
@@ -720,8 +739,8 @@ def _timed(doc: Document, nodes: list[ExtractedNode], year: int, calendar: China
         for sentence in sentences(para):
             norm, starts, ends = normalize_spans(sentence.text)
             skip = ENUMERATOR.match(norm)
-            m = _CLOCK_LINE.match(norm, skip.end() if skip else 0)
-            if not m or not re.search(r"\d", m["clock"]):
+            m = _CLOCK_LINE.match(norm, skip.end() if skip else 0) or _CLOCK_GLOSS.match(norm)
+            if not m or not re.search(r"\d", m["clock"]) or _OFFICE_HOURS.search(norm):
                 continue
             line = sentence.line_at(starts[m.start("said")])
             before = [n for n in nodes if n.line <= line and line - n.line <= _CLOCK_REACH

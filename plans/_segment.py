@@ -235,7 +235,7 @@ _MARKER = re.compile(
     r"|\d{1,2}\s*[、.．](?!\d)|[一二三四五六七八九十]+(?:是|要)|\[\d+\]|[①-⑳])"
 )
 _LEVEL_ONE = re.compile(r"^([一二三四五六七八九十]+)[、.．]")
-_SIGNATURE = re.compile(r"^(?:.{2,30}?\s*)?(?:\d{4}|[〇零一二三四五六七八九]{4})年\d{1,2}月\d{1,2}日$")
+_SIGNATURE = re.compile(r"^(?:[^:：]{2,30}?\s*)?(?:\d{4}|[〇零一二三四五六七八九]{4})年\d{1,2}月\d{1,2}日$")
 # An item's number at the start of a sentence: 1、 (一) 一是 二要 (and scraping debris before it).
 ENUMERATOR = re.compile(r"^[\s’'\"”〃.]*(?:[((]?[一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}[、.．]"
                          r"|[一二三四五六七八九十]+[是要])?")

@@ -186,6 +186,27 @@ def test_the_holidays_of_a_holiday_notice_are_its_holiday() -> None:
     assert node.when == "国庆期间" and "节假日期间" in node.note
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("某团委2018年五四活动方案\n2、各试点乡镇的纪念活动安排在5月4日前后进行。\n", [("5月4日前后", "5月4日前后")]),
+    ("某集团五一劳动教育方案\n    主 题:守好责任田\n\n    时 间:2022年5月1日\n\n    地 点:南北校区\n",
+     [("2022年5月1日", "2022年5月1日")]),
+    ("某村2024年帮扶计划\n一、任务\n2、年内要完成新村第一、二期工程。\n", [("年内", "年底前")]),
+    ("某校2024年三八活动方案\n一、安排\n三八节这一天,为女教职工送上祝福。\n", [("三八节这一天", "三八节这一天")]),
+    ("某局2015年国庆放假通知\n一、安排\n下午15:30上班—19:30下班。\n2015年9月xx日\n", []),
+])
+def test_wordings_of_real_notices(text: str, expected: list[tuple[str, str]]) -> None:
+    [doc] = extract_text(text).documents
+    assert [(n.written, n.when) for n in doc.nodes] == expected
+
+
+def test_a_programme_steps_hour_in_brackets_is_the_activity_day_at_that_hour() -> None:
+    text = ("某学院2017年三八活动方案\n三、活动时间:2017年3月7曰(星期三)\n四、活动内容:健身操表演。\n"
+            "五、开幕式(下午2:38)\n1、活动地点:学院体育馆\n")
+    [doc] = extract_text(text).documents
+    timed = [o for n in doc.nodes for o in parse(n.when).expand(2017, CALENDAR) if o.part_of_day]
+    assert [(o.start, o.part_of_day) for o in timed] == [(date(2017, 3, 7), "14:38")]
+
+
 def test_a_news_reports_dateline_is_not_a_node_but_a_plans_dated_item_is() -> None:
     report = ("某局召开党史学习教育推进会\n某某网讯:4月7日上午,局党组召开推进会,部署读书班工作,"
               "局机关全体党员参加会议。\n要求各支部每月25日前报送学习情况。\n")
