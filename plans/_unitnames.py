@@ -64,7 +64,7 @@ _VERB_START = re.compile(
     r"|给|针对|以|从|自(?![然治])|至|到|就(?!业)|跟|今年|每年|每月|每季|每周|年初|年底|年中|月初|月底)")
 # Names of a role rather than a body (轮值单位, 相关部门): units as the text calls them.
 _ROLE_NAME = re.compile(r"^(?:各|各个)?(?:牵头|责任|配合|参与|协办|承办|主办|负责|轮值|成员|相关|有关|共建"
-                        r"|联系|结对)(?:单位|部门)$")
+                        r"|联系|结对|帮扶|挂点|包联|对口|试点|示范)(?:单位|部门)$")
 # Verbs and counts inside a run of words: a clause, not a name (镇工委组织 is a body and a verb,
 # 市委组织部联合市委宣传部 two bodies and a verb).
 _VERB_INSIDE = re.compile(r"进行|开展|推进|实施|落实|加强|提高|建立|完善|抓好|做好|参加|组织开展|根据|按照"
@@ -82,9 +82,14 @@ _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁
              "邵万钱严覃武戴莫孔汤常康易乔赖文")
 
 
+# Places by their part in the plan: 各试点乡镇, 驻点县, 示范村.
+_ROLE_PLACES = re.compile(r"^各?(?:试点|示范|重点|驻点|联系|帮扶|挂点|先行|结对)(?:乡镇|乡|镇|县|区|市|村|社区|街道)"
+                          r"(?:\([^()]{1,8}\))?$")
+
+
 def is_unit(name: str) -> bool:
     """Whether ``name`` is one unit's whole name (or a group: 各党支部, 各乡镇(街道))."""
-    if _PLACES.match(name) or _ROLE_NAME.match(name):
+    if _PLACES.match(name) or _ROLE_NAME.match(name) or _ROLE_PLACES.match(name):
         return True
     return (2 <= len(name) <= 24 and bool(_ORG.search(name)) and name not in _BARE
             and not _VERB_START.match(name) and name.count("“") == name.count("”")
