@@ -291,6 +291,8 @@ def _parse(text: str) -> Rule:
 
 
 def _read_list(text: str) -> list[_Item | _Range]:
+    if "(" in text:  # 1月28日(农历除夕、周二): a gloss's 、 does not make a list
+        text = _GLOSS.sub("", text)
     if _EITHER.search(text):  # A或B: one window from A's start to B's end
         parts = _borrow_units(_EITHER.split(text))
         if len(parts) != 2 or not all(parts):

@@ -120,9 +120,10 @@ _OCCASION_AFTER = re.compile(r"[”\"」]?(?:慰问|走访|期间|假期|放假|
 _CELEBRATED = re.compile(r"(?:庆祝|欢庆|欢度|喜迎|庆)[“\"「]?$")
 _OPENS_CLAUSE = re.compile(r"(?:^|[,;。:、])[“\"「]?$")
 _OPENS_ACTION = re.compile(r"[”\"」]?节?(?:与|同|在|组织|开展|举办|举行|召开|,)")
-# The notice's subject, with its dates given after it (国庆节放假安排通知如下, 假日安排为:),
+# The notice's subject, with its dates given after it (国庆节放假安排通知如下, 假日安排为:,
+# 六、国庆节、中秋节:10月1日至8日放假),
 # or the preamble's announcement of it (清明节即将来临。中秋、国庆“两节”将至,…).
-_ARRANGEMENT = re.compile(r"[”\"」]?节?(?:放假|假日|假期)(?:安排|时间|有关事项|相关事项|事项)|[”\"」]?节?(?:即将|将要)?(?:来临|到来)[,。]"
+_ARRANGEMENT = re.compile(r"[”\"」]?节?[::](?=\d)|[”\"」]?节?(?:放假|假日|假期)(?:安排|时间|有关事项|相关事项|事项)|[”\"」]?节?(?:即将|将要)?(?:来临|到来)[,。]"
                           r"|[”\"」]?节?[^,。]{0,6}(?:将至|即将来临|即将到来|临近)")
 # A festival in a document's name: 庆祝五四青年节主题活动方案.
 _IN_A_NAME = re.compile(r"[”\"」]?节?(?:主题)?(?:系列)?(?:活动)?(?:实施|工作)?(?:方案|计划|通知)")
@@ -577,6 +578,8 @@ def _best(c: _Candidate, year: int, calendar: ChinaCalendar,
     tried: list[str] = []
     error: str | None = None
     options = [(literal, None), (_canonical(c, c.atoms), f"文中“{literal}”")]
+    if dotted := re.fullmatch(r"(\d{1,2})\.(\d{1,2})", literal):  # 5.12护士节: the date alone
+        options.append((f"{dotted[1]}月{dotted[2]}日", f"文中“{literal}”"))
     readable_texts = [text for text in (_item_text(c, item) for item in _items(c)) if text]
     if len(readable_texts) > 1:
         glue = next((m.group(0).strip("“”\"'「」") for m in _LIST_GAP.finditer(
@@ -861,7 +864,8 @@ _HOW_OFTEN = re.compile(r"每(?:周|月|季度|半年|年)")
 def _restated(node: ExtractedNode, nodes: list[ExtractedNode]) -> bool:
     """每周一次的学习日,具体时间固定在每周星期五下午: how often, said again more exactly in the
     same sentence, is the exact one's node only."""
-    said_how_often = re.search(re.escape(simplified(node.written)) + r"(?:至少)?[一1]次", simplified(node.source))
+    said_how_often = re.search(re.escape(simplified(node.written)) + r"[^,;。]{0,6}?(?:至少)?[一1]次",
+                               simplified(node.source))
     return bool(_HOW_OFTEN.fullmatch(node.when)) and bool(said_how_often) and any(
         other.source == node.source and other.when != node.when and other.when.startswith(node.when)
         for other in nodes)

@@ -237,8 +237,8 @@ _MARKER = re.compile(
 _LEVEL_ONE = re.compile(r"^([一二三四五六七八九十]+)[、.．]")
 _SIGNATURE = re.compile(r"^(?:[^:：]{2,30}?\s*)?(?:\d{4}|[〇零一二三四五六七八九]{4})年\d{1,2}月\d{1,2}日$")
 # An item's number at the start of a sentence: 1、 (一) 一是 二要 (and scraping debris before it).
-ENUMERATOR = re.compile(r"^[\s’'\"”〃.]*(?:[((]?[一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}[、.．]"
-                         r"|[一二三四五六七八九十]+[是要])?")
+ENUMERATOR = re.compile(r"^[\s’'\"”〃.]*(?:[((]?[一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}(?:、|[.．](?!\d))"
+                         r"|[一二三四五六七八九十]+[是要])?")  # 5.12护士节 is a date, not item 5
 # A line that is only an organisation's name: an issuer or a signature, never a continuation.
 _ORG_LINE = re.compile(r"^(?:中共)?[\u4e00-\u9fff()()]{2,24}?(?:委员会|党委|党组|党工委|工委|人民政府|政府"
                        r"|办公室|领导小组|局|厅|总工会|工会)$")
@@ -445,6 +445,8 @@ def _split(text: str, stops: str, depth_limit: int = 120) -> list[tuple[int, int
         # "表彰.4月,部署…": a scrape's full stop, after a Chinese character, ends a sentence too
         stop = char in stops or (char == "." and "." in stops and i > 0
                                  and "\u4e00" <= text[i - 1] <= "\u9fff")
+        if char == "." and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
+            stop = False  # 5.12护士节, 1.5倍: a number, not the end of a sentence
         if stop and not depth and not quote:
             spans.append((start, i + 1))
             start = i + 1

@@ -125,7 +125,7 @@ _YEAR_DIGITS = re.compile(r"(?=[〇零Oo0-9一二三四五六七八九]{0,3}[〇
                           r"[〇零Oo0-9一二三四五六七八九]{4}(?=年)")
 # Other spellings of the same thing, replaced in one pass (before numerals are read).
 _SPELLING = re.compile(
-    r"号|(?<=[\d一二三四五六七八九十])曰|元月|(?:星期|礼拜|周)[日天]|(?:星期|礼拜)(?=[一二三四五六1-7])|上、?下半年|个?(?:季度|季(?!节))"
+    r"号|(?<=[\d一二三四五六七八九十])曰|(?<!农历)(?<![\d年])[一二三四五六七八九十]{1,2}月(?=初[一二三四五六七八九十]|廿)|元月|(?:星期|礼拜|周)[日天]|(?:星期|礼拜)(?=[一二三四五六1-7])|上、?下半年|个?(?:季度|季(?!节))"
     r"|(?:19|20)?[xX×*_]{2,4}年|\*{2}年|(?<![A-Za-z\d])[xX](?=年)年|年终|毎|当天及前后|及前后|每个?月月|每个月"
 )
 _SPELLINGS = {"号": "日", "曰": "日", "元月": "1月", "星期": "周", "礼拜": "周", "周日": "周7", "周天": "周7",
@@ -140,6 +140,8 @@ _HAS_NUMERAL = re.compile(r"[〇零一二两三四五六七八九十]")
 
 def _spelling(match: re.Match[str]) -> str:
     text = match.group(0)
+    if text.endswith("月") and len(text) > 1 and text[0] in "一二三四五六七八九十":
+        return "农历" + text  # 九月初九: a lunar month and day
     if text.endswith("年") and text not in _SPELLINGS:
         return ""  # 20xx年: the plan's year
     return _SPELLINGS.get(text, "季度")
@@ -165,12 +167,15 @@ def _year_digits(match: re.Match[str]) -> str:
     return str(chinese_number(match.group(0)))
 
 
-# 4·20 (a day written with a middle dot) is 4月20日.
-_DOTTED_DAY = re.compile(r"(?<![\d.])(\d{1,2})[·•・](\d{1,2})(?![\d.])")
+# 4·20 (a day written with a middle dot) is 4月20日, and so is 5.12 before a festival (5.12护士节).
+_DOTTED_DAY = re.compile(r"(?<![\d.])(\d{1,2})[·•・](\d{1,2})(?![\d.])"
+                         r"|(?<![\d.])(\d{1,2})\.(\d{1,2})(?=(?:国际)?(?:护士|儿童|妇女|劳动|青年|教师|建军|建党|国庆"
+                         r"|植树|记者|医师|读书)节)")
 
 
 def _dotted_day(match: re.Match[str]) -> str:
-    return f"{match.group(1)}月{match.group(2)}日"
+    month, day = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return f"{month}月{day}日"
 
 
 # 周一9:30 reads 周19:30 once numerals are digits: keep the weekday apart (每周19:30 is then
@@ -187,7 +192,8 @@ _HOLIDAY = "元旦|春节|清明|五一|端午|中秋|国庆"
 _PHRASING = re.compile(
     r"(?<=每[月年周])的(?=[\d第最初底末中上下首])|(?<=每季度)的(?=[\d第最初底末首])|(?<=个月)的(?=\d)"
     r"|首个|首周|(?<=元旦|春节|清明|五一|端午|中秋|国庆|十一)假期(?!间)|(?<=节)假期(?!间)"
-    r"|(?<=月)\d{1,2}(?=-\d{1,2}(?:月\d{1,2})?日)"
+    r"|(?<=月)\d{1,2}(?=-\d{1,2}(?:月\d{1,2})?日)|(?<=\d月)\d{1,2}(?=\(周\d\))"
+    r"|(?<=第\d)周(?=\d)"
     r"|第[1-4][1-4]季度"
     rf"|(?:{_HOLIDAY})(?=(?:{_HOLIDAY}))"
 )
@@ -206,6 +212,8 @@ def _phrasing(match: re.Match[str]) -> str:
         return "期间"
     if text.isdigit():
         return f"{text}日"
+    if text == "周":  # 每月第一周星期五 (by now 第1周5): the first week's Friday
+        return "周的周"
     if text.startswith("第"):
         return f"第{text[1]}季度至第{text[2]}季度"
     return f"{text}、"
