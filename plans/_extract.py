@@ -15,9 +15,19 @@ or 已经), targets (力争到2013年), a whole year with no point inside it (20
 named alone is a topic (纪念五四运动, 国庆节放假安排通知如下) unless the text uses
 it as the occasion: 结合/借/在 before it, 期间/前后/之际/慰问 after it, a celebration
 (庆祝“三八”国际妇女节活动) or a clause it opens with an action (“八一”节与…组织…).
-A few times the grammar does not spell are read as it would (半年进行一次 → 每半年,
-党小组月评 → 每月, 建党90周年之际 → “七一”前后), keeping the text as written. A
+A news report's dateline (…网讯:4月7日晚,…参加会议), a date inside 根据…召开的, a
+make-up day's lessons (补10月7日的课), an attachment's name, office hours and a date left
+blank (9月xx日) are not nodes either; how often a duty is (每周一次) said again more
+exactly in the same sentence (固定在每周星期五下午) is the exact one's node only.
+A few times the grammar does not spell are read as it would (半年进行一次, 一年二次 →
+每半年; 按月/按季度 → 每月/每季度; 党小组月评 → 每月; 建党90周年之际 → “七一”前后;
+年内要完成 → 年底前; 节假日期间 in a notice about one holiday → that holiday's 期间),
+keeping the text as written in a note. A sentence that gives only the hour (服务时间:
+上午8:40—11:30, 开幕式(下午2:38)) is the day of the node just before, at that hour. A
 speech, essay or report (many 了) is flagged in the summary: it usually has no nodes.
+
+A node whose title says nothing (活动时间, a masked year, a label line) takes its item's
+heading (the label layout's activity), else the document's title.
 
 Units come from ``_clauses.units_for`` (labels, what the sentence says, its subject,
 its item's label lines). In a notice, the addressees (主送: 各党支部、机关各科室:) are the
