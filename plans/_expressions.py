@@ -31,7 +31,7 @@ Wordings of real plans beyond DESIGN.md's table (the forms are in ``_grammar``):
 
 - A verb after a time (3月15日前完成, 月底前报送, 4月完成) leaves the time as it is; with
   no 前, the verb makes it a deadline by X's end. 截至/截止/截止到 X is by X's end
-  (截止到2020年底 → 12-31), and so is 到 X opening an expression (到2023年底).
+  (截止到2020年底 → 12-31), and so are 到 X opening an expression (到2023年底) and 即日起至 X.
   每周一次, 每季度至少1次 say how often: 每周, 每季度.
 - A或B (或者) is one window from A's start to B's end (4月底或5月初 → 04-30…05-05).
 - 上中旬 is days 1–20, 中下旬 11–last; 年终 is December, like 年底; 年中 is June–July.
@@ -85,7 +85,8 @@ MAX_LENGTH = 200  # a time expression is short; longer is a sentence pasted into
 # One item: [于|截至]ANCHOR[的][clock][MODIFIER][clock][开始|止|…][完成|报送|…]. The body is
 # lazy, so the suffixes are taken from the end; the modifiers are _grammar.MODIFIERS.
 _SINGLE = re.compile(
-    r"(?:最迟于|最迟在|最迟|不迟于|于|在|从|自|(?P<byend>截至|截止到|截止|截止于|到(?=\d|今年|本年|年)))?"
+    r"(?:(?P<byend>截至|截止到|截止|截止于|(?:从|自)?即日起?(?:至|到)|到(?=\d|今年|本年|年))|最迟于|最迟在|最迟|不迟于"
+    r"|于|在|从|自)?"
     r"(?P<body>.+?)"
     r"(?:(?<=日)周\d)?"  # 6月28日 周五: the weekday says the same day again
     rf"(?:的)?(?P<clock1>{CLOCK_SOURCE})?"

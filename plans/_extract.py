@@ -136,11 +136,13 @@ _OPENS_ACTION = re.compile(r"[”\"」]?节?(?:与|同|在|组织|开展|举办|
 _ARRANGEMENT = re.compile(r"[”\"」]?节?[::](?=\d)|[”\"」]?节?(?:放假|假日|假期)(?:安排|时间|有关事项|相关事项|事项)|[”\"」]?节?(?:即将|将要)?(?:来临|到来)[,。]"
                           r"|[”\"」]?节?[^,。]{0,6}(?:将至|即将来临|即将到来|临近)")
 # A festival in a document's name: 庆祝五四青年节主题活动方案.
-_IN_A_NAME = re.compile(r"[”\"」]?节?(?:主题)?(?:系列)?(?:活动)?(?:实施|工作)?(?:方案|计划|通知)")
+_IN_A_NAME = re.compile(r"[”\"」]?节?(?:主题)?(?:系列)?(?:活动)?(?:实施|工作)?(?:方案|计划|通知)"
+                        r"|[”\"」]?节?主题")  # 庆“七一”主题征文比赛: the day is the theme
 # A quota, not a node: 每人每年至少写3篇, 每周学足2个小时.
 _PER_PERSON = re.compile(r"(?:每人|每位|每名|人均|每个人)[^,,。;;]{0,6}$")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十]+(?:个小时|小时|学时|课时)"
-                       r"|(?:不少于|不低于|至少|累计)[\d一二两三四五六七八九十]+(?:天|日|篇|个工作日)")
+                       r"|(?:不少于|不低于|至少|累计)[\d一二两三四五六七八九十]+(?:天|日|篇|本|部|个工作日)"
+                       r"|(?:至少|累计)[^,;。\d]{0,6}[\d一二两三四五六七八九十]+(?:篇|本|部)")  # 至少研读2本
 
 
 def _keep(role: str, norm: str, a: int, b: int, src: str, sa: int) -> bool:
@@ -507,10 +509,12 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
     if _PAST.search(_clause_after(simple, c.start)):
         return None
     if re.match(r"[^,;。]{0,12}召开的", after) or before.endswith("补") \
-            or re.match(r"附件", simple):
-        return None  # 根据5月15日…召开的会议精神; 9月28日补10月7日的课; an attachment's name
+            or re.match(r"附件", simple) or re.search(r"第[\d一二三四五六七八九十]+届[“\"「]?$", before):
+        return None  # 根据5月15日…召开的会议精神; 补10月7日的课; an attachment; 第十一届“4·20”
+    if after.startswith("讯") and not kinds & {"every", "named", "lunar"}:
+        return None  # 红网长沙4月15日讯: a news report's dateline
     if not kinds & {"every", "named", "lunar"} and _DATELINE.match(before) \
-            and re.match(r"(?:晚|上午|下午|中午)?[,:]", after) \
+            and re.match(r"(?:晚|上午|下午|中午)?(?:[,:]|讯)", after) \
             and _REPORTED.search(simplified(c.sentence.paragraph.text)):
         return None  # a news report's dateline
     if re.match(r"[xX×*]{1,2}日", after):

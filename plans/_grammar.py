@@ -445,7 +445,8 @@ MODIFIERS: list[Modifier] = [  # longest spellings first: 前夕 before 前
     Modifier("by", r"以前|之前|前", _by, deadline=True, one_day=True),
     Modifier("after", r"以后|之后|后", _after, one_day=False),
 ]
-BY_END = Modifier("by the end of", r"截至|截止到|截止", _by_end, deadline=True, one_day=True)
+BY_END = Modifier("by the end of", r"截至|截止到|截止|(?:从|自)?即日起?(?:至|到)", _by_end, deadline=True,
+                  one_day=True)  # 即日起至6月27日: by 6月27日
 MODIFIER_SOURCE = "|".join(f"(?P<mod{i}>{m.source})" for i, m in enumerate(MODIFIERS))
 
 
@@ -542,7 +543,8 @@ def compile_scanner(extra: list[tuple[str, str]]) -> re.Pattern[str]:
     suffix = (rf"(?:{GLOSS_SOURCE}|(?<=日)周\d)?(?:的?(?:{_unnamed(CLOCK_SOURCE)}))?(?:(?:{_unnamed(MODIFIER_SOURCE)}){_NOT_A_MODIFIER})?"
               rf"(?:{_unnamed(CLOCK_SOURCE)})?")
     year = _unnamed(YEAR_PREFIX.pattern)
-    parts = [f"(?P<{form.role}{i}>(?:{year})?(?:{_unnamed(form.source)}){suffix})"
+    by_end = f"(?:{_unnamed(BY_END.source)})?"  # 截至2020年底, 即日起至6月27日: the prefix too
+    parts = [f"(?P<{form.role}{i}>{by_end}(?:{year})?(?:{_unnamed(form.source)}){suffix})"
              for i, form in enumerate(FORMS) if form.scan]
     parts += [f"(?P<{role}x{i}>(?:{_unnamed(source)}){suffix})" for i, (role, source) in enumerate(extra)]
     parts.append(rf"(?P<yearonly>{year})")

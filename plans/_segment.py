@@ -30,7 +30,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from plans._errors import PlanError
-from plans._text import to_simplified
+from plans._text import normalize, to_simplified
 
 __all__ = [
     "ENUMERATOR",
@@ -237,7 +237,7 @@ _MARKER = re.compile(
 _LEVEL_ONE = re.compile(r"^([一二三四五六七八九十]+)[、.．]")
 _SIGNATURE = re.compile(r"^(?:[^:：]{2,30}?\s*)?(?:\d{4}|[〇零一二三四五六七八九]{4})年\d{1,2}月\d{1,2}日$")
 # An item's number at the start of a sentence: 1、 (一) 一是 二要 (and scraping debris before it).
-ENUMERATOR = re.compile(r"^[\s’'\"”〃.]*(?:[((]?[一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}(?:、|[.．](?!\d))"
+ENUMERATOR = re.compile(r"^[\s’'\"”〃.○●◆◇■□▪►√※]*(?:[((]?[一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}(?:、|[.．](?!\d))"
                          r"|[一二三四五六七八九十]+[是要])?")  # 5.12护士节 is a date, not item 5
 # A line that is only an organisation's name: an issuer or a signature, never a continuation.
 _ORG_LINE = re.compile(r"^(?:中共)?[\u4e00-\u9fff()()]{2,24}?(?:委员会|党委|党组|党工委|工委|人民政府|政府"
@@ -259,7 +259,12 @@ def is_heading(line: str) -> bool:
 
 
 def is_signature(line: str) -> bool:
-    return bool(_SIGNATURE.match(simplified(line)))
+    simple = simplified(line)
+    return bool(_SIGNATURE.match(simple) or (_CN_DATE_LINE.match(simple) and _SIGNATURE.match(normalize(simple))))
+
+
+# 二〇〇八年十二月十八日 alone on a line: a signature's date in Chinese numerals.
+_CN_DATE_LINE = re.compile(r"^[^:：]{0,30}?[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日$")
 
 
 def _is_body(line: str) -> bool:

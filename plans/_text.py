@@ -193,7 +193,7 @@ _PHRASING = re.compile(
     r"(?<=每[月年周])的(?=[\d第最初底末中上下首])|(?<=每季度)的(?=[\d第最初底末首])|(?<=个月)的(?=\d)"
     r"|首个|首周|(?<=元旦|春节|清明|五一|端午|中秋|国庆|十一)假期(?!间)|(?<=节)假期(?!间)"
     r"|(?<=月)\d{1,2}(?=-\d{1,2}(?:月\d{1,2})?日)|(?<=\d月)\d{1,2}(?=\(周\d\))"
-    r"|(?<=第\d)周(?=\d)"
+    r"|(?<=第\d)周(?=\d)|(?<=\d日)一(?=\d{1,2}月\d)|(?<=\d月)\d{1,2}(?=上午|下午|晚上|中午)"
     r"|第[1-4][1-4]季度"
     rf"|(?:{_HOLIDAY})(?=(?:{_HOLIDAY}))"
 )
@@ -210,10 +210,12 @@ def _phrasing(match: re.Match[str]) -> str:
         return "第1周的周" if after_it.isdigit() else "第1周的" if after_it == "周" else "第1周"
     if text == "假期":
         return "期间"
-    if text.isdigit():
+    if text.isdigit():  # 8月28-9月6日, 6月2(周一), 1月6下午: the day's 日 left out
         return f"{text}日"
     if text == "周":  # 每月第一周星期五 (by now 第1周5): the first week's Friday
         return "周的周"
+    if text == "一":  # 1月5日一1月6日: a dash typed as 一
+        return "-"
     if text.startswith("第"):
         return f"第{text[1]}季度至第{text[2]}季度"
     return f"{text}、"

@@ -120,7 +120,7 @@ def test_any_column_order_several_sheets_and_a_header_in_two_rows(tmp_path: Path
     assert (organised.title, organised.year, publicity.title) == ("组织工作", 2024, "宣传工作")
     assert [(n.line, n.when, n.lead, n.units) for n in organised.nodes] == [
         (2, "3月底前", ["镇组织办"], ["各村党组织"]),
-        (3, "6月底", ["镇纪委"], ["各村", "社区"]),
+        (3, "即日起至6月底", ["镇纪委"], ["各村", "社区"]),
         (4, "“七一”前夕", ["镇党委"], []),
     ]
     assert organised.nodes[0].title == "完成村级换届选举工作"  # first clause, no number
