@@ -105,7 +105,7 @@ _EXTRA = [
     ("past", r"去年|上年|前年"),
     ("thisyear", r"今年|本年度?|当年|明年|次年"),
     ("number", r"\d{1,2}(?=(?:-|至|到|、)\d{1,2}月)"),
-    ("day", r"(?<=[至到\-、])\d{1,2}日"),
+    ("day", r"(?<=[至到\-、和及])\d{1,2}日"),
 ]
 _SCANNER = compile_scanner(_EXTRA)
 _CN = "一二三四五六七八九十"
@@ -136,7 +136,7 @@ _OPENS_ACTION = re.compile(r"[”\"」]?节?(?:与|同|在|组织|开展|举办|
 _ARRANGEMENT = re.compile(r"[”\"」]?节?[::](?=\d)|[”\"」]?节?(?:放假|假日|假期)(?:安排|时间|有关事项|相关事项|事项)|[”\"」]?节?(?:即将|将要)?(?:来临|到来)[,。]"
                           r"|[”\"」]?节?[^,。]{0,6}(?:将至|即将来临|即将到来|临近)")
 # A festival in a document's name: 庆祝五四青年节主题活动方案.
-_IN_A_NAME = re.compile(r"[”\"」]?节?(?:主题)?(?:系列)?(?:活动)?(?:实施|工作)?(?:方案|计划|通知)"
+_IN_A_NAME = re.compile(r"[”\"」]?节?[^,;。:、]{0,8}?(?:方案|计划|通知|策划)"
                         r"|[”\"」]?节?主题")  # 庆“七一”主题征文比赛: the day is the theme
 # A quota, not a node: 每人每年至少写3篇, 每周学足2个小时.
 _PER_PERSON = re.compile(r"(?:每人|每位|每名|人均|每个人)[^,,。;;]{0,6}$")
@@ -475,6 +475,7 @@ def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback_year: i
             nodes.append(node)
     nodes += _timed(doc, sorted(nodes, key=lambda n: n.line), year, calendar, events)
     nodes = _dedupe(sorted(nodes, key=lambda n: (n.line, n.source.find(n.written))))
+    nodes = _without_dated_festivals(nodes, year, calendar, events)
     _name_in_full(doc, nodes)
     _fall_back_to_document(doc, nodes)
     _title_weak_ones(doc, nodes, title)
@@ -508,7 +509,8 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         return None
     if _PAST.search(_clause_after(simple, c.start)):
         return None
-    if re.match(r"[^,;。]{0,12}召开的", after) or before.endswith("补") \
+    if re.match(r"[^,;。]{0,12}(?:召开|确定|印发|公布|评选|表彰)的|起?(?:执行|施行|实施|生效)", after) \
+            or before.endswith("补") \
             or re.match(r"附件", simple) or re.search(r"第[\d一二三四五六七八九十]+届[“\"「]?$", before):
         return None  # 根据5月15日…召开的会议精神; 补10月7日的课; an attachment; 第十一届“4·20”
     if after.startswith("讯") and not kinds & {"every", "named", "lunar"}:
@@ -859,6 +861,23 @@ def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode]) -> None:
     for node in bare:
         node.lead, node.units = list(lead), list(units)
         node.note = f"{node.note}; {said}" if node.note else said
+
+
+def _without_dated_festivals(nodes: list[ExtractedNode], year: int, calendar: ChinaCalendar,
+                             events: dict[str, date]) -> list[ExtractedNode]:
+    """A festival named alone (庆祝妇女节展板, 关于妇女节的知识) in a plan that dates its
+    activity itself (活动时间:3月7日下午) is the plan's topic: the dated node is the node."""
+    def days(node: ExtractedNode) -> list[date]:  # the single days it names
+        with suppress(ExpressionError, MissingEventError):
+            return [o.start for o in parse(node.when).expand(year, calendar, events) if o.start == o.end]
+        return []
+
+    dated = [d for n in nodes if re.search(r"\d+日", normalize(n.written)) and not _bare_name(n.written)
+             for d in days(n)]
+    if not dated:
+        return nodes
+    return [n for n in nodes if not (_bare_name(n.written) and any(
+        abs((d - day).days) <= 10 for day in days(n) for d in dated))]
 
 
 def _dedupe(nodes: list[ExtractedNode]) -> list[ExtractedNode]:
