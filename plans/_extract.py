@@ -737,7 +737,7 @@ def _rewritten(doc: Document) -> Iterator[ExtractedNode]:
 
 # A line that gives only the hour, for the day named just before it: 服务时间:上午8:40—11:30
 # under “七一”当天,开展…; 1、活动日下午3:15在操场集合 under 时间:5月4日.
-_CLOCK_LINE = re.compile(rf"(?:[\u4e00-\u9fff]{{0,6}}(?:时间|流程|安排):)?(?:\d{{1,2}}[、.])?(?P<said>(?:活动日|当天|当日)?(?P<clock>{clock_pattern()}))"
+_CLOCK_LINE = re.compile(rf"(?:[\u4e00-\u9fff]{{0,6}}(?:时间|流程|安排):)?(?:\d{{1,2}}[、.])?(?:(?:活动期间|每天|届时),)?(?P<said>(?:活动日|当天|当日)?(?P<clock>{clock_pattern()}))"
                          r"(?![\d月日年])")
 # 五、开幕式(下午2:38): a step of the day's programme with its hour in brackets.
 _CLOCK_GLOSS = re.compile(rf"^[^()]{{1,20}}\((?P<said>(?P<clock>{clock_pattern()}))\)$")
@@ -781,9 +781,11 @@ def _at_the_hour(day: str, clock: str, year: int, calendar: ChinaCalendar,
     """``day`` (one day) at ``clock``: as written when it has no hour, else as its date."""
     with suppress(ExpressionError, MissingEventError):
         found = parse(day).expand(year, calendar, events)
-        if len(found) != 1 or found[0].start != found[0].end:
-            return None
+        if len(found) != 1 or (found[0].end - found[0].start).days > 6:
+            return None  # one day, or a few days running (4月4日—6日: each day at that hour)
         one = found[0]
+        if one.part_of_day and one.start != one.end:
+            return None
         when = day + clock if not one.part_of_day else \
             f"{one.start.year}年{one.start.month}月{one.start.day}日{clock}"
         return when if parse(when).expand(year, calendar, events) else None
