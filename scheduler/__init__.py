@@ -28,6 +28,8 @@ from scheduler._queries import (
     ReminderView,
     UnknownUnitError,
     Upcoming,
+    list_deliveries,
+    list_reminders,
     plan_summaries,
     unit_keys,
     upcoming,
