@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from plans._segment import (
     ENUMERATOR,
@@ -87,11 +88,16 @@ _EDGES = re.compile(r"^[ ,,、;;:]+|[ ,,、;;:]+$")
 
 def subject_of(prefix: str) -> list[str]:
     """The units ``prefix`` names when it is a clause's whole subject (else [])."""
+    return list(_subject_of(prefix))
+
+
+@lru_cache(maxsize=65536)  # pure; a document's clauses are tried from many places
+def _subject_of(prefix: str) -> tuple[str, ...]:
     prefix = _LEAD_WORDS.sub("", prefix.strip(" “”"), count=1)
     if not prefix or len(prefix) > 30:
-        return []
+        return ()
     names = split_names(prefix)
-    return names if names and all(is_unit(n) for n in names) else []
+    return tuple(names) if names and all(is_unit(n) for n in names) else ()
 
 
 def _subject(clause: str) -> list[str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from plans._segment import simplified
 
@@ -87,6 +88,7 @@ _ROLE_PLACES = re.compile(r"^各?(?:试点|示范|重点|驻点|联系|帮扶|�
                           r"(?:\([^()]{1,8}\))?$")
 
 
+@lru_cache(maxsize=65536)  # pure, and asked of the same pieces again and again per document
 def is_unit(name: str) -> bool:
     """Whether ``name`` is one unit's whole name (or a group: 各党支部, 各乡镇(街道))."""
     if _PLACES.match(name) or _ROLE_NAME.match(name) or _ROLE_PLACES.match(name):
