@@ -7,7 +7,9 @@ Units, the most explicit first (names themselves: see plans._unitnames):
    sit in its paragraph (the label group nearest after it, else before it) or, given the
    document's paragraphs (``context``), on the label lines of the item the node is in
    (1、开展…活动 / 时间:7月1日前 / 牵头部门:党委办公室). A blank label (负责人:) or a
-   person (负责人:张三) names no unit; 负责人:办公室张三 names 办公室.
+   person (负责人:张三) names no unit; 负责人:办公室张三 names 办公室. Failing labels, the
+   item's note in brackets, as 工作要点 close each task: (市政府办公室牵头,市级各有关部门按职责
+   分工负责), the first after the node, else the last of its paragraph.
 2. What the sentence says of anyone: X牵头(,Y配合|参与|协办) → X lead, Y units; X为…的牵头
    部门 → X lead (…的责任单位 → units); 由X牵头|负责|
    组织… → X; X、Y按职责分工负责 → units; 在X的领导下 → X lead; 在X的支持|配合下 → X units; 以X为单位 → X units;
@@ -225,6 +227,8 @@ def units_for(sentence: Sentence, start: int, end: int,
     document's paragraphs, lets labels and subjects of the lines around count."""
     para = sentence.paragraph
     lead, units = _labelled(para, sentence.start + start)
+    if not (lead or units):
+        lead, units = _closing_note(para, sentence.start + start)
     if not (lead or units) and context:
         lead, units = _labelled_around(para, context)
     simple = simplified(sentence.text)
@@ -266,6 +270,24 @@ def _labelled(para: Paragraph, at: int) -> tuple[list[str], list[str]]:
         return [], []
     after = [g for g in groups if g[0].start >= at]
     return assigned(after[0] if after else groups[-1])
+
+
+# A work item's closing note: (市政府办公室牵头,市级各有关部门按职责分工负责).
+_NOTE = re.compile(r"\(([^()]{2,160}?(?:牵头|负责|配合|参与|落实)[^()]{0,40})\)")
+
+
+def _closing_note(para: Paragraph, at: int) -> tuple[list[str], list[str]]:
+    """What the item's note in brackets (the first after the node, else the last) says."""
+    simple = simplified(para.text)
+    notes = [m for m in _NOTE.finditer(simple) if "牵头" in m[1] or "负责" in m[1]]
+    if not notes:
+        return [], []
+    note = next((m for m in notes if m.start() >= at), notes[-1])
+    roles = _Roles()
+    for a, b in _clause_spans(note[1]):
+        for role, names in _said(note[1][a:b]):
+            roles.add(role, names)
+    return roles.lead, roles.units
 
 
 _LABEL_LINE = re.compile(r"^[-•·①-⑳\s]*[\u4e00-\u9fff]{2,8}\s*:")

@@ -33,6 +33,10 @@ def units_of(line: str, when: str) -> tuple[list[str], list[str]]:
 
 
 CASES = [
+    # an item's closing note in brackets, a few sentences after its time
+    (("1.全面实施清单管理。2024年10月底前编制并公布清单。动态调整清单。(市政府办公室、市审改办牵头,"
+      "市级各有关部门及各县市区政府按职责分工负责)"), "2024年10月底前", ["市政府办公室", "市审改办"],
+     ["市级各有关部门", "各县市区政府"]),
     # a body's own meeting as the subject; 以X为单位; whom the work goes to, later in the sentence
     ("1、农村党支部主题党日时间统一为每月15日。", "每月15日", ["农村党支部"], []),
     ("3、以团总支为单位,5月4日前组织一次志愿服务。", "5月4日前", [], ["团总支"]),
