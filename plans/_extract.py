@@ -140,6 +140,9 @@ _IN_A_NAME = re.compile(r"[”\"」]?节?[^,;。:、]{0,8}?(?:方案|计划|通�
                         r"|[”\"」]?节?主题")  # 庆“七一”主题征文比赛: the day is the theme
 # A quota, not a node: 每人每年至少写3篇, 每周学足2个小时.
 _PER_PERSON = re.compile(r"(?:每人|每位|每名|人均|每个人)[^,,。;;]{0,6}$")
+# 社区党员每年必须参加两次以上…: how often each person takes part, a quota.
+_PEOPLE_BEFORE = re.compile(r"(?:党员|居民|群众|职工|干部|团员|会员|教师|学生|同志|志愿者)[^,;。]{0,3}$")
+_TIMES_EACH = re.compile(r"[^,;。]{0,10}?[\d一二两三四五六七八九十]+次以上")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十]+(?:个小时|小时|学时|课时)"
                        r"|(?:不少于|不低于|至少|累计)[\d一二两三四五六七八九十]+(?:天|日|篇|本|部|个工作日)"
                        r"|(?:至少|累计)[^,;。\d]{0,6}[\d一二两三四五六七八九十]+(?:篇|本|部)")  # 至少研读2本
@@ -519,6 +522,8 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
             and re.match(r"(?:晚|上午|下午|中午)?(?:[,:]|讯)", after) \
             and _REPORTED.search(simplified(c.sentence.paragraph.text)):
         return None  # a news report's dateline
+    if re.search(r"(?<!\d)\d{2}年$", before) or re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", simple):
+        return None  # 截止19年3月底 (a two-digit year: a record's date); a page's date alone
     if re.match(r"[xX×*]{1,2}日", after):
         return None  # 2015年9月xx日: a date left blank (a signature's), not the month
     if re.fullmatch(r"(?:本|今)?年内", simple[c.start: c.end]) and _DONE_WITHIN.match(after):
@@ -538,8 +543,11 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
                 or (_OPENS_CLAUSE.search(before) and _OPENS_ACTION.match(after)))):
         return None  # a festival as a topic (module docstring)
     if "every" in kinds and (_PER_PERSON.search(before)
-                             or _QUANTITY.search(_own_clause(simple, c.start))):
-        return None  # a quota
+                             or _QUANTITY.search(_own_clause(simple, c.start))
+                             or (_PEOPLE_BEFORE.search(before) and _TIMES_EACH.match(after))
+                             or re.match(r"有(?![一1两二三四\d]+[场次期个项])", after)):
+        # 每月有安排: a standard, not a time (每月有一场讲座 is one)
+        return None  # a quota, or a standard
     source = f"L{c.line}: {c.sentence.text.strip()}"
     open_range = _OPEN_RANGE.match(after)
     if open_range:  # 自2010年8月开始,至党的十八大召开: the campaign's span (from/until)
