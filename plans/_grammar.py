@@ -329,7 +329,7 @@ class _LunarMatch:
 # ── years written before the rest ─────────────────────────────────────────────
 
 # 2011年…, 今年…, 次年…; a masked year (20xx年) is removed by normalize: the plan's year.
-YEAR_PREFIX = re.compile(r"(?:(?P<y>\d{4})年(?:度)?|(?P<rel>今年|本年度?|当年|明年|次年|翌年|来年|去年|上年))")
+YEAR_PREFIX = re.compile(r"(?:(?P<y>\d{4})年(?:度)?|(?P<rel>今年|本年度?|当年|明年|次年|翌年|来年|去年|(?<!原则)(?<!基本)(?<!总体)(?<!实际)(?<!以)上年))")  # not 原则上|年底
 RELATIVE_YEARS = {"今年": 0, "本年": 0, "本年度": 0, "当年": 0, "明年": 1, "次年": 1, "翌年": 1,
                   "来年": 1, "去年": -1, "上年": -1}
 _YEAR_STARTS = frozenset("0123456789今本当明次翌来去上")
