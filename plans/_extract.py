@@ -802,7 +802,7 @@ def _at_the_hour(day: str, clock: str, year: int, calendar: ChinaCalendar,
 
 # A title that says nothing of the task: a label (活动时间), a masked year (x年), a fragment
 # of a range (--2011年6月31日), a site's breadcrumb, or nothing at all.
-_WEAK_TITLE = re.compile(r"^(?:[\u4e00-\u9fff]{0,6}(?:时间|日期|时限|地点)|[xX*_]*年|[-—~至到].*|.*>.*|"
+_WEAK_TITLE = re.compile(r"^(?:[\u4e00-\u9fff]{0,6}(?:时间|日期|时限|地点)|\d{0,3}[xX*_]*年|为期\d+天|[-—~至到].*|.*>.*|"
                          r"(?:活动|工作)?(?:主题|目的|内容|安排|要求|步骤|对象|形式|意义|背景|流程)"
                          r"|[\u4e00-\u9fff]{2,6}:.*|\W*)$")
 

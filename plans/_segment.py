@@ -164,6 +164,17 @@ _DECOR = re.compile(r"【[^】]{1,6}】|^\W+")
 _QUOTES = str.maketrans("", "", "“”‘’\"'「」『』《》 ")
 
 
+# HTML entities a scrape left, often without their &: lsquo;两节rsquo;, &nbsp;.
+_ENTITY = re.compile(r"&?(lsquo|rsquo|ldquo|rdquo|nbsp|ensp|emsp|mdash|ndash|hellip|middot|quot|amp|lt|gt);")
+_ENTITY_TEXT = {"lsquo": "‘", "rsquo": "’", "ldquo": "“", "rdquo": "”", "nbsp": " ", "ensp": " ", "emsp": " ",
+                "mdash": "—", "ndash": "–", "hellip": "…", "middot": "·", "quot": '"', "amp": "&", "lt": "<",
+                "gt": ">"}
+
+
+def _entities(text: str) -> str:
+    return _ENTITY.sub(lambda m: _ENTITY_TEXT[m.group(1)], text) if ";" in text else text
+
+
 def _squeeze(text: str) -> str:
     """Drop whitespace, except one space between two ASCII letters (201 0 年 → 2010年)."""
 
@@ -189,7 +200,7 @@ def clean_lines(text: str) -> list[tuple[int, str]]:
     in_toc = False
     seen_titles: set[str] = set()
     for number, raw in enumerate(text.splitlines(), 1):
-        line = _squeeze(_PINYIN.sub("", raw)).strip()
+        line = _squeeze(_PINYIN.sub("", _entities(raw))).strip()
         simple = simplified(line)
         if not line:
             continue

@@ -230,6 +230,13 @@ def test_a_programme_steps_hour_in_brackets_is_the_activity_day_at_that_hour() -
     assert [(o.start, o.part_of_day) for o in timed] == [(date(2017, 3, 7), "14:38")]
 
 
+def test_html_entities_a_scrape_left_are_read_as_their_characters() -> None:
+    text = "某单位2024年国庆活动方案\n一、安排\n9月30日前,各单位围绕欢庆lsquo;国庆rsquo;主题办&nbsp;一期板报。\n"
+    [doc] = extract_text(text).documents
+    [node] = doc.nodes
+    assert "lsquo" not in node.source and "nbsp" not in node.source and "‘国庆’" in node.source
+
+
 def test_a_news_reports_dateline_is_not_a_node_but_a_plans_dated_item_is() -> None:
     report = ("某局召开党史学习教育推进会\n某某网讯:4月7日上午,局党组召开推进会,部署读书班工作,"
               "局机关全体党员参加会议。\n要求各支部每月25日前报送学习情况。\n")
