@@ -73,7 +73,7 @@ _FOLLOWERS = re.compile(
     r"|确定|成立|建立|制定|做好|抓好|加强|积极|认真|继续|全面|及时|进一步|要求|可|也要|于|(?<!所)在|对|以|每|年初"
     r"|年底|年末|今年|务必|切实|广泛|深入|坚持|大力|集中|统筹|总结|与|和|同|高度|采取|通过|围绕|指导|督促"
     r"|创建|打造|推行|实施|实行|设立|参与|选派|研究|决定|表彰|评选|命名|部署|检查|督查|拟|计划|进行|召开"
-    r"|请|有(?!关)|为|给|自行|配合|协助|协办|会同|联合|带队|主持|汇总|审批|推荐|按职责|分工负责|各负其责|各司其职|共同"
+    r"|请|有(?!关)|为|给|自行|配合|协助|协办|承办|主办|会同|联合|带队|主持|汇总|审批|推荐|按职责|分工负责|各负其责|各司其职|共同"
     # a body's own meetings: 农村党支部主题党日时间统一为每月15日; 各试点乡镇的纪念活动安排在…
     r"|主题党日|组织生活|三会一课|党课|支委会|党员大会|例会"
     r"|的(?=[^,;。的]{0,8}(?:活动|工作|会议|任务|材料|报告|计划|方案)(?:要|安排|于|在|应|须|将))"
@@ -82,7 +82,7 @@ _FOLLOWERS = re.compile(
 _LEAD_WORDS = re.compile(r"^[①-⑳\-•·○●◆◇■□▪►√※]*\s*(?:我们|我局|我镇|我县|我市|我区)?"
                          r"(?:由|请|要求|并|同时|其中|凡|经|另外|此外|还要)?")
 # What the subject does, when it says its part: 牵头 (lead) or 配合 (units).
-_LEADS = re.compile(r"^(?:统一)?(?:牵头|主办)|^(?:为|是|作为)[^,;。]{0,12}?(?:牵头|主办)(?:单位|部门)")
+_LEADS = re.compile(r"^(?:统一)?(?:牵头|主办|承办)|^(?:为|是|作为)[^,;。]{0,12}?(?:牵头|主办)(?:单位|部门)")
 _HELPS = re.compile(r"^(?:要|应|须)?(?:配合|协助|协办|协同|参与|参加|按职责|分工负责|各负其责|各司其职|共同负责)"
                     r"|^(?:为|是|作为)[^,;。]{0,12}?(?:责任|配合|协办|参与)(?:单位|部门)")
 _EDGES = re.compile(r"^[ ,,、;;:]+|[ ,,、;;:]+$")
@@ -149,6 +149,8 @@ def _said(clause: str) -> list[tuple[str, list[str]]]:
     rest = ENUMERATOR.sub("", clause, count=1)[end:]
     if names and _role(rest) != "subject":  # 市委组织部牵头 / 各县区配合: said of them, wherever
         out.append((_role(rest), names))
+    elif names and re.match(r"(?:具体)?负责(?!人)", rest):  # 机关党委负责督促指导: named as the doer
+        out.append(("explicit", names))
     for m in _BY.finditer(clause):  # 由机关纪委督查…, 由市政府牵头
         names, end = _subject_span(clause[m.end():])
         if names:  # named as the doer even when no 牵头 follows: explicit
@@ -273,13 +275,13 @@ def _labelled(para: Paragraph, at: int) -> tuple[list[str], list[str]]:
 
 
 # A work item's closing note: (市政府办公室牵头,市级各有关部门按职责分工负责).
-_NOTE = re.compile(r"\(([^()]{2,160}?(?:牵头|负责|配合|参与|落实)[^()]{0,40})\)")
+_NOTE = re.compile(r"\(([^()]{2,160}?(?:牵头|负责|配合|参与|落实|承办|主办)[^()]{0,40})\)")
 
 
 def _closing_note(para: Paragraph, at: int) -> tuple[list[str], list[str]]:
     """What the item's note in brackets (the first after the node, else the last) says."""
     simple = simplified(para.text)
-    notes = [m for m in _NOTE.finditer(simple) if "牵头" in m[1] or "负责" in m[1]]
+    notes = [m for m in _NOTE.finditer(simple) if re.search(r"牵头|负责|承办|主办", m[1])]
     if not notes:
         return [], []
     note = next((m for m in notes if m.start() >= at), notes[-1])

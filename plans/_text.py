@@ -188,7 +188,7 @@ def _weekday_clock(match: re.Match[str]) -> str:
 
 
 # Words a time is written with that the grammar spells otherwise (after numerals are read).
-_HOLIDAY = "元旦|春节|清明|五一|端午|中秋|国庆"
+_HOLIDAY = "元旦|春节|清明|五一|端午|中秋|国庆|三八|五四|六一|七一|八一"
 _PHRASING = re.compile(
     r"(?<=每[月年周])的(?=[\d第最初底末中上下首])|(?<=每季度)的(?=[\d第最初底末首])|(?<=个月)的(?=\d)"
     r"|首个|首周|(?<=元旦|春节|清明|五一|端午|中秋|国庆|十一)假期(?!间)|(?<=节)假期(?!间)"
