@@ -44,7 +44,7 @@ Wordings of real plans beyond DESIGN.md's table (the forms are in ``_grammar``):
 - Lunar dates: 农历九月初九, 腊月初十, 正月十五. A bracketed gloss after a date says the
   same day again and is dropped: 元月10日(腊月初十), 10月1日(星期一). A masked year
   (20xx年, 20XX年, **年) is the plan's year. 二0一五年 mixes digits and numerals.
-- Words that leave the day open (适时, 另行通知, 视情况, 根据需要, 待定, 近期 …) are
+- Words that leave the day open (适时, 另行通知, 视情况, 根据需要, 待定, 近期, 长期坚持, 常态化 …) are
   refused with that reason; so is a ``when`` over 200 characters.
 """
 
@@ -105,7 +105,7 @@ _RANGE = re.compile(r"至|到|-")
 _TIME_CHARS = re.compile(r"\d|年|月|日|周|季|旬|节|每|前|后|夕")
 # Words that leave the day open: no node can be dated from them.
 _VAGUE = re.compile(r"适时|另行通知|另行安排|另行确定|另行|另定|视情况|视情|根据需要|根据工作需要|待定|近期"
-                    r"|择期|不定期|随时|届时")
+                    r"|择期|不定期|随时|届时|长期坚持|长期|持续推进|持续开展|常态化")
 
 
 @dataclass(frozen=True)

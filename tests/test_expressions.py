@@ -320,6 +320,8 @@ def test_uncovered_year_warns() -> None:
         ("根据需要", "“根据需要” leaves the day open"),
         ("待定", "“待定” leaves the day open"),
         ("近期", "“近期” leaves the day open"),
+        ("长期坚持", "“长期坚持” leaves the day open"),
+        ("常态化开展", "“常态化” leaves the day open"),
         ("13月", "no month 13"),
         ("第五季度", "no quarter 5"),
         ("", "is empty"),
