@@ -237,6 +237,14 @@ def test_html_entities_a_scrape_left_are_read_as_their_characters() -> None:
     assert "lsquo" not in node.source and "nbsp" not in node.source and "‘国庆’" in node.source
 
 
+def test_a_flattened_lists_item_numbers_are_not_months() -> None:
+    text = "某校心理健康周活动方案\n一、安排\n1、4月23日进班级宣传2、5月3日晚举行讲座3、5月7日公布结果。\n"
+    [doc] = extract_text(text).documents
+    assert [n.when for n in doc.nodes] == ["4月23日", "5月3日晚", "5月7日"]
+    [doc] = extract_text("某校2024年读书计划\n一、安排\n在4、5月开展读书活动。\n").documents
+    assert [n.when for n in doc.nodes] == ["4、5月"]
+
+
 def test_a_news_reports_dateline_is_not_a_node_but_a_plans_dated_item_is() -> None:
     report = ("某局召开党史学习教育推进会\n某某网讯:4月7日上午,局党组召开推进会,部署读书班工作,"
               "局机关全体党员参加会议。\n要求各支部每月25日前报送学习情况。\n")
