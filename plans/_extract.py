@@ -535,6 +535,8 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         return None  # a target: 力争到2015年底
     if kinds <= {"number", "day"}:
         return None
+    if re.search(r"^(?:[^,;。]{0,40}?)(?:通知如下|安排如下|通知于后)", after) and re.search(r"(?:现就|现将|就)$", before):
+        return None  # 现就2009年春节慰问…有关事项通知如下: the notice's subject, its dates follow
     if c.atoms[-1].kind == "named" and _ARRANGEMENT.match(after):
         return None  # 2019年国庆节假日安排为:9月30日至10月7日…: the dates follow
     if kinds == {"named"} and len(c.atoms) == 1 and _bare_name(c.text()) and (

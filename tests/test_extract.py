@@ -114,11 +114,12 @@ def test_a_festival_used_as_the_occasion_is_a_node(line: str, node: str) -> None
     "2024年清明节即将来临。",
     "中秋、国庆“两节”将至,部署廉洁自律工作。",
     "现将国庆节放假时间及相关工作安排通知如下:",
+    "现就2024年春节慰问生活困难党员活动有关事项通知如下:",
 ])
 def test_a_festival_named_as_a_topic_is_not_a_node(line: str) -> None:
     [doc] = extract_text("某校2024年工作安排\n一、安排\n" + line + "\n").documents
     assert not [n for n in doc.nodes if n.written in ("国庆节", "五四运动", "五四", "国庆", "五四青年节",
-                                                      "2024年国庆节", "新春佳节")]
+                                                      "2024年国庆节", "新春佳节", "2024年春节")]
 
 
 def test_a_weekly_slot_next_to_a_weekly_quota_is_a_node() -> None:
