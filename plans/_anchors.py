@@ -351,6 +351,9 @@ class RecurringAnchor(Anchor):
         if self.unit == "week":
             return self._weeks(year)[:: self.step]  # 每两周: every other week from the first
         if self.nth is not None:
+            if self.unit == "quarter":  # the quarter's first month counts from its start, the last from its end
+                months = [q * 3 + (3 if self.nth < 0 else 1) for q in range(4)]
+                return [self._nth(ctx, year, month) for month in months]
             return [self._nth(ctx, year, month) for month in range(1, 13)]
         if self.month_of is not None:  # 每季度首月, 每季度最后一个月
             months = [3 * q - 2 + self.month_of - 1 for q in range(1, 5)]
