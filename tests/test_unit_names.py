@@ -33,6 +33,7 @@ def units_of(line: str, when: str) -> tuple[list[str], list[str]]:
 
 
 CASES = [
+    ("四、7月上旬,各党总支书记讲一次专题党课。", "7月上旬", [], ["各党总支"]),
     # 承办 in a closing note; X负责督促 in a later clause; a 督查室; two quoted holidays side by side
     ("7.“七一”前夕,县委对优秀党员进行表彰(县委组织部承办)。", "“七一”前夕", ["县委组织部"], []),
     ("8.各党支部每月15日开展主题党日活动,机关党委负责督促指导。", "每月15日", ["机关党委"], ["各党支部"]),
