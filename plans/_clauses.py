@@ -276,13 +276,13 @@ def _labelled(para: Paragraph, at: int) -> tuple[list[str], list[str]]:
 
 
 # A work item's closing note: (市政府办公室牵头,市级各有关部门按职责分工负责).
-_NOTE = re.compile(r"\(([^()]{2,160}?(?:牵头|负责|配合|参与|落实|承办|主办)[^()]{0,40})\)")
+_NOTE = re.compile(r"\(([^()]{2,160}?(?:牵头|负责|承办|主办)[^()]{0,40})\)")
 
 
 def _closing_note(para: Paragraph, at: int) -> tuple[list[str], list[str]]:
     """What the item's note in brackets (the first after the node, else the last) says."""
     simple = simplified(para.text)
-    notes = [m for m in _NOTE.finditer(simple) if re.search(r"牵头|负责|承办|主办", m[1])]
+    notes = list(_NOTE.finditer(simple))
     if not notes:
         return [], []
     note = next((m for m in notes if m.start() >= at), notes[-1])
@@ -451,13 +451,9 @@ def addressees(context: Sequence[Paragraph]) -> tuple[list[str], int]:
 
 def document_units(context: Sequence[Paragraph]) -> tuple[list[str], list[str], list[int]]:
     """(lead, units, lines) for the nodes whose own sentence, item and neighbours name
-    nobody: the document's addressees (主送) when it has them, else every unit its sentences
-    give a part (labels, 由X牵头, X要…, 参加单位有…) — the plan's work falls to its actors.
+    nobody and that have no addressees to go to: every unit the document's sentences give a
+    part (labels, 由X牵头, X要…, 参加单位有…) — the plan's work falls to its actors.
     ``lines`` says where they were read, for the draft's note."""
-    names, first = addressees(context)
-    if names:
-        groups = [n for n in names if is_group(n)]
-        return [n for n in names if n not in groups], groups, [first]
     roles = _Roles()
     lines: list[int] = []
     for para in context:

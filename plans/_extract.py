@@ -480,8 +480,8 @@ def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback_year: i
     nodes += _timed(doc, sorted(nodes, key=lambda n: n.line), year, calendar, events)
     nodes = _dedupe(sorted(nodes, key=lambda n: (n.line, n.source.find(n.written))))
     nodes = _without_dated_festivals(nodes, year, calendar, events)
-    _name_in_full(doc, nodes)
     _fall_back_to_document(doc, nodes)
+    _name_in_full(doc, nodes)  # the fallback's names too
     _title_weak_ones(doc, nodes, title)
     draft = DraftDocument(title, doc.first_line, doc.last_line, year, issuer, issued, narrative,
                           nodes, unread, events, _plan_id(title, year, used), notes, span=span)
@@ -867,8 +867,6 @@ def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode]) -> None:
     lead, units, lines = document_units(doc.paragraphs)
     if not (lead or units):
         return
-    known = own_bodies("".join(para.text for para in doc.paragraphs))
-    lead, units = full_names(lead, known), full_names(units, known)
     where = "、".join(f"L{line}" for line in lines[:6]) + ("…" if len(lines) > 6 else "")
     said = f"单位取自全文({where}),请核对"
     for node in bare:
@@ -885,12 +883,13 @@ def _without_dated_festivals(nodes: list[ExtractedNode], year: int, calendar: Ch
             return [o.start for o in parse(node.when).expand(year, calendar, events) if o.start == o.end]
         return []
 
-    dated = [d for n in nodes if re.search(r"\d+日", normalize(n.written)) and not _bare_name(n.written)
+    bare = {id(n) for n in nodes if _bare_name(n.written)}
+    dated = [d for n in nodes if id(n) not in bare and re.search(r"\d+日", normalize(n.written))
              for d in days(n)]
-    if not dated:
+    if not dated or not bare:
         return nodes
-    return [n for n in nodes if not (_bare_name(n.written) and any(
-        abs((d - day).days) <= 10 for day in days(n) for d in dated))]
+    return [n for n in nodes if id(n) not in bare
+            or not any(abs((d - day).days) <= 10 for day in days(n) for d in dated)]
 
 
 def _dedupe(nodes: list[ExtractedNode]) -> list[ExtractedNode]:
