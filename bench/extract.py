@@ -8,8 +8,8 @@ Three sets, each scored per document and in total:
              {"doc": {"keys": [...], "distractors": [...], "units": [...], "year": 2021}}
   dev2     ../shared/dev2/*.txt against ../shared/dev2/keys.json: a second development set
            (same form), keyed by a reader who had not seen the rules
-  untuned3, untuned4  ../shared/untuned3/, ../shared/untuned4/: further held-out sets, keyed the
-           same way (skipped when absent)
+  untuned3 … untuned6  ../shared/untuned3/ … ../shared/untuned6/: further held-out sets, keyed
+           the same way (skipped when absent)
   untuned  ../shared/untuned/*.txt against ../shared/untuned/keys.json (same form; documents
            without a key, and keys without a document, are skipped and named)
 
@@ -69,8 +69,8 @@ KEYS = ROOT / "tests" / "data" / "keys"
 SEED_DIRS = [ROOT / "tests" / "data" / "seeds",
              Path(os.environ.get("JIEDIAN_SEEDS", "/nonexistent")), SHARED / "seeds"]
 LISTED = {"corpus": SHARED / "corpus", "dev2": SHARED / "dev2", "untuned": SHARED / "untuned",
-          "untuned3": SHARED / "untuned3", "untuned4": SHARED / "untuned4"}
-SETS = ("seeds", "corpus", "dev2", "untuned", "untuned3", "untuned4")
+          **{f"untuned{n}": SHARED / f"untuned{n}" for n in (3, 4, 5, 6)}}
+SETS = ("seeds", "corpus", "dev2", "untuned", "untuned3", "untuned4", "untuned5", "untuned6")
 TARGET_RECALL, TARGET_PRECISION, TARGET_UNITS, TARGET_50K_SECONDS = 0.95, 0.90, 0.85, 1.0
 BIG = 50_000
 CONTAINS, SAME_DATES = 0, 1  # how a node finds a key, best first

@@ -201,6 +201,9 @@ def _clause_spans(simple: str) -> list[tuple[int, int]]:
     return out
 
 
+_ITEM_MARK = re.compile(r"^(?:[((][一二三四五六七八九十\d]{1,3}[))]|\d{1,2}[、.](?!\d))")
+
+
 class _Roles:
     """Lead and units as they are found, a name in one of them only."""
 
@@ -210,8 +213,11 @@ class _Roles:
         self.named_lead = False  # a lead named by 牵头/由/领导下, not only a subject
 
     def add(self, role: str, names: Sequence[str]) -> None:
+        names = [_ITEM_MARK.sub("", name) for name in names]  # (一)各党组织: the item's number
         listed_group = bool(names) and is_group(names[0])
         for name in names:
+            if not name:
+                continue
             # 各班级、团支部: a bare name after a group is one of many too
             group = is_group(name) or (listed_group and len(name) <= 3)
             lead = role == "lead" or (role in ("subject", "explicit") and not group)
@@ -374,6 +380,7 @@ _FILLER = re.compile(r"^(?:[,,、;;:]|于|在|从|自|至少|到|至|将|要|应
 
 
 _BRACKETS = re.compile(r"[()()]")
+_TIME_LABEL = re.compile(r"[((](?:完成|办结|截止)?(?:时限|时间|期限|日期)[::]\s*")
 
 
 def title_for(sentence: Sentence, start: int, end: int) -> str:
@@ -382,6 +389,15 @@ def title_for(sentence: Sentence, start: int, end: int) -> str:
     here = next((i for i, (a, b) in enumerate(spans) if a <= start < b), 0)
     a, b = spans[here]
     text = sentence.text
+    label = _TIME_LABEL.search(text, a, start)
+    if label and label.end() == start and re.match(r"\s*[))]", text[end:]):
+        # (一)党务知识竞赛(完成时限:4月30日前): the item the bracket belongs to
+        named = _clean_title(re.split(r"[))]", text[a: label.start()])[-1])
+        if len(named) >= 2:
+            return named
+    closed = max(text.rfind(")", a, start), text.rfind("）", a, start))
+    if closed >= a and text.count("(", closed, start) + text.count("（", closed, start) == 0:
+        a = closed + 1  # …(完成时限:4月30日前)4月10日前,组织…: a new clause after the bracket
     before, after = text[a:start], text[end:b]
     lead_in = _BRACKETS.sub("", _clean_title(before))
     if not lead_in or subject_of(lead_in) or not _BRACKETS.sub("", _clean_title(after)) \

@@ -200,8 +200,13 @@ def _atoms(simple: str, skip: int) -> list[_Atom]:
     return found
 
 
-_LIST_GAP = re.compile(r"[“”\"'「」]*(?:、|和|及|与|以及|或)[“”\"'「」]*")
-_RANGE_GAP = re.compile(r"[“”\"'「」]*(?:至|到|-|—+|–|~|一|(?:开始|起)[,,]?(?:至|到))[“”\"'「」]*")
+_LIST_GAP = re.compile(r"[“”\"'「」]*(?:、|和|及|与|以及|或者|或)[“”\"'「」]*")
+# 3月初启动,一直延续到4月上旬 and 4月---5月 are ranges too.
+_RANGE_GAP = re.compile(r"[“”\"'「」]*(?:至|到|-+|—+|–|~|一|(?:开始|起|启动)[,,]?(?:一直|并)?"
+                        r"(?:延续|持续|延伸|进行)?(?:至|到))[“”\"'「」]*")
+# 从6月开始,8月底基本结束: a start and an end said in two clauses, one range.
+_START_GAP = re.compile(r"[“”\"'「」]*(?:开始|起|启动)[,,]")
+_ENDS_HERE = re.compile(r"[“”\"'「」]*(?:基本|全面|正式)?(?:结束|完成|截止|收尾)")
 _TIGHT_GAP = re.compile(r"[“”\"'「」]*")
 # Times said without the grammar's words, read as it would write them (`written` keeps the text):
 # 半年进行一次 → 每半年; 党小组月评、党支部季评、党委年度评 → 每月, 每季度, 每年;
@@ -238,7 +243,8 @@ def _clusters(simple: str, atoms: list[_Atom]) -> list[list[_Atom]]:
         if groups:
             gap = simple[groups[-1][-1].end: atom.start]
             gap = _MASKED_YEAR.sub("", gap)  # 1月底至20xx年春节前: the masked year is no gap
-            if any(p.fullmatch(gap) for p in (_TIGHT_GAP, _LIST_GAP, _RANGE_GAP)):
+            if any(p.fullmatch(gap) for p in (_TIGHT_GAP, _LIST_GAP, _RANGE_GAP)) \
+                    or (_START_GAP.fullmatch(gap) and _ENDS_HERE.match(simple, atom.end)):
                 groups[-1].append(atom)
                 continue
         groups.append([atom])
@@ -605,6 +611,8 @@ def _best(c: _Candidate, year: int, calendar: ChinaCalendar,
     tried: list[str] = []
     error: str | None = None
     options = [(literal, None), (_canonical(c, c.atoms), f"文中“{literal}”")]
+    if any(_START_GAP.fullmatch(c.simple[a.end: b.start]) for a, b in pairwise(c.atoms)):
+        options.reverse()  # 6月开始,8月底 reads as a list: 6月至8月底 is what it says
     if dotted := re.fullmatch(r"(\d{1,2})\.(\d{1,2})", literal):  # 5.12护士节: the date alone
         options.append((f"{dotted[1]}月{dotted[2]}日", f"文中“{literal}”"))
     readable_texts = [text for text in (_item_text(c, item) for item in _items(c)) if text]
@@ -661,10 +669,12 @@ def _canonical(c: _Candidate, atoms: list[_Atom]) -> str:
     out = c.sentence.text[atoms[0].start: atoms[0].end]
     for previous, atom in pairwise(atoms):
         gap = c.simple[previous.end: atom.start]
-        if _RANGE_GAP.fullmatch(gap) and not _TIGHT_GAP.fullmatch(gap):
+        if _START_GAP.fullmatch(gap):
+            out += "至"
+        elif _RANGE_GAP.fullmatch(gap) and not _TIGHT_GAP.fullmatch(gap):
             out += "至" if re.search(r"至|到", gap) else "-"
         elif _LIST_GAP.fullmatch(gap) and not _TIGHT_GAP.fullmatch(gap):
-            out += "、"
+            out += "或" if "或" in gap else "、"
         else:
             out += c.sentence.text[previous.end: atom.start]
         out += c.sentence.text[atom.start: atom.end]
@@ -926,6 +936,10 @@ _ABBREVIATIONS = [("创先争优", "cxzy"), ("党建", "dj"), ("党群", "dq"), 
                   ("方案", "fa"), ("意见", "yj"), ("计划", "jh"), ("讲话", "jh"), ("通知", "tz")]
 
 
+_NAMED_FILE = re.compile(r"《([^《》]{4,60}?(?:方案|计划|要点|安排|通知|意见|办法|细则|制度|规划))"
+                         r"(?:\.(?:docx?|pdf|wps|txt))?》")
+
+
 def _title(doc: Document) -> tuple[str, str | None]:
     best: tuple[int, str] | None = None
     for para in doc.paragraphs[:12]:
@@ -943,6 +957,10 @@ def _title(doc: Document) -> tuple[str, str | None]:
             best = (score, name)
     if best:
         return best[1], None
+    opening = simplified("".join(p.text for p in doc.paragraphs[:3]))[:400]
+    named = _NAMED_FILE.search(opening)  # 《X工作方案.docx》由会员分享: a document site's line
+    if named:
+        return named.group(1).replace('"', ""), None
     first = simplified(doc.paragraphs[0].text)
     first = re.sub(r"[,,\s“”()()]", "", re.split(r"[。;;::]", first)[0])[:30] or "未命名计划"
     return first, ("no title in the text: the title is the first words of the document; "
