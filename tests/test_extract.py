@@ -217,10 +217,30 @@ def test_the_holidays_of_a_holiday_notice_are_its_holiday() -> None:
     ("某校发展党员通知\n2013-10-14\n一、对象\n截止19年3月底,积极分子满1年。\n", []),
     ("某会2023年工作制度\n一、会议\n每月召开一次会员大会,时间安排在每月最后一个周五下午。\n",
      [("每月最后一个周五下午", "每月最后一个周五下午")]),
+    ("某镇2023年活动方案\n一、时间\n第一阶段从3月开始,5月底基本结束。\n", [("3月开始,5月底", "3月至5月底")]),
+    ("某区2022年读书活动方案\n一、时间\n活动于9月初启动,一直持续到10月中旬。\n",
+     [("9月初启动,一直持续到10月中旬", "9月初至10月中旬")]),
+    ("某校团委活动方案\n三、时间:xx年5月---6月\n", [("5月---6月", "5月---6月")]),
+    ("某校2023年比赛方案\n二、时间:五月下旬或者六月初\n", [("五月下旬或者六月初", "五月下旬或者六月初")]),
 ])
 def test_wordings_of_real_notices(text: str, expected: list[tuple[str, str]]) -> None:
     [doc] = extract_text(text).documents
     assert [(n.written, n.when) for n in doc.nodes] == expected
+
+
+def test_a_deadline_in_an_items_bracket_is_titled_by_the_item_and_item_numbers_are_not_names() -> None:
+    text = ("某镇2024年比武方案\n二、安排(一)知识竞赛(完成时限:2024年5月31日前)5月10日前,组织各村党组织"
+            "书记参加初赛。三、要求(一)各党组织要认真准备。\n")
+    [doc] = extract_text(text).documents
+    assert [(n.when, n.title) for n in doc.nodes] == [
+        ("2024年5月31日前", "知识竞赛"), ("5月10日前", "组织各村党组织书记参加初赛")]
+    assert all(n.units == ["各党组织"] for n in doc.nodes)
+
+
+def test_a_document_sites_file_line_gives_the_title() -> None:
+    text = "《某镇2024年党建工作方案.docx》由会员分享,可在线阅读\n1、各支部要在3月底前报送计划。\n"
+    [doc] = extract_text(text).documents
+    assert doc.title == "某镇2024年党建工作方案"
 
 
 def test_a_programme_steps_hour_in_brackets_is_the_activity_day_at_that_hour() -> None:
