@@ -33,6 +33,8 @@ Wordings of real plans beyond DESIGN.md's table (the forms are in ``_grammar``):
   no 前, the verb makes it a deadline by X's end. 截至/截止/截止到 X is by X's end
   (截止到2020年底 → 12-31), and so are 到 X opening an expression (到2023年底) and 即日起至 X.
   每周一次, 每季度至少1次 say how often: 每周, 每季度.
+- A start and an end said in two clauses are one range: 从6月开始,8月底基本结束 and
+  3月初启动,一直延续到4月上旬 run from 6月 to 8月底 and from 3月初 to 4月上旬.
 - A或B (或者) is one window from A's start to B's end (4月底或5月初 → 04-30…05-05).
 - 上中旬 is days 1–20, 中下旬 11–last; 年终 is December, like 年底; 年中 is June–July.
 - X后第一个工作日, X后上班第一天: the first working day after X (调休 included).
@@ -101,6 +103,9 @@ _NO_PARENS = str.maketrans("", "", "()")
 _GLOSS = re.compile(GLOSS_SOURCE)
 _LIST = re.compile(r"以及|、|和|及|与")
 _EITHER = re.compile(r"或者|或")
+# A range said in two clauses (normalize has made the comma 、): 从A开始,B结束; A启动,一直延续到B.
+_SPOKEN_RANGE = re.compile(r"(?:从|自)?(?P<a>[^、]+?)(?:开始|启动|起)、(?:并|一直)?(?:延续|持续|延伸|进行)?"
+                           r"(?P<to>至|到)?(?P<b>[^、]+?)(?P<end>(?:基本|全面|正式)?(?:结束|完成|收尾))?")
 _RANGE = re.compile(r"至|到|-")
 _TIME_CHARS = re.compile(r"\d|年|月|日|周|季|旬|节|每|前|后|夕")
 # Words that leave the day open: no node can be dated from them.
@@ -294,6 +299,9 @@ def _parse(text: str) -> Rule:
 def _read_list(text: str) -> list[_Item | _Range]:
     if "(" in text:  # 1月28日(农历除夕、周二): a gloss's 、 does not make a list
         text = _GLOSS.sub("", text)
+    spoken = _SPOKEN_RANGE.fullmatch(text) if "、" in text else None
+    if spoken and (spoken["to"] or spoken["end"]):  # 从6月开始,8月底基本结束
+        return [_read_range(spoken["a"], spoken["b"], text)]
     if _EITHER.search(text):  # A或B: one window from A's start to B's end
         parts = _borrow_units(_EITHER.split(text))
         if len(parts) != 2 or not all(parts):

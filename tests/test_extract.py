@@ -219,7 +219,7 @@ def test_the_holidays_of_a_holiday_notice_are_its_holiday() -> None:
      [("每月最后一个周五下午", "每月最后一个周五下午")]),
     ("某镇2023年活动方案\n一、时间\n第一阶段从3月开始,5月底基本结束。\n", [("3月开始,5月底", "3月至5月底")]),
     ("某区2022年读书活动方案\n一、时间\n活动于9月初启动,一直持续到10月中旬。\n",
-     [("9月初启动,一直持续到10月中旬", "9月初至10月中旬")]),
+     [("9月初启动,一直持续到10月中旬", "9月初启动,一直持续到10月中旬")]),
     ("某校团委活动方案\n三、时间:xx年5月---6月\n", [("5月---6月", "5月---6月")]),
     ("某校2023年比赛方案\n二、时间:五月下旬或者六月初\n", [("五月下旬或者六月初", "五月下旬或者六月初")]),
 ])
@@ -318,6 +318,13 @@ def test_unreadable_expression_is_kept_as_a_comment(tmp_path: Path) -> None:
     assert "#   L2: “每两年”" in doc.yaml and "“双星”评选每两年一次" in doc.yaml
     assert "1 expressions kept as comments" in "\n".join(extraction.summary())
     loads(doc.yaml, tmp_path)
+
+
+def test_a_deadline_before_an_event_without_a_date_is_kept_as_a_comment_naming_the_event() -> None:
+    [doc] = extract_text("某局2024年整改方案\n一、要求\n各单位要在专项检查结束前完成整改。\n").documents
+    assert doc.nodes == []
+    [kept] = doc.unread
+    assert kept.text == "专项检查结束前" and "专项检查结束" in kept.reason and "events:" in kept.reason
 
 
 def test_a_stated_campaign_span_becomes_from_and_until(tmp_path: Path) -> None:
