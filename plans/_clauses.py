@@ -204,6 +204,9 @@ def _clause_spans(simple: str) -> list[tuple[int, int]]:
 _ITEM_MARK = re.compile(r"^(?:[((][一二三四五六七八九十\d]{1,3}[))]|\d{1,2}[、.](?!\d))")
 
 
+_NEXT_TIME = re.compile(r"\d{1,2}月|\d{1,2}日|每[周月年季]")
+
+
 class _Roles:
     """Lead and units as they are found, a name in one of them only."""
 
@@ -257,8 +260,9 @@ def units_for(sentence: Sentence, start: int, end: int,
         if subject := _subject(simple[a:b]):
             break
     roles.add("subject", subject or ([] if roles.lead else _neighbour_subject(sentence, context)))
+    later = _NEXT_TIME.search(simple, end)  # not past the sentence's next node: it is that node's
     recipients = _recipients(simple[end: spans[here][1]], simple[spans[here][0]: spans[here][1]]) \
-        or _recipients(simple[end:], "")  # …完成测算和收缴,并将党费及时上交到局党工委
+        or _recipients(simple[end: later.start() if later else None], "")  # …并将党费及时上交到局党工委
     recipients = [n for n in recipients if n not in roles.lead]
     if recipients and not roles.named_lead:
         roles.units, roles.lead = roles.units + roles.lead, recipients

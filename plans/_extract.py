@@ -868,22 +868,25 @@ def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode]) -> None:
     the units its sentences give a part), with a note saying where they were read, so the
     draft reaches someone and the office sees what to check."""
     sent_to, line = addressees(doc.paragraphs)
+    bare = [n for n in nodes if not (n.lead or n.units)]
     if sent_to:  # 各单位要于9月28日前报送: the notice's 各单位 are the units it is sent to
         for node in nodes:
             if not node.units or any(_ANY_UNIT.fullmatch(name) for name in node.units):
                 node.units = list(dict.fromkeys(node.units + sent_to))  # 各单位 as written too
                 said = f"责任单位取自主送单位(L{line}),请核对"
                 node.note = f"{node.note}; {said}" if node.note else said
-    bare = [n for n in nodes if not (n.lead or n.units)]
     if not bare:
         return
     lead, units, lines = document_units(doc.paragraphs)
     if not (lead or units):
         return
+    # A node naming nobody is the plan's work at large: it falls to every actor the text
+    # gives a part, the addressees first (活动时间:3月4日—28日, then 各系团总支要…, 各班团支部要…).
     where = "、".join(f"L{line}" for line in lines[:6]) + ("…" if len(lines) > 6 else "")
     said = f"单位取自全文({where}),请核对"
     for node in bare:
-        node.lead, node.units = list(lead), list(units)
+        node.lead = list(lead) if not node.units else [n for n in lead if n not in node.units]
+        node.units = list(dict.fromkeys(node.units + [n for n in units if n not in node.lead]))
         node.note = f"{node.note}; {said}" if node.note else said
 
 
