@@ -333,12 +333,14 @@ _BORROW_MONTH = re.compile(r"(\d{4}年)?\d+月")
 
 
 def _borrow_units(texts: list[str]) -> list[str]:
-    """4、5月 → 4月、5月; 5月1日、7日 → 5月1日、5月7日."""
+    """4、5月 → 4月、5月; 5月1日、7日 → 5月1日、5月7日; 第一、二季度 → 第1季度、2季度."""
     if len(texts) == 1:
         return texts
     out = list(texts)
     for i in range(len(out) - 2, -1, -1):
-        if out[i].isdigit():
+        if out[i].removeprefix("第").isdigit() and re.match(r"第?\d+季度", out[i + 1]):
+            out[i] += "季度"  # 第一、二、三、四季度 → 第1季度、2季度 …
+        elif out[i].isdigit():
             m = _BORROW_UNIT.match(out[i + 1])
             if m:
                 out[i] += m.group(1)

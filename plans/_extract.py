@@ -228,6 +228,8 @@ _REWRITES = [
                 r"(之际|前夕|期间)"),
      lambda m: "“七一”前夕" if m.group(1) == "前夕" else "“七一”前后"),
 ]
+# 6月10日,省委印发《…》: the day a document came out, a fact reported, not a node.
+_ISSUED_ON = re.compile(r"[,、]?[^,;。《]{0,16}?(?:印发|出台|发布|颁布|下发|制定出台)(?:了)?《")
 _PAST = re.compile(r"(?<![为除])了(?![解如结然不])|已经|已于|业已|曾经")
 # A news report's dateline, not a node: 4月13日,机关党委…召开会议,…共7人参加.
 _DATELINE = re.compile(r"^(?:.*(?:网讯|消息|讯|报道)[:)]?)?[^,;。\d]{0,4}$")
@@ -517,7 +519,7 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
     None to skip it."""
     simple, kinds = c.simple, {a.kind for a in c.atoms}
     before, after = simple[: c.start], simple[c.end:]
-    if "past" in kinds or re.match(r"(?:以)?来|印发|发布|签发|颁布", after) \
+    if "past" in kinds or re.match(r"(?:以)?来|印发|发布|签发|颁布", after) or _ISSUED_ON.match(after) \
             or before.count("《") > before.count("》"):
         return None
     if _PAST.search(_clause_after(simple, c.start)):

@@ -113,10 +113,10 @@ def chinese_number(text: str) -> int:
 
 
 # A numeral that counts something: before a unit, after 第/每/周, the start of a range of
-# months (二至四月), or an hour after 上午/晚 (晚七点).
+# months (二至四月), an item of a list of quarters or months (一、二季度), or an hour after 上午/晚 (晚七点).
 _COUNTED = re.compile(
     rf"(?<=[第每周])[{_NUMERAL}]+|[{_NUMERAL}]+(?=年|月|日|季|个|周|天|次|工作日|旬)"
-    rf"|[{_NUMERAL}]+(?=[至到-][{_NUMERAL}]+月)"
+    rf"|[{_NUMERAL}]+(?=[至到-][{_NUMERAL}]+月)|[{_NUMERAL}]+(?=(?:、[{_NUMERAL}]+)+(?:季|月))"
     rf"|(?<=上午|下午|晚上|中午|早上)[{_NUMERAL}]+(?=[点时])|(?<=晚)[{_NUMERAL}]+(?=[点时])"
     rf"|(?<=[点时到至-])[{_NUMERAL}]+(?=[点时分])"
 )
