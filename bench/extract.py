@@ -23,7 +23,8 @@ and expand, in the key's year (else the node's document year), to the same set o
 `4月至5月`, nor `每周二` find `每周二晚7点到9点`. Each key (each list item, even a
 repeated string) gets its own node when there are enough: pairs are made greedily,
 containment before same dates, tightest first; a key that repeats an already found key
-may share its node. A seed key node also needs the node within ±1 line; its `accept`
+may share its node; a list node (上半年、三季度、四季度: one milestone dating each item) may
+find one key per item, each held whole. A seed key node also needs the node within ±1 line; its `accept`
 strings count as alternative keys, except those that are only a part of its `when`
 (元旦 for 元旦、春節), which would break the rule.
 
@@ -49,6 +50,7 @@ import os
 import re
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -142,26 +144,37 @@ def match(node: Found, key: str, year: int | None = None) -> int | None:
     return None
 
 
+def items(node: Found) -> int:
+    """How many list items the node's when has (上半年、三季度、四季度: 3): one milestone of
+    the draft that dates each of them, so it may find that many keys, each held whole."""
+    try:
+        return max(1, len(parse(node.when).items))
+    except ValueError:
+        return 1
+
+
 def slack(node: Found, key: str) -> int:
     """How much longer than the key the node's closest text is (tighter pairs first)."""
     return min(abs(len(norm(t)) - len(norm(key))) for t in node.texts)
 
 
-def assign(keys: Sequence[str], candidates: Iterable[tuple[tuple[int, ...], int, int]]
-           ) -> dict[int, int]:
+def assign(keys: Sequence[str], candidates: Iterable[tuple[tuple[int, ...], int, int]],
+           capacity: Sequence[int] = ()) -> dict[int, int]:
     """Pair keys with nodes greedily, best rank first: {key index: node index}.
 
     ``candidates`` are (rank, key index, node index) for every node that finds a key.
-    Each node serves one key; afterwards a key still unpaired that repeats a paired key
-    (same normalised text) may share a node that finds it.
+    Each node serves one key, a list node (``capacity``: its number of items) one per
+    item; afterwards a key still unpaired that repeats a paired key (same normalised
+    text) may share a node that finds it.
     """
     candidates = sorted(candidates)
     pairs: dict[int, int] = {}
-    used: set[int] = set()
-    for _, k, e in candidates:
-        if k not in pairs and e not in used:
+    used: Counter[int] = Counter()
+    for rank, k, e in candidates:
+        room = capacity[e] if e < len(capacity) and rank[0] == CONTAINS else 1
+        if k not in pairs and used[e] < room:
             pairs[k] = e
-            used.add(e)
+            used[e] += 1
     paired_texts = {norm(keys[k]) for k in pairs}
     for _, k, e in candidates:
         if k not in pairs and norm(keys[k]) in paired_texts:
@@ -281,7 +294,7 @@ def score_listed(nodes: Sequence[Found], entry: Mapping[str, Any], document: str
                 candidates.append(((found, slack(node, key), e), k, e))
                 how[k, e] = found
                 right.add(e)
-    pairs = assign(keys, candidates)
+    pairs = assign(keys, candidates, [items(node) for node in nodes])
     result.matched, result.right = len(pairs), len(right)
     result.misses = [key for k, key in enumerate(keys) if k not in pairs]
     result.by_dates = dates_only(how, keys, nodes)

@@ -107,8 +107,8 @@ _EXTRA = [
     ("bad", r"每\d年|每隔"),
     ("past", r"去年|(?<!原则)(?<!基本)(?<!总体)(?<!实际)(?<!以)上年|前年"),
     ("thisyear", r"今年|本年度?|当年|明年|次年"),
-    # 4、5月, 4-5月; not the item number of 2、5月3日 (a flattened list's “2、”)
-    ("number", r"\d{1,2}(?=(?:-|至|到)\d{1,2}月|、\d{1,2}月(?!\d))"),
+    # 4、5月, 4-5月, 第一、二季度; not the item number of 2、5月3日 (a flattened list's “2、”)
+    ("number", r"\d{1,2}(?=(?:-|至|到)\d{1,2}月|、\d{1,2}月(?!\d))|第?\d(?=(?:、第?\d)*、第?\d季度)"),
     ("day", r"(?<=[至到\-、和及])\d{1,2}日"),
 ]
 _SCANNER = compile_scanner(_EXTRA)

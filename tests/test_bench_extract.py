@@ -76,6 +76,16 @@ def test_containment_pairs_before_dates_and_each_key_gets_its_node(bench: Module
     assert bench.score_listed(once, {"keys": ["每月", "每季度"]}, "doc").matched == 1
 
 
+def test_a_list_node_finds_one_key_per_item_held_whole(bench: ModuleType) -> None:
+    listed = [bench.Found(1, "上半年、三季度、四季度", year=2020)]
+    keys = {"keys": ["上半年", "三季度", "四季度", "第一季度"], "year": 2020}
+    score = bench.score_listed(listed, keys, "doc")
+    assert (score.matched, score.right, score.misses) == (3, 1, ["第一季度"])
+    # a node that is not a list still serves one key only
+    ranged = [bench.Found(1, "3月至5月", year=2020)]
+    assert bench.score_listed(ranged, {"keys": ["3月", "5月"], "year": 2020}, "doc").matched == 1
+
+
 def test_a_node_on_a_distractor_is_wrong(bench: ModuleType) -> None:
     nodes = [bench.Found(4, "9月30日前", year=2018),
              bench.Found(9, "二〇一八年九月二十五日", source="L9: 二〇一八年九月二十五日", year=2018)]
