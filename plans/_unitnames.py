@@ -208,6 +208,15 @@ class Label:
     end: int
 
 
+def _value_end(text: str, start: int) -> int:
+    """Where a label's value ends: a stop, or a ) that closes a bracket opened before the
+    label ((责任单位:各支部)); a bracket inside a name (县直五一党(工)委) does not end it."""
+    for stop in _VALUE_END.finditer(text, start):
+        if stop.group(0) != ")" or text.count("(", start, stop.start()) <= text.count(")", start, stop.start()):
+            return stop.start()
+    return len(text)
+
+
 def labels(text: str) -> list[Label]:
     """Every 牵头单位：… / 责任部门：… / 负责人：… of ``text`` (Simplified), blank ones too."""
     out: list[Label] = []
@@ -218,8 +227,7 @@ def labels(text: str) -> list[Label]:
         if m.group("bare") is not None and (m.group("kind") not in _BODIES
                                             or unit_prefix(text[value_start:]) is None):
             continue  # 牵头单位要…, 党支部负责人每年…: words of the sentence; 牵头单位团委: a row
-        stop = _VALUE_END.search(text, value_start)
-        value_end = stop.start() if stop else len(text)
+        value_end = _value_end(text, value_start)
         value = text[value_start:value_end]
         following = _LABEL_WORD.search(value)
         if following:  # 牵头单位:办公室责任单位:各支部

@@ -287,6 +287,11 @@ def test_labels() -> None:
     assert labels("牵头单位要于每年年初组织召开联席会议") == []  # a subject, not a label
     assert [(x.role, x.names) for x in labels("牵头单位党委办公室责任单位各党支部")] == [
         ("lead", ("党委办公室",)), ("units", ("各党支部",))]
+    # a bracket inside a name does not end the value; one closing the label's bracket does
+    [inside] = labels("承办单位:县文明办、县直机关党(工)委、社区党委")
+    assert inside.names == ("县文明办", "县直机关党(工)委", "社区党委")
+    [closing] = labels("开展读书活动(责任单位:各支部)。")
+    assert closing.names == ("各支部",)
 
 
 def test_subject_of() -> None:
