@@ -165,6 +165,16 @@ def test_label_lines_under_a_heading_apply_to_its_time() -> None:
     assert _node_units(ITEM, "12月底前", context=True) == ([], ["各党支部"])
 
 
+def test_a_node_naming_nobody_goes_to_the_addressees_and_the_texts_actors() -> None:
+    text = ("某校团委2024年团日活动通知\n各团总支、各团支部:\n一、安排\n各班团支部要制定具体方案。\n"
+            "各工会小组派5名选手参加。\n以各系为单位组织观看。\n二、时间\n活动时间为2024年3月4日—3月28日。\n")
+    [doc] = extract_text(text).documents
+    [node] = doc.nodes
+    assert node.units[:2] == ["各团总支", "各团支部"]
+    assert {"各班团支部", "各工会小组", "各系"} <= set(node.lead + node.units)
+    assert "主送单位" in (node.note or "") and "全文" in (node.note or "")
+
+
 def test_label_lines_of_the_next_item_do_not_count() -> None:
     text = "(一)开展主题党日活动,7月1日前完成。\n(二)召开组织生活会\n牵头部门:组织科\n"
     assert _node_units(text, "7月1日前", context=True) == ([], [])
