@@ -544,7 +544,8 @@ def compile_scanner(extra: list[tuple[str, str]]) -> re.Pattern[str]:
     """
     suffix = (rf"(?:{GLOSS_SOURCE}|(?<=日)周\d)?(?:的?(?:{_unnamed(CLOCK_SOURCE)}))?(?:(?:{_unnamed(MODIFIER_SOURCE)}){_NOT_A_MODIFIER})?"
               rf"(?:{_unnamed(CLOCK_SOURCE)})?")
-    year = _unnamed(YEAR_PREFIX.pattern)
+    # 2022年底, 今年底: the year's 年 is also the period's (split_year reads it so)
+    year = rf"(?:{_unnamed(YEAR_PREFIX.pattern)}|(?:\d{{4}}|今|明|次|本)(?=年[底末初中内]))"
     by_end = f"(?:{_unnamed(BY_END.source)})?"  # 截至2020年底, 即日起至6月27日: the prefix too
     parts = [f"(?P<{form.role}{i}>{by_end}(?:{year})?(?:{_unnamed(form.source)}){suffix})"
              for i, form in enumerate(FORMS) if form.scan]
