@@ -222,8 +222,9 @@ def plan_extract(
                                               ".xlsx task table (任务分解表).")],
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="A .yaml file, or a directory for one file per "
-                     "document (default: DOC's name, .yaml; a directory when DOC holds several)."),
+        typer.Option("-o", "--output", help="A .yaml file, a directory for one file per "
+                     "document, or - for standard output (default: DOC's name, .yaml; a "
+                     "directory when DOC holds several)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
@@ -232,12 +233,11 @@ def plan_extract(
         extraction = plans.extract_file(doc, plans.CALENDAR)
     except plans.PlanError as error:
         raise _fail(error.problems) from None
-    try:
-        written = extraction.write(output, force=force)
-    except FileExistsError as error:
-        raise _fail(str(error)) from None
-    except OSError as error:
-        raise _fail(f"{output}: cannot be written: {error.strerror}") from None
+    if str(output) == "-":  # the draft on stdout, the summary on stderr
+        sys.stdout.write(extraction.one_file())
+        written: list[Path] = []
+    else:
+        written = _write_drafts(extraction, output, force)
     table = Table("#", "lines", "document", "year", "nodes", "units", "comments")
     for number, draft in enumerate(extraction.documents, 1):
         counts = draft.counts()
@@ -245,11 +245,21 @@ def plan_extract(
         table.add_row(str(number), f"{draft.first_line}–{draft.last_line}", draft.title,
                       str(draft.year), f"{len(draft.nodes)} ({nodes})",
                       str(len(draft.unit_names())), str(len(draft.unread)))
-    out.print(table)
+    shown = err if str(output) == "-" else out
+    shown.print(table)
     for line in extraction.summary()[1 + len(extraction.documents):]:
-        out.print(line, markup=False)
+        shown.print(line, markup=False)
     for path in written:
         out.print(f"written {path}; review it, then `jiedian plan validate {path}`", markup=False)
+
+
+def _write_drafts(extraction: plans.Extraction, output: Path | None, force: bool) -> list[Path]:
+    try:
+        return extraction.write(output, force=force)
+    except FileExistsError as error:
+        raise _fail(str(error)) from None
+    except OSError as error:
+        raise _fail(f"{output}: cannot be written: {error.strerror}") from None
 
 
 @plan_app.command("show")

@@ -369,6 +369,19 @@ class Extraction:
                          "a speech, essay or report often has none")
         return lines
 
+    def one_file(self) -> str:
+        """The draft as one YAML text: the document with the most nodes, and a note naming
+        the others (for ``-o FILE.yaml`` and ``-o -``)."""
+        docs = self.to_write()
+        best = max(docs, key=lambda d: len(d.nodes))
+        others = [d for d in self.documents if d is not best and d.nodes]
+        if not others:
+            return best.yaml
+        listed = "".join(f"#   L{d.first_line}–{d.last_line} {d.title}: {len(d.nodes)} nodes\n"
+                         for d in others)
+        return ("# This file holds the document with the most nodes. The source also has:\n"
+                f"{listed}# write every document with -o DIRECTORY.\n{best.yaml}")
+
     def write(self, output: str | Path | None = None, *, force: bool = False) -> list[Path]:
         """Write the drafts; return the paths written.
 
@@ -384,15 +397,7 @@ class Extraction:
             output = Path(f"{stem}.yaml") if len(docs) == 1 else Path(stem)
         output = Path(output)
         if output.suffix.lower() in (".yaml", ".yml") and not output.is_dir():
-            best = max(docs, key=lambda d: len(d.nodes))
-            text = best.yaml
-            others = [d for d in self.documents if d is not best and d.nodes]
-            if others:
-                listed = "".join(f"#   L{d.first_line}–{d.last_line} {d.title}: "
-                                 f"{len(d.nodes)} nodes\n" for d in others)
-                text = ("# This file holds the document with the most nodes. The source also has:\n"
-                        f"{listed}# write every document with -o DIRECTORY.\n{text}")
-            targets = [(output, text)]
+            targets = [(output, self.one_file())]
         else:
             names: set[str] = set()
             targets = []
@@ -887,7 +892,7 @@ def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode]) -> None:
     where = "、".join(f"L{line}" for line in lines[:6]) + ("…" if len(lines) > 6 else "")
     said = f"单位取自全文({where}),请核对"
     for node in bare:
-        node.lead = list(lead) if not node.units else [n for n in lead if n not in node.units]
+        node.lead = [n for n in lead if n not in node.units]
         node.units = list(dict.fromkeys(node.units + [n for n in units if n not in node.lead]))
         node.note = f"{node.note}; {said}" if node.note else said
 

@@ -186,6 +186,17 @@ def test_the_cli_extracts_a_workbook_and_the_draft_validates(tmp_path: Path) -> 
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
+def test_dash_as_output_prints_the_draft_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "plan.txt").write_text("某局2024年整改方案\n一、要求\n各单位要在4月底前完成整改。\n",
+                                       encoding="utf-8")
+    result = run("plan", "extract", "plan.txt", "-o", "-", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert 'when: "4月底前"' in result.stdout and "total: 1 nodes" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.txt"]  # no file, no folder "-"
+    (tmp_path / "draft.yaml").write_text(result.stdout, encoding="utf-8")
+    assert run("plan", "validate", "draft.yaml", cwd=tmp_path).returncode == 0
+
+
 def test_too_large_inputs_are_refused_with_what_to_do(tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     line = "各党支部要在6月底前完成换届选举。\n".encode()
