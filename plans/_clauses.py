@@ -109,9 +109,17 @@ def _subject(clause: str) -> list[str]:
     return _subject_span(ENUMERATOR.sub("", clause, count=1))[0]
 
 
+# A body's name ends so plainly (党组, 党支部, 团委 …) that whatever verb follows it starts the
+# predicate: 中国大唐党组谋划…, 甲党委和乙党支部结对共建… (no list of verbs can hold them all).
+# Not when its people or its own parts follow (党委书记, 支部委员会, 工会会员, 党支部党员).
+_PLAIN_END = re.compile(r"(?:党委|党组|党工委|总支|支部|团委|工会|妇联|纪委|监委|组织部|宣传部|办公室"
+                        r"|领导小组|领导班子)(?=[\u4e00-\u9fff])(?![的之和与及或等书副委会成主干党全长领班织网])")
+
+
 def _subject_span(clause: str) -> tuple[list[str], int]:
     """(units, where the subject ends) of ``clause``; ([], 0) when it has none."""
     ends = {m.start() for m in _FOLLOWERS.finditer(clause[:32])}
+    ends |= {m.end() for m in _PLAIN_END.finditer(clause[:32])}
     ends |= {m.start() for m in _TIME_START.finditer(clause[:32])}
     ends.add(len(_EDGES.sub("", clause)))  # 已命名的党建品牌单位, 要…: the clause is the subject
     for end in sorted(ends, reverse=True):

@@ -403,6 +403,10 @@ def _read_single(text: str) -> _Item | None:
 
 
 _EVENT_WITHOUT_DATE = re.compile(r"\d+月|\d+日")
+# An event is named in words: 开学前, 会后; "17:30之前" has no event in it, only a clock.
+_EVENT_NAME = re.compile(r"[\u4e00-\u9fff]{2}")
+# A time of day with no day to hang it on: 上午9点, 17:30之前, 中午12:00前.
+_CLOCK_ONLY = re.compile(rf"(?:{CLOCK_SOURCE})(?:之?前|以前|之后|以后|后|左右|开始|止|为止)?")
 
 
 def _read_anchor(text: str, has_modifier: bool) -> Anchor | None:
@@ -412,13 +416,17 @@ def _read_anchor(text: str, has_modifier: bool) -> Anchor | None:
     anchor = read_anchor(rest, year, text)
     if anchor is not None:
         return anchor
-    if has_modifier and not _EVENT_WITHOUT_DATE.search(text):
+    if has_modifier and not _EVENT_WITHOUT_DATE.search(text) and _EVENT_NAME.search(text) \
+            and not _CLOCK_ONLY.fullmatch(text):
         return EventAnchor(text)
     return None
 
 
 def _not_understood(part: str, whole: str | None = None) -> ExpressionError:
     whole = whole or part
+    if _CLOCK_ONLY.fullmatch(part):
+        return ExpressionError(whole, "is a time of day with no day: it says when in the day, not which day",
+                               "write the day with it, e.g. 6月30日17:30前, 每周五上午9点")
     if not _TIME_CHARS.search(part):
         quoted = "" if part == whole else f"“{part}” "
         return ExpressionError(

@@ -246,15 +246,17 @@ def _every_workday(m: re.Match[str], year: YearRef) -> Anchor:
 
 
 def _every_nth(m: re.Match[str], year: YearRef) -> Anchor:
-    """每月第二个星期四, 每月最后一个星期五, 每月第一个工作日 (第一周的周五 = the first Friday);
-    每季度第一个周一 / 最后一个周六: in the quarter's first / last month."""
+    """每月第二个星期四, 每月最后一个星期五, 每月第一个工作日; 每季度第一个周一 / 最后一个周六:
+    in the quarter's first / last month. A week of the month names its weekday the same way:
+    第一周的周五 is the first Friday, 最后一周(的)周五 the last Friday (a month ending midweek
+    has its "last week" read as the last full run of weekdays, as offices mean it)."""
     nth = -1 if m["last"] else int(m["nth"])
     if not 1 <= abs(nth) <= 5:
         raise ExpressionError(m[0], f"a month has no number {nth} of them")
     unit = "quarter" if m["q"] else "month"  # 每季度最后一个周六: in the quarter's last month
     if m["wd"]:
         return RecurringAnchor(unit, nth=nth, workday=True, year=year)
-    return RecurringAnchor(unit, weekday=_weekday(m["w"], m[0]), nth=nth, year=year)
+    return RecurringAnchor(unit, weekday=_weekday(m["w"] or m["ww"], m[0]), nth=nth, year=year)
 
 
 def _every_quarter_month(m: re.Match[str], year: YearRef) -> Anchor:
@@ -295,8 +297,8 @@ FORMS: list[Form] = [
     Form("each month part", r"(?P<unit>月|季度)(?P<part>初|中|底|末)", _each_month_part, "every",
          "月季"),
     Form("every day", r"每(?:天|日)", _every("day"), "every", "每"),
-    Form("every nth weekday", r"每(?:(?P<q>季度)|月)(?:第(?P<nth>\d)(?:个|周的)|(?P<last>最后1个))"
-         r"(?:周(?P<w>\d)|(?P<wd>工作日))", _every_nth, "every", "每"),
+    Form("every nth weekday", r"每(?:(?P<q>季度)|月)(?:第(?P<nth>\d)|(?P<last>最后1))"
+         r"(?:个(?:周(?P<w>\d)|(?P<wd>工作日))|周(?:的?周)?(?P<ww>\d))", _every_nth, "every", "每"),
     # 每周一次 is weekly, not every Monday: a weekday is not followed by a count.
     Form("every n weeks", r"每(?P<n>[2-4])周(?![\d次个天年小])", _every_weeks, "every", "每"),
     Form("every working day", r"每(?:个)?工作日", _every_workday, "every", "每"),

@@ -9,7 +9,8 @@ Besides: 每月的/每年的 lose 的 (每月的第二个星期五); 首个 is �
 期间; a year masked with one x (x年5月上旬) is the plan's year as 20xx年 is; a range's first day gets the 日 it
 leaves out (8月28-9月6日, 6月18~19日); two quarters run together (第二三季度) become
 a range of quarters; two holidays written side by side (元旦春节期间) are listed
-(元旦、春节期间); 周一9:30 keeps the weekday apart from the clock.
+(元旦、春节期间); 周一9:30 keeps the weekday apart from the clock; 等(重大)节日 after
+named days says only what they are (七一、国庆等重大节庆日期间 is 七一、国庆期间).
 
 Chinese numerals become digits only where they count something (before
 年 月 日 季度 个月 周 …, or after 第 / 每): 七一, 五四, 三八 and 十一 stay as
@@ -196,6 +197,9 @@ _PHRASING = re.compile(
     r"|(?<=第\d)周(?=\d)|(?<=\d日)一(?=\d{1,2}月\d)|(?<=\d月)\d{1,2}(?=上午|下午|晚上|中午)"
     r"|第[1-4][1-4]季度"
     rf"|(?:{_HOLIDAY})(?=(?:{_HOLIDAY}))"
+    # 七一、国庆等重大节庆日期间: the 等…节日 only says what the listed days are
+    r"|(?:(?<=元旦|春节|清明|五一|端午|中秋|国庆|三八|五四|六一|七一|八一|十一|重阳|除夕|元宵|七夕)|(?<=[节日]))"
+    r"等(?:重大|重要|传统|法定|民族|主要)?(?:节庆日?|节日|节假日|假日|纪念日)(?=期间|前后|前夕|前|后|之际|当天)"
 )
 
 
@@ -208,6 +212,8 @@ def _phrasing(match: re.Match[str]) -> str:
     if text == "首周":  # 每月首周周五 (by now 首周5): the first week's Friday
         after_it = match.string[match.end(): match.end() + 1]
         return "第1周的周" if after_it.isdigit() else "第1周的" if after_it == "周" else "第1周"
+    if text.startswith("等"):
+        return ""
     if text == "假期":
         return "期间"
     if text.isdigit():  # 8月28-9月6日, 6月2(周一), 1月6下午: the day's 日 left out

@@ -104,6 +104,12 @@ def test_units_are_equal_by_name_key_and_split_on_the_enumeration_comma(
     assert not bench.unit_found("镇党委、政府", {key("镇党委")})
     assert bench.unit_found("各黨(總)支部", {key("各党（总）支部")})
     assert not bench.unit_found("镇党委", {key("镇党委办公室")})
+    # named more fully, and a body's people through their body; never the other way round
+    assert bench.unit_found("采煤工区党支部", {key("彭庄煤矿采煤工区党支部")})
+    assert bench.unit_found("机关党支部书记", {key("机关党支部")})
+    assert not bench.unit_found("柳庄社区", {key("社区")})
+    assert not bench.unit_found("党委", {key("镇党委")})  # too short to say which body
+    assert not bench.unit_found("机关党支部", {key("机关党支部书记")})
     nodes = [bench.Found(1, "3月", year=2024, lead=("镇党委",)),
              bench.Found(5, "4月", year=2024, units=("政府", "各村"))]
     entry = {"keys": ["3月", "4月"], "units": ["镇党委、政府", "牵头部门"], "year": 2024}
