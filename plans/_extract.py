@@ -78,6 +78,7 @@ from plans._segment import (
     clauses,
     clean_lines,
     item_start,
+    page_date,
     paragraphs,
     read_document,
     sentences,
@@ -437,9 +438,18 @@ def extract_text(text: str, *, source: str = "text", calendar: ChinaCalendar = C
                  today: date | None = None) -> Extraction:
     """Extract the time nodes of every document in ``text`` (Simplified or Traditional)."""
     docs = split_documents(paragraphs(clean_lines(text))) or [Document([Paragraph("", [(0, 1)])])]
-    fallback_year = (today or date.today()).year
+    fallback = _Fallback((today or date.today()).year, page_date(text))
     used: set[str] = set()  # plan ids stay unique within one file
-    return Extraction(source, [_draft(doc, source, calendar, fallback_year, used) for doc in docs])
+    return Extraction(source, [_draft(doc, source, calendar, fallback, used) for doc in docs])
+
+
+@dataclass(frozen=True)
+class _Fallback:
+    """Where a document's year comes from when its text gives none: the page's own date
+    (发布日期:2025年02月12日, a line the cleaning drops), else this year."""
+
+    this_year: int
+    page: tuple[date, int] | None
 
 
 # ── one document ──────────────────────────────────────────────────────────────
@@ -468,7 +478,7 @@ class _Candidate:
         return self.sentence.text[self.start if a is None else a: self.end if b is None else b]
 
 
-def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback_year: int,
+def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback: _Fallback,
            used: set[str]) -> DraftDocument:
     title, title_note = _title(doc)
     issuer, issued = _signature(doc)
@@ -476,7 +486,7 @@ def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback_year: i
     past = len(_PAST.findall(whole))
     narrative = past >= 8 and 1000 * past / max(len(whole), 1) >= 3
     candidates = list(_candidates(doc))
-    year, year_note = _year(title, issued, candidates, whole, fallback_year)
+    year, year_note = _year(title, issued, candidates, whole, fallback)
     notes = [n for n in (title_note, year_note) if n]
     events: dict[str, date] = {}
     nodes: list[ExtractedNode] = []
@@ -944,6 +954,7 @@ def _restated(node: ExtractedNode, nodes: list[ExtractedNode]) -> bool:
 _ISSUER = re.compile(r"^(?:中共)?[\u4e00-\u9fff()()]{2,24}?(?:委员会|党委|党组|党工委|工委|人民政府|政府|办公室"
                      r"|领导小组|局|厅|委|总工会|工会)$")
 _DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日$")
+_CN_DATE = re.compile(r"[〇○零一二三四五六七八九0]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日$")
 _ABBREVIATIONS = [("创先争优", "cxzy"), ("党建", "dj"), ("党群", "dq"), ("品牌", "pp"), ("创新", "cx"),
                   ("工会", "gh"), ("工作要点", "gzyd"), ("实施方案", "ssfa"), ("工作方案", "gzfa"),
                   ("方案", "fa"), ("意见", "yj"), ("计划", "jh"), ("讲话", "jh"), ("通知", "tz")]
@@ -985,10 +996,11 @@ def _signature(doc: Document) -> tuple[str | None, date | None]:
     head = [simplified(p.text) for p in doc.paragraphs[:8]]
     tail = [simplified(p.text) for p in doc.paragraphs[-4:]]
     for text in head + tail:
-        m = _DATE.search(text)
+        m = _DATE.search(text) or _CN_DATE.search(text)
         if m and text.endswith("日") and len(text) <= 40:
+            ymd = _DATE.search(normalize(m.group(0)))  # 二〇一八年九月二十五日 as digits
             with suppress(ValueError):
-                issued = issued or date(int(m[1]), int(m[2]), int(m[3]))
+                issued = issued or (date(int(ymd[1]), int(ymd[2]), int(ymd[3])) if ymd else None)
             org = text[: m.start()].strip()
             if org and _ISSUER.match(org):
                 issuer = issuer or org
@@ -998,8 +1010,8 @@ def _signature(doc: Document) -> tuple[str | None, date | None]:
 
 
 def _year(title: str, issued: date | None, candidates: list[_Candidate], whole: str,
-          fallback: int) -> tuple[int, str | None]:
-    m = re.search(r"((?:19|20)\d{2})年", title)
+          fallback: _Fallback) -> tuple[int, str | None]:
+    m = re.search(r"((?:19|20)\d{2})(?:年|(?=[上下]?半年))", title)  # 2021半年工作计划 too
     if m:
         return int(m.group(1)), None
     if issued:
@@ -1014,7 +1026,10 @@ def _year(title: str, issued: date | None, candidates: list[_Candidate], whole: 
         years = Counter(int(y) for y in re.findall(r"((?:19|20)\d{2})年(?!以来|来)", whole))
     if years:
         return max(years, key=lambda y: (years[y], -y)), None
-    return fallback, "no year in the text: the year is this year's; correct it"
+    if fallback.page and not _MASKED_YEAR.search(whole):  # a masked year (20xx年) is for reuse
+        day, line = fallback.page
+        return day.year, f"no year in the text: the year is the page's date's ({day.isoformat()}, L{line}); check it"
+    return fallback.this_year, "no year in the text: the year is this year's; correct it"
 
 
 def _plan_id(title: str, year: int, used: set[str]) -> str:

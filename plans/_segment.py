@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import re
 import zipfile
+from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property, lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -39,6 +41,7 @@ __all__ = [
     "Sentence",
     "clauses",
     "clean_lines",
+    "page_date",
     "paragraphs",
     "read_document",
     "sentences",
@@ -191,6 +194,23 @@ def title_key(text: str) -> str:
     """What two spellings of one title share: simplified, no 第N篇:, 【精品】, quotes or spaces."""
     text = _DOC_HEADING.sub("", simplified(text))
     return _DECOR.sub("", text).translate(_QUOTES)
+
+
+# A page's own date, on a line clean_lines drops: 发布日期:2025年02月12日, 时间:2023-08-26.
+_PAGE_DATE = re.compile(r"(?:发布日期|发布时间|发表时间|加入日期|时间)\s*[::]\s*"
+                        r"(?P<y>(?:19|20)\d{2})(?:年|[-/.])(?P<m>\d{1,2})(?:月|[-/.])(?P<d>\d{1,2})"
+                        r"|^\W*(?P<y2>(?:19|20)\d{2})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})\s*(?:发布|上传)")
+
+
+def page_date(text: str) -> tuple[date, int] | None:
+    """(the date, its line) of the first publication date a page's furniture carries, if any
+    in the first 30 lines: the document's date when the document itself says nothing."""
+    for number, raw in enumerate(text.splitlines()[:30], 1):
+        m = _PAGE_DATE.search(simplified(raw))
+        if m:
+            with suppress(ValueError):
+                return date(int(m["y"] or m["y2"]), int(m["m"] or m["m2"]), int(m["d"] or m["d2"])), number
+    return None
 
 
 def clean_lines(text: str) -> list[tuple[int, str]]:

@@ -494,3 +494,29 @@ def test_the_second_development_set_does_not_regress() -> None:
     scores, _ = bench.score_set("dev2", [])
     dev2 = bench.total("dev2", scores)
     assert dev2.recall >= 0.81 and dev2.precision >= 0.87 and dev2.units >= 0.64, bench.total_line(dev2)
+
+
+def test_the_year_comes_from_the_page_date_when_the_text_gives_none() -> None:
+    page = ("某煤矿党支部党建工作纪实\n王某 李某   发布日期: 2025年02月12日\n"
+            "该工区党支部每月5日前召开支委会,研究部署党建工作任务。\n")
+    [doc] = extract_text(page, today=date(2026, 12, 1)).documents
+    assert doc.year == 2025
+    assert any("2025-02-12" in note and "L2" in note for note in doc.notes)
+    # a masked year (20xx年) is a template for reuse: this year, as before
+    [masked] = extract_text(page + "20xx年“七一”前夕表彰先进。\n", today=date(2026, 12, 1)).documents
+    assert masked.year == 2026
+    # the text's own year wins over the page's
+    [own] = extract_text(page + "2023年6月底前完成换届。\n", today=date(2026, 12, 1)).documents
+    assert own.year == 2023
+
+
+def test_a_date_in_chinese_numerals_under_the_signature_is_the_issue_date() -> None:
+    text = ("关于做好国庆节期间值班工作的通知\n各单位:\n请于9月30日前报送值班表。\n"
+            "市政府办公室\n二〇一八年九月二十五日\n")
+    [doc] = extract_text(text, today=date(2026, 12, 1)).documents
+    assert (doc.year, doc.issued, doc.issuer) == (2018, date(2018, 9, 25), "市政府办公室")
+
+
+def test_a_title_year_before_half_year() -> None:
+    [doc] = extract_text("2021半年妇联工作计划\n“三八”妇女节开展活动。\n", today=date(2026, 12, 1)).documents
+    assert doc.year == 2021
