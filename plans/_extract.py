@@ -124,7 +124,7 @@ _MONTH_IN_WORDS = re.compile(rf"[{_CN}元]月")
 _MONTH_GOES_ON = re.compile(r"[份旬初底末前至到、\-\d]")
 _QUOTES = "“\"「『‘'"
 _CLOSING = "”\"」』’'"
-_MASKED_YEAR = re.compile(r"(?:19|20)?[xX×*_＊]{2,4}年")
+_MASKED_YEAR = re.compile(r"(?:19|20)?[xX×*_＊]{2,4}年|(?:19|20)\d[xX×*]年")  # 20xx年, 201x年
 _TIMESTAMP = re.compile(r"\d{4}-\d{1,2}-\d{1,2}\s*\d{1,2}:\d{2}")  # a page's date and time
 # A festival named on its own is a node where it is the occasion of the work (结合春节慰问,
 # 通过“三八”妇女节开展…); elsewhere it is a topic (五四运动, 五四青年节活动方案, 清明节文化).
@@ -206,7 +206,7 @@ def _atoms(simple: str, skip: int) -> list[_Atom]:
 
 _LIST_GAP = re.compile(r"[“”\"'「」]*(?:、|和|及|与|以及|或者|或)[“”\"'「」]*")
 # 3月初启动,一直延续到4月上旬 and 4月---5月 are ranges too.
-_RANGE_GAP = re.compile(r"[“”\"'「」]*(?:至|到|-+|—+|–|~|一|(?:开始|起|启动)[,,]?(?:一直|并)?"
+_RANGE_GAP = re.compile(r"[“”\"'「」]*(?:至|到|-+|—+|―+|–|~|一|(?:开始|起|启动)[,,]?(?:一直|并)?"
                         r"(?:延续|持续|延伸|进行)?(?:至|到))[“”\"'「」]*")
 # 从6月开始,8月底基本结束: a start and an end said in two clauses, one range.
 _START_GAP = re.compile(r"[“”\"'「」]*(?:开始|起|启动)[,,]")
@@ -910,13 +910,15 @@ def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode]) -> None:
 def _without_dated_festivals(nodes: list[ExtractedNode], year: int, calendar: ChinaCalendar,
                              events: dict[str, date]) -> list[ExtractedNode]:
     """A festival named alone (庆祝妇女节展板, 关于妇女节的知识) in a plan that dates its
-    activity itself (活动时间:3月7日下午) is the plan's topic: the dated node is the node."""
+    activity itself (活动时间:3月7日下午) is the plan's topic: the dated node is the node.
+    Not when a preposition sets it as the time of something (在五四青年节统一表彰)."""
     def days(node: ExtractedNode) -> list[date]:  # the single days it names
         with suppress(ExpressionError, MissingEventError):
             return [o.start for o in parse(node.when).expand(year, calendar, events) if o.start == o.end]
         return []
 
-    bare = {id(n) for n in nodes if _bare_name(n.written)}
+    bare = {id(n) for n in nodes if _bare_name(n.written)
+            and not re.search(f"(?:在|于)[“\"「]?{re.escape(n.written)}", n.source)}
     dated = [d for n in nodes if id(n) not in bare and re.search(r"\d+日", normalize(n.written))
              for d in days(n)]
     if not dated or not bare:

@@ -443,7 +443,8 @@ MODIFIERS: list[Modifier] = [  # longest spellings first: 前夕 before 前
              _first_workday_after, one_day=True),
     Modifier("around n days", r"(?:当天)?前后(?P<n>\d{1,2})天", _around, one_day=False),
     Modifier("eve", r"前夕", _eve, one_day=True),
-    Modifier("on the day", r"之际|来临之际|到来之际|当天|当日|这1天|这天", lambda span, *_: span),
+    Modifier("on the day", r"之际|来临之际|到来之际|当天|当日|这1天|这天|之时|时(?![间段期候代刻效限])",
+             lambda span, *_: span),
     Modifier("around", r"前后", _around, one_day=False),
     Modifier("during", r"期间", _during, one_day=False),
     Modifier("by", r"以前|之前|前", _by, deadline=True, one_day=True),
@@ -522,7 +523,9 @@ def day_times(part_of_day: str | None) -> tuple[time, time] | None:
 
 _GROUP_NAME = re.compile(r"\(\?P<\w+>")
 # Glosses in brackets after a date say the same day again: 元月10日(腊月初十), 10月1日(周一).
-GLOSS_SOURCE = r"\((?:周\d|农历[^()]*|[正腊冬\d]{1,2}月(?:初|十|廿|二十|三十)[^()]*|[^()]*当天)\)"
+# 10月1日(周一), 11月27日(二), 元月10日(腊月初十), 4月4日(清明节当天): the same day again.
+GLOSS_SOURCE = (r"(?<=日)\([一二三四五六日天]\)"
+                r"|\((?:周\d|农历[^()]*|[正腊冬\d]{1,2}月(?:初|十|廿|二十|三十)[^()]*|[^()]*当天)\)")
 # 前 and 后 begin many words that are not modifiers: 前列, 前期, 后备, 后续 ….
 _NOT_A_MODIFIER = ("(?:(?<=前)(?!列|头|提|进|期|沿|景|所|往|来|身|者|述|面|台|线|方|锋|任|辈|瞻|卫|途|茅)"
                    "|(?<=后)(?!备|进(?!行)|续|勤|来|面|期|果|盾|代|人|方|者|世|劲|发|起)|(?<![前后]))")

@@ -194,7 +194,8 @@ _PHRASING = re.compile(
     r"(?<=每[月年周])的(?=[\d第最初底末中上下首])|(?<=每季度)的(?=[\d第最初底末首])|(?<=个月)的(?=\d)"
     r"|首个|首周|(?<=元旦|春节|清明|五一|端午|中秋|国庆|十一)假期(?!间)|(?<=节)假期(?!间)"
     r"|(?<=月)\d{1,2}(?=(?:-|至|到)\d{1,2}(?:月\d{1,2})?日)|(?<=\d月)\d{1,2}(?=\(周\d\))"
-    r"|(?<=第\d)周(?=\d)|(?<=\d日)一(?=\d{1,2}月\d)|(?<=\d月)\d{1,2}(?=上午|下午|晚上|中午)"
+    r"|(?<=第\d)周(?=\d)|(?<=\d日)一(?=\d{1,2}月\d)|(?<=\d月)\d{1,2}(?=上午|下午|晚上|中午|以前|之前|前)"
+    r"|周\d\(\d{1,2}月\d{1,2}日\)"  # 周四(4月1日): the date, its weekday said first
     r"|第[1-4][1-4]季度"
     rf"|(?:{_HOLIDAY})(?=(?:{_HOLIDAY}))"
     # 七一、国庆等重大节庆日期间: the 等…节日 only says what the listed days are
@@ -212,6 +213,8 @@ def _phrasing(match: re.Match[str]) -> str:
     if text == "首周":  # 每月首周周五 (by now 首周5): the first week's Friday
         after_it = match.string[match.end(): match.end() + 1]
         return "第1周的周" if after_it.isdigit() else "第1周的" if after_it == "周" else "第1周"
+    if text.startswith("周") and "(" in text:
+        return text[3:-1]
     if text.startswith("等"):
         return ""
     if text == "假期":

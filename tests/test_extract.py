@@ -520,3 +520,14 @@ def test_a_date_in_chinese_numerals_under_the_signature_is_the_issue_date() -> N
 def test_a_title_year_before_half_year() -> None:
     [doc] = extract_text("2021半年妇联工作计划\n“三八”妇女节开展活动。\n", today=date(2026, 12, 1)).documents
     assert doc.year == 2021
+
+
+def test_ranges_with_a_bar_dash_or_a_year_masked_with_one_x_are_found_whole() -> None:
+    text = ("某中学纪念五四活动方案\n一、征集时间:4月23日――4月27日。\n"
+            "二、具体时间为:201x年11月21日(三)—201x年12月18日(二)。\n"
+            "三、评选与表彰:由校领导评比,并在五四青年节统一表彰。5月4日中午举行文艺汇演。\n")
+    [doc] = extract_text(text, today=date(2026, 12, 1)).documents
+    written = [n.written for n in doc.nodes]
+    assert "4月23日――4月27日" in written
+    assert "11月21日(三)—201x年12月18日(二)" in written  # one range (the masked year is the plan's)
+    assert "五四青年节" in written and "5月4日中午" in written  # 在…: a time, not the topic
