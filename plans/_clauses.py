@@ -398,7 +398,7 @@ _TIME_LABEL = re.compile(r"[((](?:完成|办结|截止)?(?:时限|时间|期限|
 
 def title_for(sentence: Sentence, start: int, end: int) -> str:
     """A short title for the node at ``start:end`` of ``sentence`` (the action)."""
-    spans = clauses(simplified(sentence.text))
+    spans = _clause_spans(simplified(sentence.text))  # 下午1:00 is not two clauses
     here = next((i for i, (a, b) in enumerate(spans) if a <= start < b), 0)
     a, b = spans[here]
     text = sentence.text
@@ -441,6 +441,7 @@ def _clean_title(text: str) -> str:
     simple = simplified(text)
     simple = ENUMERATOR.sub("", simple, count=1)
     simple = re.sub(r"\(\s*\)|[。;;,,::]+$", "", simple)
+    simple = re.sub(r"(?<=[::])[,,、]+", "", simple)  # 第1周:,为…: the time between them is out
     for _ in range(3):
         simple = _FILLER.sub("", simple)
         simple = simple[_subject_span(simple)[1]:]

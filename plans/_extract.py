@@ -848,11 +848,27 @@ def _title_weak_ones(doc: Document, nodes: list[ExtractedNode], doc_title: str) 
     for node in nodes:
         if not _WEAK_TITLE.match(node.title):
             continue
+        own = _item_title(doc, node)
+        if own:  # 1、护理操作技能比赛。…时间:5月上旬。: the item's own first words
+            node.title = own
+            continue
         above = [text for line, text in headings if line <= node.line and text
                  and not _WEAK_TITLE.match(text)]
         said = simplified(node.source.split(": ", 1)[-1]).replace(simplified(node.written), "")
         said = re.sub(r"^[\W\d_]+|[\W_]+$", "", ENUMERATOR.sub("", said))[:40]
         node.title = above[-1] if above else doc_title or said or node.written
+
+
+def _item_title(doc: Document, node: ExtractedNode) -> str | None:
+    """The first sentence of the numbered item the node's label sits in (1、…讲座。…时间:4月下旬),
+    when it says something and holds no time itself; else None."""
+    para = next((p for p in doc.paragraphs if p.first_line <= node.line <= p.last_line), None)
+    if para is None or not item_start(para.text):
+        return None
+    first = re.split(r"[。;;!?!?]", ENUMERATOR.sub("", simplified(para.text)), maxsplit=1)[0].strip(" :")
+    if not 2 <= len(first) <= 40 or _WEAK_TITLE.match(first) or simplified(node.written) in first:
+        return None
+    return first
 
 
 def _heading_text(text: str) -> str:

@@ -531,3 +531,15 @@ def test_ranges_with_a_bar_dash_or_a_year_masked_with_one_x_are_found_whole() ->
     assert "4月23日――4月27日" in written
     assert "11月21日(三)—201x年12月18日(二)" in written  # one range (the masked year is the plan's)
     assert "五四青年节" in written and "5月4日中午" in written  # 在…: a time, not the topic
+
+
+def test_a_label_inside_a_numbered_item_takes_the_items_first_words_as_title() -> None:
+    text = ("某医院文化节活动方案\n一、指导思想\n营造健康文明的医院文化氛围。\n三、活动内容\n"
+            "1、护理操作技能比赛。全院每个护理单元准备1人参加比赛。时间:5月上旬。地点:篮球场\n"
+            "2、第1周:11月21日—11月27日,为各校活动启动时间。\n"
+            "3、校团委4月1日下午1:00在广场对全体扫墓人员进行安全教育。\n")
+    [doc] = extract_text(text, today=date(2026, 12, 1)).documents
+    titles = {n.written: n.title for n in doc.nodes}
+    assert titles["5月上旬"] == "护理操作技能比赛"
+    assert titles["11月21日—11月27日"] == "第1周:为各校活动启动时间"
+    assert not titles["4月1日下午1:00"].startswith("00")  # the clock is not cut at its colon
