@@ -8,7 +8,7 @@ Three sets, each scored per document and in total:
              {"doc": {"keys": [...], "distractors": [...], "units": [...], "year": 2021}}
   dev2     ../shared/dev2/*.txt against ../shared/dev2/keys.json: a second development set
            (same form), keyed by a reader who had not seen the rules
-  untuned3 … untuned8  ../shared/untuned3/ … ../shared/untuned8/: further held-out sets, keyed
+  untuned3 … untuned19  ../shared/untuned3/ …: further held-out sets, keyed
            the same way (skipped when absent)
   untuned  ../shared/untuned/*.txt against ../shared/untuned/keys.json (same form; documents
            without a key, and keys without a document, are skipped and named)
@@ -72,8 +72,8 @@ KEYS = ROOT / "tests" / "data" / "keys"
 SEED_DIRS = [ROOT / "tests" / "data" / "seeds",
              Path(os.environ.get("JIEDIAN_SEEDS", "/nonexistent")), SHARED / "seeds"]
 LISTED = {"corpus": SHARED / "corpus", "dev2": SHARED / "dev2", "untuned": SHARED / "untuned",
-          **{f"untuned{n}": SHARED / f"untuned{n}" for n in range(3, 9)}}
-SETS = ("seeds", "corpus", "dev2", "untuned", *(f"untuned{n}" for n in range(3, 9)))
+          **{f"untuned{n}": SHARED / f"untuned{n}" for n in range(3, 20)}}
+SETS = ("seeds", "corpus", "dev2", "untuned", *(f"untuned{n}" for n in range(3, 20)))
 TARGET_RECALL, TARGET_PRECISION, TARGET_UNITS, TARGET_50K_SECONDS = 0.95, 0.90, 0.85, 1.0
 BIG = 50_000
 CONTAINS, SAME_DATES = 0, 1  # how a node finds a key, best first
