@@ -31,6 +31,7 @@ __all__ = [
     "LunarAnchor",
     "MonthAnchor",
     "NamedDayAnchor",
+    "NthWeekdayAnchor",
     "PeriodAnchor",
     "RecurringAnchor",
     "Span",
@@ -170,6 +171,32 @@ class DayAnchor(Anchor):
 
     def spans(self, ctx: Context) -> list[Span]:
         day = checked_date(self.year.resolve(ctx), self.month, self.day, self.text)
+        return [Span(day, day)]
+
+
+def nth_weekday(year: int, month: int, nth: int, weekday: int) -> date:
+    """The nth (1…5, or -1 the last) ``weekday`` (1 Monday … 7 Sunday) of a month."""
+    days = [date(year, month, d) for d in range(1, last_day(year, month) + 1)
+            if date(year, month, d).isoweekday() == weekday]
+    if nth > len(days):
+        raise ExpressionError("", f"{year}年{month}月 has no number {nth} of them")
+    return days[nth - 1] if nth > 0 else days[nth]
+
+
+@dataclass(frozen=True)
+class NthWeekdayAnchor(Anchor):
+    """A weekday counted in one month: 6月第二个星期日 (全国安全生产宣传咨询日), 5月最后一个周五."""
+
+    month: int
+    nth: int
+    weekday: int
+
+    @property
+    def point(self) -> bool:
+        return True
+
+    def spans(self, ctx: Context) -> list[Span]:
+        day = nth_weekday(self.year.resolve(ctx), self.month, self.nth, self.weekday)
         return [Span(day, day)]
 
 
@@ -368,13 +395,14 @@ class RecurringAnchor(Anchor):
 
     def _nth(self, ctx: Context, year: int, month: int) -> Span:
         """The nth (or last) weekday, or working day, of ``month``."""
-        days = [date(year, month, d) for d in range(1, last_day(year, month) + 1)]
-        if self.workday:
-            ctx.warn_uncovered(year)
-            days = [d for d in days if ctx.calendar.is_working_day(d)]
-        else:
-            days = [d for d in days if d.isoweekday() == self.weekday]
         assert self.nth is not None
+        if not self.workday:
+            assert self.weekday is not None
+            day = nth_weekday(year, month, self.nth, self.weekday)
+            return Span(day, day)
+        days = [date(year, month, d) for d in range(1, last_day(year, month) + 1)]
+        ctx.warn_uncovered(year)
+        days = [d for d in days if ctx.calendar.is_working_day(d)]
         if self.nth > len(days):
             raise ExpressionError("", f"{year}年{month}月 has no number {self.nth} of them")
         day = days[self.nth - 1] if self.nth > 0 else days[self.nth]

@@ -236,6 +236,7 @@ _PAST = re.compile(r"(?<![为除])了(?![解如结然不])|已经|已于|业已|
 _DATELINE = re.compile(r"^(?:.*(?:网讯|消息|讯|报道)[:)]?)?[^,;。\d]{0,4}$")
 _REPORTED = re.compile(r"参加会议|出席会议|参会|与会|\d+人参加|人参加了|参加了|主持会议|会议指出|会议强调"
                        r"|会议要求|会议听取|会议传达|刊发|报道|网讯|消息[:)]|记者")
+_BLANK_YEAR = re.compile(r"年$")  # a year left blank before the next atom (—年5月10日)
 _WHOLE_YEAR = re.compile(r"(?:本|今|全)?年(?:度)?内|本年度|年度")
 _OPEN_RANGE = re.compile(r"(?:开始|起)?[,,]?(?:至|到)(?=[^,,;;。]{2,20}(?:召开|结束|为止|止))"
                          r"[^,,;;。]{2,20}?(?:召开|结束|为止|止)")
@@ -248,7 +249,8 @@ def _clusters(simple: str, atoms: list[_Atom]) -> list[list[_Atom]]:
     for atom in atoms:
         if groups:
             gap = simple[groups[-1][-1].end: atom.start]
-            gap = _MASKED_YEAR.sub("", gap)  # 1月底至20xx年春节前: the masked year is no gap
+            # 1月底至20xx年春节前, 4月15日—年5月10日: a masked or blank year is no gap
+            gap = _BLANK_YEAR.sub("", _MASKED_YEAR.sub("", gap))
             if any(p.fullmatch(gap) for p in (_TIGHT_GAP, _LIST_GAP, _RANGE_GAP)) \
                     or (_START_GAP.fullmatch(gap) and _ENDS_HERE.match(simple, atom.end)):
                 groups[-1].append(atom)

@@ -29,6 +29,7 @@ from plans._anchors import (
     LunarAnchor,
     MonthAnchor,
     NamedDayAnchor,
+    NthWeekdayAnchor,
     PeriodAnchor,
     RecurringAnchor,
     Span,
@@ -189,6 +190,14 @@ def _date(m: re.Match[str], year: YearRef) -> Anchor:
     return DayAnchor(_month(m["m"], m[0]), _day(m["d"], m[0]), m[0], year=year)
 
 
+def _month_nth_weekday(m: re.Match[str], year: YearRef) -> Anchor:
+    """6月第二个星期日, 5月最后一个周五: that weekday counted in that month."""
+    nth = -1 if m["last"] else int(m["nth"])
+    if not 1 <= abs(nth) <= 5:
+        raise ExpressionError(m[0], f"a month has no number {nth} of them")
+    return NthWeekdayAnchor(_month(m["m"], m[0]), nth, _weekday(m["w"], m[0]), year=year)
+
+
 def _month_form(m: re.Match[str], year: YearRef) -> Anchor:
     return MonthAnchor(_month(m["m"], m[0]), m["part"], year=year)
 
@@ -284,6 +293,8 @@ _NAME_ALTERNATION = "|".join(_ALL_NAMES)
 FORMS: list[Form] = [
     Form("iso date", r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})日?", _iso, "date", _D),
     Form("date", r"(?P<m>\d{1,2})月(?P<d>\d{1,2})日", _date, "date", _D),
+    Form("month's nth weekday", r"(?P<m>\d{1,2})月份?(?:第(?P<nth>\d)|(?P<last>最后1))个?周(?P<w>\d)",
+         _month_nth_weekday, "date", _D),
     Form("month", rf"(?P<m>\d{{1,2}})月份?{_PART}?", _month_form, "month", _D),
     Form("half", r"(?P<h>[上下])半年(?:度)?(?P<part>初|底|末)?", _half, "period", "上下"),
     Form("quarter", r"第?(?P<q>\d)季度(?P<part>初|底|末)?", _quarter, "period", "第" + _D),
@@ -298,7 +309,7 @@ FORMS: list[Form] = [
          "月季"),
     Form("every day", r"每(?:天|日)", _every("day"), "every", "每"),
     Form("every nth weekday", r"每(?:(?P<q>季度)|月)(?:第(?P<nth>\d)|(?P<last>最后1))"
-         r"(?:个(?:周(?P<w>\d)|(?P<wd>工作日))|周(?:的?周)?(?P<ww>\d))", _every_nth, "every", "每"),
+         r"(?:个(?:周(?P<w>\d)|(?P<wd>工作日))|个?(?:周|星期)(?:的?周)?(?P<ww>\d))", _every_nth, "every", "每"),
     # 每周一次 is weekly, not every Monday: a weekday is not followed by a count.
     Form("every n weeks", r"每(?P<n>[2-4])周(?![\d次个天年小])", _every_weeks, "every", "每"),
     Form("every working day", r"每(?:个)?工作日", _every_workday, "every", "每"),
@@ -443,7 +454,7 @@ MODIFIERS: list[Modifier] = [  # longest spellings first: 前夕 before 前
              _first_workday_after, one_day=True),
     Modifier("around n days", r"(?:当天)?前后(?P<n>\d{1,2})天", _around, one_day=False),
     Modifier("eve", r"前夕", _eve, one_day=True),
-    Modifier("on the day", r"之际|来临之际|到来之际|当天|当日|这1天|这天|之时|时(?![间段期候代刻效限])",
+    Modifier("on the day", r"之际|即将来临之际|即将到来之际|来临之际|到来之际|当天|当日|这1天|这天|之时|时(?![间段期候代刻效限])",
              lambda span, *_: span),
     Modifier("around", r"前后", _around, one_day=False),
     Modifier("during", r"期间", _during, one_day=False),
@@ -523,8 +534,9 @@ def day_times(part_of_day: str | None) -> tuple[time, time] | None:
 
 _GROUP_NAME = re.compile(r"\(\?P<\w+>")
 # Glosses in brackets after a date say the same day again: 元月10日(腊月初十), 10月1日(周一).
-# 10月1日(周一), 11月27日(二), 元月10日(腊月初十), 4月4日(清明节当天): the same day again.
-GLOSS_SOURCE = (r"(?<=日)\([一二三四五六日天]\)"
+# 10月1日(周一), 11月27日(二), 元月10日(腊月初十), 4月4日(清明节当天), 第二个星期日(6月13日):
+# the same day again.
+GLOSS_SOURCE = (r"(?<=日)\([一二三四五六日天]\)|(?<=周\d)\(\d{1,2}月\d{1,2}日\)"
                 r"|\((?:周\d|农历[^()]*|[正腊冬\d]{1,2}月(?:初|十|廿|二十|三十)[^()]*|[^()]*当天)\)")
 # 前 and 后 begin many words that are not modifiers: 前列, 前期, 后备, 后续 ….
 _NOT_A_MODIFIER = ("(?:(?<=前)(?!列|头|提|进|期|沿|景|所|往|来|身|者|述|面|台|线|方|锋|任|辈|瞻|卫|途|茅)"

@@ -9,7 +9,8 @@ Besides: 每月的/每年的 lose 的 (每月的第二个星期五); 首个 is �
 期间; a year masked with one x (x年5月上旬) is the plan's year as 20xx年 is; a range's first day gets the 日 it
 leaves out (8月28-9月6日, 6月18~19日); two quarters run together (第二三季度) become
 a range of quarters; two holidays written side by side (元旦春节期间) are listed
-(元旦、春节期间); 周一9:30 keeps the weekday apart from the clock; 等(重大)节日 after
+(元旦、春节期间); 周一9:30 keeps the weekday apart from the clock; a designated day's
+name after its date goes (4·23世界读书日 is 4月23日); 等(重大)节日 after
 named days says only what they are (七一、国庆等重大节庆日期间 is 七一、国庆期间).
 
 Chinese numerals become digits only where they count something (before
@@ -195,9 +196,11 @@ _PHRASING = re.compile(
     r"|首个|首周|(?<=元旦|春节|清明|五一|端午|中秋|国庆|十一)假期(?!间)|(?<=节)假期(?!间)"
     r"|(?<=月)\d{1,2}(?=(?:-|至|到)\d{1,2}(?:月\d{1,2})?日)|(?<=\d月)\d{1,2}(?=\(周\d\))"
     r"|(?<=第\d)周(?=\d)|(?<=\d日)一(?=\d{1,2}月\d)|(?<=\d月)\d{1,2}(?=上午|下午|晚上|中午|以前|之前|前)"
-    r"|周\d\(\d{1,2}月\d{1,2}日\)"  # 周四(4月1日): the date, its weekday said first
+    r"|(?<!个)周\d\(\d{1,2}月\d{1,2}日\)"  # 周四(4月1日): the date, its weekday said first
     r"|第[1-4][1-4]季度"
     rf"|(?:{_HOLIDAY})(?=(?:{_HOLIDAY}))"
+    # 4·23世界读书日, 12·4全国法制宣传日: the day's name after its date says the date again
+    r"|(?<=\d日)(?:世界|全国|国际|中国)[\u4e00-\u9fff]{1,10}?(?:日|节|周)(?![\u4e00-\u9fff]*(?:日|节))"
     # 七一、国庆等重大节庆日期间: the 等…节日 only says what the listed days are
     r"|(?:(?<=元旦|春节|清明|五一|端午|中秋|国庆|三八|五四|六一|七一|八一|十一|重阳|除夕|元宵|七夕)|(?<=[节日]))"
     r"等(?:重大|重要|传统|法定|民族|主要)?(?:节庆日?|节日|节假日|假日|纪念日)(?=期间|前后|前夕|前|后|之际|当天)"
@@ -213,6 +216,8 @@ def _phrasing(match: re.Match[str]) -> str:
     if text == "首周":  # 每月首周周五 (by now 首周5): the first week's Friday
         after_it = match.string[match.end(): match.end() + 1]
         return "第1周的周" if after_it.isdigit() else "第1周的" if after_it == "周" else "第1周"
+    if text.startswith(("世界", "全国", "国际", "中国")):
+        return ""
     if text.startswith("周") and "(" in text:
         return text[3:-1]
     if text.startswith("等"):

@@ -543,3 +543,8 @@ def test_a_label_inside_a_numbered_item_takes_the_items_first_words_as_title() -
     assert titles["5月上旬"] == "护理操作技能比赛"
     assert titles["11月21日—11月27日"] == "第1周:为各校活动启动时间"
     assert not titles["4月1日下午1:00"].startswith("00")  # the clock is not cut at its colon
+
+
+def test_a_range_whose_year_is_left_blank_is_one_node() -> None:
+    [doc] = extract_text("某高校读书月活动方案\n活动时间:年4月15日—年5月10日\n", today=date(2026, 12, 1)).documents
+    assert [n.written for n in doc.nodes] == ["4月15日—年5月10日"]
