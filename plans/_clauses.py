@@ -398,6 +398,15 @@ _TIME_LABEL = re.compile(r"[((](?:完成|办结|截止)?(?:时限|时间|期限|
 
 def title_for(sentence: Sentence, start: int, end: int) -> str:
     """A short title for the node at ``start:end`` of ``sentence`` (the action)."""
+    if "|" in sentence.text:  # a table row (九月|在校团员|奋进…): its longest other cell says what
+        cells, offset = [], 0
+        for cell in sentence.text.split("|"):
+            if not offset <= start < offset + len(cell) + 1:
+                cells.append(cell)
+            offset += len(cell) + 1
+        named = max((_clean_title(cell) for cell in cells), key=len, default="")
+        if len(named) >= 4:
+            return named
     spans = _clause_spans(simplified(sentence.text))  # 下午1:00 is not two clauses
     here = next((i for i, (a, b) in enumerate(spans) if a <= start < b), 0)
     a, b = spans[here]

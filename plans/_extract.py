@@ -121,7 +121,7 @@ _NOT_A_DAY = re.compile(rf"[\d{_CN}届次大个]|重要讲话|讲话|红旗|劳�
 _WITH_MODIFIER = {"党的生日", "建党纪念日", *(t for t, a in LUNAR_DAYS.items() if a.term and a.name != "清明")}
 _NAME = re.compile("|".join(sorted([*NAMED_DAYS, *LUNAR_DAYS], key=len, reverse=True)))
 _MONTH_IN_WORDS = re.compile(rf"[{_CN}元]月")
-_MONTH_GOES_ON = re.compile(r"[份旬初底末前至到、\-\d]")
+_MONTH_GOES_ON = re.compile(r"[份旬初底末前至到、\-\d]|\||:|$")  # 九月|在校团员|…: a table's month cell
 _QUOTES = "“\"「『‘'"
 _CLOSING = "”\"」』’'"
 _MASKED_YEAR = re.compile(r"(?:19|20)?[xX×*_＊]{2,4}年|(?:19|20)\d[xX×*]年")  # 20xx年, 201x年
@@ -984,6 +984,9 @@ _NAMED_FILE = re.compile(r"《([^《》]{4,60}?(?:方案|计划|要点|安排|�
                          r"(?:\.(?:docx?|pdf|wps|txt))?》")
 
 
+_ADDRESSEE_LINE = re.compile(r"[^。;]{2,60}[:：]")
+
+
 def _title(doc: Document) -> tuple[str, str | None]:
     best: tuple[int, str] | None = None
     for para in doc.paragraphs[:12]:
@@ -1005,7 +1008,9 @@ def _title(doc: Document) -> tuple[str, str | None]:
     named = _NAMED_FILE.search(opening)  # 《X工作方案.docx》由会员分享: a document site's line
     if named:
         return named.group(1).replace('"', ""), None
-    first = simplified(doc.paragraphs[0].text)
+    # the first words, but not an addressee line (各院系分团委、各班团支部:)
+    opening = [p for p in doc.paragraphs[:2] if not _ADDRESSEE_LINE.fullmatch(simplified(p.text).strip())]
+    first = simplified((opening or doc.paragraphs)[0].text)
     first = re.sub(r"[,,\s“”()()]", "", re.split(r"[。;;::]", first)[0])[:30] or "未命名计划"
     return first, ("no title in the text: the title is the first words of the document; "
                    "write a real one")

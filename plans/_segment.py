@@ -213,13 +213,52 @@ def page_date(text: str) -> tuple[date, int] | None:
     return None
 
 
+# A table a page flattened to one cell per line, with a line holding only | between cells:
+# its header is the run of column names it starts with (月份 | 活动对象 | 活动主题).
+_HEADER_CELL = re.compile(r"序号|月份|时间|日期|完成时限|时限|时间安排|活动时间|工作任务|工作内容|活动内容|内容"
+                          r"|活动主题|主题|活动对象|对象|参加人员|参加对象|地点|活动地点|牵头单位|责任单位"
+                          r"|牵头部门|责任部门|配合单位|责任人|负责人|备注|形式|活动形式|项目|活动项目|任务")
+_CELL_BAR = re.compile(r"\s*[|｜]\s*")
+
+
+def _table_rows(lines: list[str]) -> list[tuple[int, str]]:
+    """(line number, line) with each flattened table's cells joined back into rows
+    (九月 | 在校团员 | 奋进…), each row at its first cell's line."""
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(lines):
+        cells: list[tuple[int, str]] = []
+        j = i
+        while j < len(lines) and lines[j].strip() and not _CELL_BAR.fullmatch(lines[j]):
+            cells.append((j + 1, lines[j].strip()))
+            j += 1
+            if j < len(lines) and _CELL_BAR.fullmatch(lines[j]):
+                j += 1
+            else:
+                break
+        width = next((k for k, (_, cell) in enumerate(cells) if not _HEADER_CELL.fullmatch(simplified(cell))),
+                     len(cells))
+        if width >= 2 and len(cells) >= 2 * width:
+            for start in range(0, len(cells), width):
+                row = cells[start: start + width]
+                out.append((row[0][0], " | ".join(cell for _, cell in row)))
+            i = j
+        else:
+            out.append((i + 1, lines[i]))
+            i += 1
+    return out
+
+
 def clean_lines(text: str) -> list[tuple[int, str]]:
     """(line number, cleaned text) of the lines that carry content, in order; (0, "")
     marks a place where text is missing (a truncation), which no sentence crosses."""
     out: list[tuple[int, str]] = []
     in_toc = False
     seen_titles: set[str] = set()
-    for number, raw in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    numbered = _table_rows(lines) if any(_CELL_BAR.fullmatch(line) for line in lines) \
+        else list(enumerate(lines, 1))
+    for number, raw in numbered:
         line = _squeeze(_PINYIN.sub("", _entities(raw))).strip()
         simple = simplified(line)
         if not line:
@@ -347,7 +386,8 @@ def _complete(text: str) -> bool:
 
 
 def paragraphs(lines: list[tuple[int, str]]) -> list[Paragraph]:
-    """Join broken lines: a line that stops mid-sentence continues on the next one."""
+    """Join broken lines: a line that stops mid-sentence continues on the next one (a table
+    row, its cells between |, stands alone)."""
     out: list[Paragraph] = []
     last: Paragraph | None = None
     for number, line in lines:
@@ -355,6 +395,7 @@ def paragraphs(lines: list[tuple[int, str]]) -> list[Paragraph]:
             last = None
             continue
         if last is not None and not _complete(last.text) and not item_start(line) \
+                and "|" not in line and "|" not in last.text \
                 and not is_signature(line) and not _ORG_LINE.match(simplified(line)) \
                 and (not is_title(line) or is_title(last.text + line)) \
                 and (len(last.text) >= 15 or line[0] in _CONTINUES or _ONE_MORE.match(line)
@@ -497,4 +538,4 @@ def sentences(para: Paragraph) -> list[Sentence]:
 
 def clauses(text: str) -> list[tuple[int, int]]:
     """Spans of the clauses of a sentence (split at , ; : outside brackets and quotes)."""
-    return _split(text, ",,;;::。!?!?", depth_limit=60)
+    return _split(text, ",,;;::。!?!?|", depth_limit=60)  # | between a table row's cells

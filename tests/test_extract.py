@@ -548,3 +548,14 @@ def test_a_label_inside_a_numbered_item_takes_the_items_first_words_as_title() -
 def test_a_range_whose_year_is_left_blank_is_one_node() -> None:
     [doc] = extract_text("某高校读书月活动方案\n活动时间:年4月15日—年5月10日\n", today=date(2026, 12, 1)).documents
     assert [n.written for n in doc.nodes] == ["4月15日—年5月10日"]
+
+
+def test_a_table_flattened_to_one_cell_per_line_is_read_row_by_row() -> None:
+    cells = ["月份", "活动对象", "活动主题", "九月", "在校团员", "奋进新学期,青春谱华章",
+             "十月", "在校团员", "喜迎国庆节,建功新时代"]
+    text = "某学院团委主题团日活动安排\n一、活动主题\n" + "\n|\n".join(cells) + "\n二、活动要求\n各班团支部每月月底前上交总结。\n"
+    [doc] = extract_text(text, today=date(2026, 12, 1)).documents
+    rows = {n.written: (n.title, n.source) for n in doc.nodes}
+    assert rows["九月"][0] == "奋进新学期,青春谱华章"
+    assert rows["十月"][1].startswith("L15: 十月|在校团员|")  # the row, at its first cell's line
+    assert "每月月底前" in rows
