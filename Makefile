@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 # The daemon on the embedded default: SQLite under $JIEDIAN_HOME, the bundled units
 # (console channels) and plans for this year on an empty store, feeds on 127.0.0.1:8000.
 serve: $(STAMP)
-	$(BIN)/jiedian serve --host 127.0.0.1 --port 8000
+	$(BIN)/jiedian serve --demo --host 127.0.0.1 --port 8000
 
 # The browser test of the calendar page needs Debian's chromium; it skips when absent.
 test: $(STAMP)

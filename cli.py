@@ -269,7 +269,7 @@ def plan_show(
         typer.Argument(help="Plan files or folders (default: the bundled plans), or a stored plan id."),
     ] = None,
     year: Annotated[
-        int | None, typer.Option(help="Apply the plan to another year (default: its own).")
+        int | None, typer.Option(help="Apply the plan to another year (default: its own); for a stored id, show that stored year.")
     ] = None,
     since: Annotated[
         str | None, typer.Option(help="Only nodes not over by this date (YYYY-MM-DD or today).")
@@ -278,9 +278,9 @@ def plan_show(
 ) -> None:
     """Print the dated nodes of plan files (no database needed), or of a stored plan."""
     cutoff = _date_option("--since", since)
-    if targets and len(targets) == 1 and not Path(targets[0]).exists() and "/" not in targets[0] \
-            and not targets[0].endswith((".yaml", ".yml")):
-        _show_stored_plan(targets[0], cutoff, as_json)
+    stored_id = _stored_id(targets or [])
+    if stored_id:
+        _show_stored_plan(stored_id, year, cutoff, as_json)
         return
     loaded = _load([Path(t) for t in targets or []])
     warnings: list[str] = []
@@ -391,10 +391,12 @@ _SIGN = {"added": "[green]+[/green]", "changed": "[yellow]~[/yellow]", "cancelle
 
 def _print_report(report: scheduler.ImportReport, dry_run: bool, limit: int = 15) -> None:
     verb = "would add" if dry_run else "added"
-    head = (f"{report.plan_id}: {'new plan, ' if report.new_plan else ''}"
+    name = f"{report.plan_id} · {report.year}"
+    new = "new plan, " if report.new_plan else "new year, " if report.new_year else ""
+    head = (f"{name}: {new}"
             f"{report.count('added')} {verb}, {report.count('changed')} changed, "
             f"{report.count('cancelled')} cancelled, {report.unchanged} unchanged")
-    out.print(head if report.changes or report.new_plan else f"{report.plan_id}: unchanged "
+    out.print(head if report.changes or report.new_year else f"{name}: unchanged "
               f"({report.unchanged} nodes); nothing written")
     for change in report.changes[:limit]:
         detail = f" — {change.detail}" if change.detail else ""
@@ -404,15 +406,40 @@ def _print_report(report: scheduler.ImportReport, dry_run: bool, limit: int = 15
         out.print(f"  … and {len(report.changes) - limit} more")
 
 
+def _stored_id(targets: list[str]) -> str | None:
+    """The stored plan id ``plan add``/``plan show`` were given instead of files, if so."""
+    if len(targets) == 1 and not Path(targets[0]).exists() and "/" not in targets[0] \
+            and not targets[0].endswith((".yaml", ".yml", ".json")):
+        return targets[0]
+    return None
+
+
+def _reapplied(plan_id: str, year: int | None) -> list[plans.LoadedPlan]:
+    """``plan add ID --year Y``: the stored plan's latest year, to apply to Y."""
+    if year is None:
+        raise _fail(f"“{plan_id}” is not a file; to apply the stored plan to another year, "
+                    f"give the year: jiedian plan add {plan_id} --year YYYY")
+    with _session() as session:
+        try:
+            return [scheduler.stored_plan(session, plan_id, plans.CALENDAR)]
+        except KeyError:
+            raise _fail(f"no such file and no stored plan “{plan_id}”; see `jiedian plan list`") from None
+        except plans.PlanError as error:
+            raise _fail(error.problems) from None
+
+
 @plan_app.command("add")
 def plan_add(
-    files: Annotated[list[Path], typer.Argument(help="Plan files or folders of them.")],
-    year: Annotated[int | None, typer.Option(help="Apply the plans to this year.")] = None,
+    targets: Annotated[list[str], typer.Argument(
+        help="Plan files or folders of them, or a stored plan's id (with --year).")],
+    year: Annotated[int | None, typer.Option(
+        help="Apply the plans to this year (default: each file's own); other years stay as stored.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the difference only.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="One summary line per plan.")] = False,
 ) -> None:
-    """Validate plan files, then import them in one transaction and print what changed."""
-    loaded = _load(files)
+    """Validate plan files, then import them for one year in one transaction and print what changed."""
+    stored_id = _stored_id(targets)
+    loaded = _reapplied(stored_id, year) if stored_id else _load([Path(t) for t in targets])
     ids = [item.plan.id for item in loaded]
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
@@ -453,7 +480,7 @@ def plan_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON."
         out.print_json(json.dumps([{**vars(s), "next_due": s.next_due and s.next_due.isoformat()}
                                    for s in summaries], ensure_ascii=False))
         return
-    table = Table(title=f"{len(summaries)} plans")
+    table = Table(title=f"{len({s.id for s in summaries})} plans, {len(summaries)} stored years")
     for column in ("id", "标题 title", "年份 year", "节点 nodes", "下一个截止 next due", "状态"):
         table.add_column(column, overflow="fold")
     for s in summaries:
@@ -464,28 +491,36 @@ def plan_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON."
     out.print(table)
 
 
-def _show_stored_plan(plan_id: str, cutoff: date | None, as_json: bool) -> None:
+def _show_stored_plan(plan_id: str, year: int | None, cutoff: date | None, as_json: bool) -> None:
     with _session() as session:
-        found = [s for s in scheduler.plan_summaries(session, today=_today()) if s.id == plan_id]
+        found = [s for s in scheduler.plan_summaries(session, today=_today())
+                 if s.id == plan_id and (year is None or s.applied_year == year)]
         if not found:
-            raise _fail(f"no stored plan “{plan_id}” and no such file; see `jiedian plan list`")
+            stored = "" if year is None else f" for {year}"
+            raise _fail(f"no stored plan “{plan_id}”{stored} and no such file; see `jiedian plan list`")
         rows = scheduler.upcoming(session, plans.CALENDAR, today=cutoff or date(1900, 1, 1),
-                                  days=400 * 365, plan=plan_id)
-    _print_upcoming(rows, as_json, title=f"{plan_id} · {found[0].title}")
+                                  days=400 * 365, plan=plan_id, year=year)
+    years = "、".join(str(s.applied_year) for s in found)
+    _print_upcoming(rows, as_json, title=f"{plan_id} · {found[-1].title} · {years}")
 
 
 @plan_app.command("remove")
-def plan_remove(plan_id: Annotated[str, typer.Argument(help="The stored plan's id.")]) -> None:
-    """Remove a plan: cancel its nodes not yet due, keep its history."""
+def plan_remove(
+    plan_id: Annotated[str, typer.Argument(help="The stored plan's id.")],
+    year: Annotated[int | None, typer.Option(help="Remove only this stored year (default: every year).")] = None,
+) -> None:
+    """Remove a plan (or one year of it): cancel its nodes not yet due, keep its history."""
     with _session() as session:
         try:
             count = scheduler.remove_plan(session, plan_id, plans.CALENDAR, today=_today(),
-                                          now=_now())
+                                          now=_now(), year=year)
         except KeyError:
-            raise _fail(f"no stored plan “{plan_id}”; see `jiedian plan list`") from None
+            stored = "" if year is None else f" for {year}"
+            raise _fail(f"no stored plan “{plan_id}”{stored}; see `jiedian plan list`") from None
         _sync_outbox(session)
         session.commit()
-    out.print(f"{plan_id}: removed; {count} future nodes cancelled, history kept")
+    which = "every year" if year is None else str(year)
+    out.print(f"{plan_id} ({which}): removed; {count} future nodes cancelled, history kept")
 
 
 @app.command("upcoming")
@@ -839,7 +874,8 @@ def serve(
     tick: Annotated[float, typer.Option(help="Seconds between dispatch ticks.")] = 10.0,
     worker: Annotated[str | None, typer.Option(help="This process's name in leases.")] = None,
     lease: Annotated[float, typer.Option(help="Seconds a claimed reminder is held.")] = 120.0,
-    bundled: Annotated[bool, typer.Option(help="Load the bundled plans into an empty store.")] = True,
+    demo: Annotated[bool, typer.Option(
+        "--demo", help="A demo: load the bundled units and plans (this year) into an empty store.")] = False,
     log_json: Annotated[bool, typer.Option("--log-json", help="Log JSON lines to stderr.")] = False,
 ) -> None:
     """Run the daemon: send reminders on time, and serve the feeds and calendar pages."""
@@ -848,7 +884,7 @@ def serve(
     server_class = _uvicorn_server()
     _logging(log_json)
     settings = scheduler.Settings.from_env()
-    engine, daemon = _daemon(settings, worker, lease, 500, tick, bundled=bundled)
+    engine, daemon = _daemon(settings, worker, lease, 500, tick, bundled=demo)
     name = daemon.dispatcher.worker
     web = scheduler.create_app(engine, plans.CALENDAR, clock=_clock, base_url=settings.base_url,
                                health=daemon.health)

@@ -22,7 +22,14 @@ from plans._expand import (
 from plans._expressions import Occurrence, Rule, parse
 from plans._extract import Extraction, extract_file, extract_text
 from plans._grammar import day_times
-from plans._loader import LoadedPlan, expand_files, load_events, load_plan, plan_files
+from plans._loader import (
+    LoadedPlan,
+    expand_files,
+    load_document,
+    load_events,
+    load_plan,
+    plan_files,
+)
 from plans._schema import Milestone, Offset, Plan, parse_offset
 from plans._text import normalize, to_simplified
 from plans._units import UnitsDirectory, load_units, name_key
@@ -57,6 +64,7 @@ __all__ = [
     "extract_file",
     "extract_text",
     "interview",
+    "load_document",
     "load_events",
     "load_plan",
     "load_units",

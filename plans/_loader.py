@@ -117,7 +117,13 @@ def validation_problems(
 def load_plan(path: str | Path, calendar: ChinaCalendar) -> LoadedPlan:
     """Load, validate and expand-check one plan file; raise PlanError with every problem."""
     path = Path(path)
-    raw = read_yaml(path)
+    return load_document(read_yaml(path), path, calendar)
+
+
+def load_document(raw: Any, path: str | Path, calendar: ChinaCalendar) -> LoadedPlan:
+    """Validate and expand-check a plan already read (a stored plan's document, re-applied
+    to another year without its file); ``path`` is where it came from, for messages."""
+    path = Path(path)
     if not isinstance(raw, Mapping):
         raise PlanError([f"{path}:1: plan: expected a mapping with id, title, year, milestones"])
     try:

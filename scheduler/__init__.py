@@ -19,7 +19,14 @@ from scheduler._feeds import (
     scope_unit_token,
     unit_feed_urls,
 )
-from scheduler._importer import Change, ImportReport, import_plan, remove_plan
+from scheduler._importer import (
+    Change,
+    ImportReport,
+    import_plan,
+    remove_plan,
+    stored_plan,
+    stored_years,
+)
 from scheduler._messages import ReminderItem, Templates, render
 from scheduler._notify import ChannelAnswer, destinations, send_test
 from scheduler._queries import (
@@ -116,6 +123,8 @@ __all__ = [
     "send_test",
     "show_unit",
     "status_matrix",
+    "stored_plan",
+    "stored_years",
     "sync_reminders",
     "unit_feed_urls",
     "unit_keys",

@@ -1,5 +1,7 @@
-"""What ``jiedian serve`` loads at start: JIEDIAN_UNITS, and on an empty store the bundled
-units and plans, so the embedded default has something to show and send."""
+"""What ``jiedian serve`` loads at start: JIEDIAN_UNITS, and, for a demo (``--demo``, which
+``make serve`` passes) on an empty store, the bundled units and plans, so the embedded
+default has something to show and send. A deployment never loads anything bundled: the
+demo plans of other towns must not reach real units whose names match (各党支部 …)."""
 
 from __future__ import annotations
 
@@ -30,5 +32,6 @@ def bootstrap(session: Session, calendar: ChinaCalendar, *, units_path: Path | N
             import_units(session, plans.load_units(plans.BUNDLED_UNITS), now=now)
         for item in plans.expand_files([plans.BUNDLED_PLANS], calendar):
             import_plan(session, item, calendar, now=now, year=today.year)
-        done.append(f"loaded the bundled plans for {today.year} (an empty store)")
+        done.append(f"demo: loaded the bundled units and plans for {today.year} into an empty store "
+                    f"(a deployment runs `jiedian serve` without --demo and adds its own plans)")
     return done

@@ -61,6 +61,11 @@ class _SkippedRuns(logging.Filter):
 _SKIPPED_RUNS = _SkippedRuns()
 
 
+def next_year_command(plan_id: str, last_due: date) -> str:
+    """The command that stores ``plan_id`` again for the year after its last node."""
+    return f"jiedian plan add {plan_id} --year {last_due.year + 1}"
+
+
 class Daemon:
     """Ticks: sync the outbox now and then, dispatch every time."""
 
@@ -121,9 +126,10 @@ class Daemon:
                         "`jiedian plan add FILE`")
         else:
             log.warning("plans ending within %d days (nothing of theirs is due after): %s; "
-                        "add the plans that follow with `jiedian plan add FILE`",
+                        "add next year's nodes with %s (or `jiedian plan add FILE` for a new plan)",
                         HORIZON_WARNING.days,
-                        ", ".join(f"{plan} ({day.isoformat()})" for plan, day in self.plans_ending))
+                        ", ".join(f"{plan} ({day.isoformat()})" for plan, day in self.plans_ending),
+                        ", ".join(f"`{next_year_command(plan, day)}`" for plan, day in self.plans_ending))
 
     def tick(self, *, sync: bool = True) -> TickReport:
         """Dispatch what is due; first sync the outbox if ``sync`` and an hour has passed."""
@@ -195,6 +201,7 @@ class Daemon:
             "last_error": self.last_error,
             "last_node": self.last_node.isoformat() if self.last_node else None,
             "plans_ending": {plan: day.isoformat() for plan, day in self.plans_ending},
+            "plans_next": {plan: next_year_command(plan, day) for plan, day in self.plans_ending},
         }
         try:
             with Session(self.engine) as session:

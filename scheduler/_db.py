@@ -62,13 +62,31 @@ def generation(session: Session) -> int:
 
 
 def migrate(engine: Engine) -> None:
-    """Apply every migration not yet applied (idempotent, one transaction)."""
+    """Apply every migration not yet applied (idempotent, one transaction).
+
+    On SQLite, foreign keys are off while migrating and checked after: a migration that
+    rebuilds a table (SQLite's way to alter a column) drops it first, which the reminders
+    and confirmations pointing at it would otherwise forbid on any store with data.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    sqlite = engine.url.get_backend_name() == "sqlite"
     try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with engine.connect() as connection:
+            if sqlite:  # outside a transaction, or SQLite ignores it
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+                if broken:
+                    raise StoreError(f"the database {engine.url.render_as_string()} has rows whose "
+                                     f"references are gone after migrating ({broken[:3]}); restore "
+                                     f"the backup and report this")
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise StoreError(f"cannot open the database {engine.url.render_as_string()}: "

@@ -183,7 +183,7 @@ def _render_rows(session: Session, rows: Sequence[object],
     plan_ids = {row.plan_id for row in rows}  # type: ignore[attr-defined]
     titles = dict(session.execute(select(PlanRow.id, PlanRow.title).where(  # type: ignore[call-overload]
         PlanRow.id.in_(plan_ids))).all())  # type: ignore[attr-defined]
-    remind = {(m.plan_id, m.key): m.remind for m in session.execute(
+    remind = {(m.plan_id, m.year, m.key): m.remind for m in session.execute(
         select(MilestoneRow).where(MilestoneRow.plan_id.in_(plan_ids))).scalars()}  # type: ignore[attr-defined]
     names: dict[str, dict[str, list[str]]] = {}
     for oid, role, name in session.execute(
@@ -198,7 +198,7 @@ def _render_rows(session: Session, rows: Sequence[object],
             row, plan=titles.get(row.plan_id, row.plan_id),  # type: ignore[attr-defined]
             lead=names.get(row.id, {}).get("lead", []),  # type: ignore[attr-defined]
             units=names.get(row.id, {}).get("unit", []),  # type: ignore[attr-defined]
-            remind=remind.get((row.plan_id, row.milestone_key), []),  # type: ignore[attr-defined]
+            remind=remind.get((row.plan_id, row.plan_year, row.milestone_key), []),  # type: ignore[attr-defined]
             calendar=calendar, done=done.get(row.id),  # type: ignore[attr-defined]
         )
         for row in rows
@@ -237,8 +237,8 @@ def render_feed(session: Session, scope: FeedScope, calendar: ChinaCalendar, *,
     """The whole VCALENDAR for ``scope``; stale stored VEVENTs are rendered on the way."""
     etag, newest = feed_etag(session, scope, now=now, alarms=alarms)
     rows = session.execute(
-        select(_OCC.c.id, _OCC.c.plan_id, _OCC.c.milestone_key, _OCC.c.title, _OCC.c.kind,
-               _OCC.c.start, _OCC.c.end, _OCC.c.due, _OCC.c.part_of_day, _OCC.c.source,
+        select(_OCC.c.id, _OCC.c.plan_id, _OCC.c.plan_year, _OCC.c.milestone_key, _OCC.c.title,
+               _OCC.c.kind, _OCC.c.start, _OCC.c.end, _OCC.c.due, _OCC.c.part_of_day, _OCC.c.source,
                _OCC.c.sequence, _OCC.c.status, _OCC.c.created_at, _OCC.c.updated_at,
                _OCC.c.ical_event, _OCC.c.ical_alarms, _OCC.c.ical_version)
         .where(_where(scope, now)).order_by(_OCC.c.due, _OCC.c.id)

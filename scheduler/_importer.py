@@ -9,6 +9,11 @@ Invariants (DESIGN.md, "Storage and invariants"):
   so feeds can say STATUS:CANCELLED and reminders can be cancelled.
 - The caller owns the transaction: ``plan add`` validates every file first,
   then imports them all in one transaction, so a bad file changes nothing.
+- A plan is stored per (plan id, year) (DESIGN.md, "Plans across years"): an
+  import compares and writes one year only, so adding 2027 leaves 2026 alone.
+  Occurrence ids stay ``plan/milestone/start``; in the rare case that two years
+  of one plan give a node the same start (a fixed event date), the later-added
+  year's id gets ``@year``.
 """
 
 from __future__ import annotations
@@ -22,11 +27,19 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session
 
-from plans import ChinaCalendar, LoadedPlan, Node, effective_remind, expand_plan, name_key
+from plans import (
+    ChinaCalendar,
+    LoadedPlan,
+    Node,
+    effective_remind,
+    expand_plan,
+    load_document,
+    name_key,
+)
 from scheduler._feeds import render_occurrences
-from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow
+from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow, PlanYearRow
 
-__all__ = ["Change", "ImportReport", "import_plan", "remove_plan"]
+__all__ = ["Change", "ImportReport", "import_plan", "remove_plan", "stored_plan", "stored_years"]
 
 _OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
 _OCC_UNIT = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
@@ -50,7 +63,9 @@ class ImportReport:
     """What an import did (or, in a dry run, would do)."""
 
     plan_id: str
-    new_plan: bool = False
+    year: int = 0  # the stored year the import touched
+    new_plan: bool = False  # no year of the plan was stored
+    new_year: bool = False  # this year of it was not stored
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -60,7 +75,7 @@ class ImportReport:
 
     @property
     def wrote(self) -> bool:
-        return self.new_plan or bool(self.changes)
+        return self.new_year or bool(self.changes)
 
 
 def _fingerprint(node: Node, plan_title: str) -> str:
@@ -87,9 +102,10 @@ def _plan_hash(loaded: LoadedPlan, year: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _occurrence_values(oid: str, node: Node, fingerprint: str, now: datetime) -> dict[str, object]:
+def _occurrence_values(oid: str, node: Node, fingerprint: str, now: datetime,
+                       year: int) -> dict[str, object]:
     return {
-        "id": oid, "plan_id": node.plan_id, "milestone_key": node.milestone_id,
+        "id": oid, "plan_id": node.plan_id, "plan_year": year, "milestone_key": node.milestone_id,
         "title": node.title, "kind": node.kind, "start": node.start, "end": node.end,
         "due": node.due, "part_of_day": node.part_of_day, "source": node.source,
         "fingerprint": fingerprint, "sequence": 0, "status": "active",
@@ -118,24 +134,35 @@ def import_plan(
     """Bring the stored plan in line with ``loaded`` expanded for ``year``."""
     plan = loaded.plan
     year = plan.year if year is None else year
-    report = ImportReport(plan.id)
+    report = ImportReport(plan.id, year)
     nodes = occurrence_ids(plan.id, expand_plan(loaded, calendar, year, report.warnings))
+    others = {r[0] for r in session.execute(select(_OCC.c.id).where(
+        _OCC.c.plan_id == plan.id, _OCC.c.plan_year != year, _OCC.c.id.in_(list(nodes))))}
+    nodes = {(f"{oid}@{year}" if oid in others else oid): node for oid, node in nodes.items()}
     wanted = {oid: (node, _fingerprint(node, plan.title)) for oid, node in nodes.items()}
     stored = {row.id: row for row in session.execute(
         select(_OCC.c.id, _OCC.c.fingerprint, _OCC.c.status, _OCC.c.sequence, _OCC.c.start,
-               _OCC.c.end, _OCC.c.due, _OCC.c.title).where(_OCC.c.plan_id == plan.id))}
-    row = session.get(PlanRow, plan.id)
+               _OCC.c.end, _OCC.c.due, _OCC.c.title).where(_OCC.c.plan_id == plan.id,
+                                                             _OCC.c.plan_year == year))}
+    head = session.get(PlanRow, plan.id)
+    row = session.get(PlanYearRow, (plan.id, year))
     content_hash = _plan_hash(loaded, year)
-    report.new_plan = row is None
+    report.new_plan, report.new_year = head is None, row is None
+    if head is not None and (head.title, head.issuer) != (plan.title, plan.issuer):
+        said = f"“{head.title}”" + (f" ({head.issuer})" if head.issuer else "")
+        now_said = f"“{plan.title}”" + (f" ({plan.issuer})" if plan.issuer else "")
+        report.warnings.append(
+            f"plan id “{plan.id}” is stored as {said} ({head.applied_year}); this file calls it "
+            f"{now_said}: if it is another plan, give it its own id")
 
     inserts, updates, cancels = [], [], []
     for oid, (node, fingerprint) in wanted.items():
         old = stored.get(oid)
         if old is None:
-            inserts.append(_occurrence_values(oid, node, fingerprint, now))
+            inserts.append(_occurrence_values(oid, node, fingerprint, now, year))
             report.changes.append(Change("added", oid, node.title, node.start, node.end, node.due))
         elif old.fingerprint != fingerprint or old.status != "active":
-            values = _occurrence_values(oid, node, fingerprint, now)
+            values = _occurrence_values(oid, node, fingerprint, now, year)
             values.pop("created_at")
             values.update(_id=values.pop("id"), sequence=old.sequence + 1)
             updates.append(values)
@@ -153,7 +180,7 @@ def import_plan(
     plan_changed = row is None or row.content_hash != content_hash or row.status != "active"
     if dry_run or not (plan_changed or report.changes):
         return report
-    _write_plan(session, loaded, year, content_hash, row, now)
+    _write_plan(session, loaded, year, content_hash, head, row, now)
     if inserts:
         session.execute(insert(_OCC), inserts)
     if updates:
@@ -186,25 +213,38 @@ def _difference(old: object, node: Node) -> str:
 
 
 def _write_plan(session: Session, loaded: LoadedPlan, year: int, content_hash: str,
-                row: PlanRow | None, now: datetime) -> None:
+                head: PlanRow | None, row: PlanYearRow | None, now: datetime) -> None:
     plan = loaded.plan
+    document = plan.model_dump(mode="json", by_alias=True)
     values = {
-        "title": plan.title, "issuer": plan.issuer, "issued": plan.issued, "year": plan.year,
-        "applied_year": year, "timezone": plan.timezone, "source_path": str(loaded.path),
-        "content_hash": content_hash, "document": plan.model_dump(mode="json", by_alias=True),
+        "title": plan.title, "issuer": plan.issuer, "base_year": plan.year,
+        "source_path": str(loaded.path), "content_hash": content_hash, "document": document,
         "status": "active", "updated_at": now, "removed_at": None,
     }
     if row is None:
-        session.add(PlanRow(id=plan.id, created_at=now, **values))
+        session.add(PlanYearRow(plan_id=plan.id, year=year, created_at=now, **values))
     else:
         for key, value in values.items():
             setattr(row, key, value)
+    # the plan's head shows its latest year: its title in lists, feeds and pages
+    latest = {
+        "title": plan.title, "issuer": plan.issuer, "issued": plan.issued, "year": plan.year,
+        "applied_year": year, "timezone": plan.timezone, "source_path": str(loaded.path),
+        "content_hash": content_hash, "document": document,
+        "status": "active", "updated_at": now, "removed_at": None,
+    }
+    if head is None:
+        session.add(PlanRow(id=plan.id, created_at=now, **latest))
+    elif year >= head.applied_year or head.status != "active":
+        for key, value in latest.items():
+            setattr(head, key, value)
     session.flush()
-    session.execute(delete(MilestoneRow).where(MilestoneRow.plan_id == plan.id))  # type: ignore[arg-type]
+    session.execute(delete(MilestoneRow).where(MilestoneRow.plan_id == plan.id,  # type: ignore[arg-type]
+                                               MilestoneRow.year == year))  # type: ignore[arg-type]
     nodes_kind = {m.id: (m.kind or loaded.rules[m.id].kind) for m in plan.milestones}
     session.add_all([
         MilestoneRow(
-            plan_id=plan.id, key=m.id, position=i, title=m.title, when=m.when,
+            plan_id=plan.id, year=year, key=m.id, position=i, title=m.title, when=m.when,
             kind=nodes_kind[m.id], workdays=m.workdays or ("previous" if nodes_kind[m.id] ==
                                                           "deadline" else "none"),
             remind=[str(o) for o in effective_remind(loaded, m, nodes_kind[m.id])],
@@ -215,14 +255,37 @@ def _write_plan(session: Session, loaded: LoadedPlan, year: int, content_hash: s
     session.flush()
 
 
-def remove_plan(session: Session, plan_id: str, calendar: ChinaCalendar, *, today: date,
-                now: datetime) -> int:
-    """Mark a plan removed and cancel its occurrences not yet due; return how many."""
-    row = session.get(PlanRow, plan_id)
-    if row is None:
+def stored_years(session: Session, plan_id: str) -> list[PlanYearRow]:
+    """The years ``plan_id`` is stored for, oldest first (removed ones too)."""
+    return list(session.execute(select(PlanYearRow).where(PlanYearRow.plan_id == plan_id)  # type: ignore[arg-type]
+                                .order_by(PlanYearRow.year)).scalars())  # type: ignore[arg-type]
+
+
+def stored_plan(session: Session, plan_id: str, calendar: ChinaCalendar) -> LoadedPlan:
+    """The stored plan's latest year, loaded again from its document (``plan add ID --year Y``:
+    next year's nodes without the file). KeyError when no year of it is stored."""
+    years = stored_years(session, plan_id)
+    active = [y for y in years if y.status == "active"] or years
+    if not active:
         raise KeyError(plan_id)
-    row.status, row.removed_at, row.updated_at = "removed", now, now
-    future = _OCC.c.plan_id == plan_id, _OCC.c.status == "active", _OCC.c.due >= today
+    latest = active[-1]
+    return load_document(latest.document, latest.source_path or f"{plan_id} ({latest.year})", calendar)
+
+
+def remove_plan(session: Session, plan_id: str, calendar: ChinaCalendar, *, today: date,
+                now: datetime, year: int | None = None) -> int:
+    """Mark a plan's ``year`` (default: every year) removed and cancel its occurrences not
+    yet due; return how many. KeyError when the plan, or that year of it, is not stored."""
+    head = session.get(PlanRow, plan_id)
+    years = [y for y in stored_years(session, plan_id) if year is None or y.year == year]
+    if head is None or not years:
+        raise KeyError(plan_id)
+    for one in years:
+        one.status, one.removed_at, one.updated_at = "removed", now, now
+    if all(y.status == "removed" for y in stored_years(session, plan_id)):
+        head.status, head.removed_at, head.updated_at = "removed", now, now
+    future = (_OCC.c.plan_id == plan_id, _OCC.c.plan_year.in_([y.year for y in years]),
+              _OCC.c.status == "active", _OCC.c.due >= today)
     ids = [r[0] for r in session.execute(select(_OCC.c.id).where(*future))]
     session.execute(
         update(_OCC).where(*future).values(status="cancelled", cancelled_at=now, updated_at=now,

@@ -23,6 +23,7 @@ __all__ = [
     "OccurrenceUnitRow",
     "PersonRow",
     "PlanRow",
+    "PlanYearRow",
     "ReminderRow",
     "StoreStateRow",
     "UnitAliasRow",
@@ -32,6 +33,9 @@ __all__ = [
 
 
 class PlanRow(SQLModel, table=True):
+    """A plan's identity and its latest added version (its title in lists, feeds and pages);
+    each year it is stored for is a PlanYearRow."""
+
     __tablename__ = "plan"
 
     id: str = Field(primary_key=True, max_length=120)
@@ -39,10 +43,30 @@ class PlanRow(SQLModel, table=True):
     issuer: str | None = None
     issued: date | None = None
     year: int  # the plan file's base year
-    applied_year: int  # the year it was expanded for (plan add --year)
+    applied_year: int  # the year of the latest version added (plan add --year)
     timezone: str = "Asia/Shanghai"
     source_path: str | None = None
     content_hash: str  # of the plan file's text and the applied year
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the plan as loaded
+    status: str = Field(default="active", max_length=16)  # active | removed
+    created_at: datetime
+    updated_at: datetime
+    removed_at: datetime | None = None
+
+
+class PlanYearRow(SQLModel, table=True):
+    """One year a plan is stored for (DESIGN.md, "Plans across years"): adding the plan for
+    another year writes another row and leaves this one, and its nodes, alone."""
+
+    __tablename__ = "plan_year"
+
+    plan_id: str = Field(primary_key=True, foreign_key="plan.id", max_length=120)
+    year: int = Field(primary_key=True)  # the year it is applied to
+    title: str
+    issuer: str | None = None
+    base_year: int  # the plan file's own year
+    source_path: str | None = None
+    content_hash: str  # of the plan file's content and this year
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the plan as loaded
     status: str = Field(default="active", max_length=16)  # active | removed
     created_at: datetime
@@ -54,6 +78,7 @@ class MilestoneRow(SQLModel, table=True):
     __tablename__ = "milestone"
 
     plan_id: str = Field(primary_key=True, foreign_key="plan.id", max_length=120)
+    year: int = Field(primary_key=True)  # the stored year (PlanYearRow) it belongs to
     key: str = Field(primary_key=True, max_length=120)
     position: int
     title: str
@@ -69,10 +94,12 @@ class OccurrenceRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_occurrence_due_status", "due", "status"),
         Index("ix_occurrence_plan", "plan_id", "milestone_key"),
+        Index("ix_occurrence_plan_year", "plan_id", "plan_year"),
     )
 
     id: str = Field(primary_key=True, max_length=300)
     plan_id: str = Field(foreign_key="plan.id", max_length=120)
+    plan_year: int  # the stored year of the plan it comes from
     milestone_key: str = Field(max_length=120)
     title: str
     kind: str = Field(max_length=16)

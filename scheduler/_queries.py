@@ -14,7 +14,7 @@ from scheduler._models import (
     DeliveryRow,
     OccurrenceRow,
     OccurrenceUnitRow,
-    PlanRow,
+    PlanYearRow,
     ReminderRow,
     UnitAliasRow,
     UnitMembershipRow,
@@ -94,8 +94,10 @@ def upcoming(
     days: int = 30,
     unit: str | None = None,
     plan: str | None = None,
+    year: int | None = None,
 ) -> list[Upcoming]:
-    """Active nodes due (or starting) within ``days`` of ``today``, soonest due first."""
+    """Active nodes due (or starting) within ``days`` of ``today``, soonest due first
+    (of one plan, and of one of its stored years, when asked)."""
     horizon = today + timedelta(days=days)
     query = select(_OCC).where(
         _OCC.c.status == "active",
@@ -104,6 +106,8 @@ def upcoming(
     )
     if plan:
         query = query.where(_OCC.c.plan_id == plan)
+    if year is not None:
+        query = query.where(_OCC.c.plan_year == year)
     if unit:
         keys = unit_keys(session, unit)
         query = query.where(_OCC.c.id.in_(select(_OU.c.occurrence_id).where(
@@ -143,22 +147,27 @@ class PlanSummary:
 
 
 def plan_summaries(session: Session, *, today: date) -> list[PlanSummary]:
-    """Every stored plan with its counts and its next due date."""
-    counts: dict[str, dict[str, int]] = {}
-    for plan_id, status, count in session.execute(
-        select(_OCC.c.plan_id, _OCC.c.status, func.count()).group_by(_OCC.c.plan_id, _OCC.c.status)
+    """Every stored plan and year (``applied_year``) with its counts and next due date."""
+    counts: dict[tuple[str, int], dict[str, int]] = {}
+    for plan_id, year, status, count in session.execute(
+        select(_OCC.c.plan_id, _OCC.c.plan_year, _OCC.c.status, func.count())
+        .group_by(_OCC.c.plan_id, _OCC.c.plan_year, _OCC.c.status)
     ):
-        counts.setdefault(plan_id, {})[status] = count
-    next_due = dict(session.execute(
-        select(_OCC.c.plan_id, func.min(_OCC.c.due))
-        .where(_OCC.c.status == "active", _OCC.c.due >= today).group_by(_OCC.c.plan_id)
-    ).all())
-    plans = session.execute(select(PlanRow).order_by(PlanRow.id)).scalars().all()  # type: ignore[call-overload]
+        counts.setdefault((plan_id, year), {})[status] = count
+    next_due = {(plan_id, year): day for plan_id, year, day in session.execute(
+        select(_OCC.c.plan_id, _OCC.c.plan_year, func.min(_OCC.c.due))
+        .where(_OCC.c.status == "active", _OCC.c.due >= today)
+        .group_by(_OCC.c.plan_id, _OCC.c.plan_year)
+    )}
+    years = session.execute(select(PlanYearRow).order_by(PlanYearRow.plan_id, PlanYearRow.year)  # type: ignore[arg-type]
+                            ).scalars().all()
     return [
-        PlanSummary(p.id, p.title, p.year, p.applied_year, p.status,
-                    len(p.document.get("milestones", [])), counts.get(p.id, {}).get("active", 0),
-                    counts.get(p.id, {}).get("cancelled", 0), next_due.get(p.id))
-        for p in plans
+        PlanSummary(p.plan_id, p.title, p.base_year, p.year, p.status,
+                    len(p.document.get("milestones", [])),
+                    counts.get((p.plan_id, p.year), {}).get("active", 0),
+                    counts.get((p.plan_id, p.year), {}).get("cancelled", 0),
+                    next_due.get((p.plan_id, p.year)))
+        for p in years
     ]
 
 

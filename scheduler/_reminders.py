@@ -179,9 +179,9 @@ def sync_reminders(
     """Make the outbox match the stored nodes (all of them, or only ``occurrence_ids``)."""
     report = SyncReport()
     reach, channels = _recipients(session)
-    remind = {(m.plan_id, m.key): [parse_offset(o) for o in m.remind]
+    remind = {(m.plan_id, m.year, m.key): [parse_offset(o) for o in m.remind]
               for m in session.execute(select(MilestoneRow)).scalars()}
-    query = select(_OCC.c.id, _OCC.c.plan_id, _OCC.c.milestone_key, _OCC.c.kind, _OCC.c.start,
+    query = select(_OCC.c.id, _OCC.c.plan_id, _OCC.c.plan_year, _OCC.c.milestone_key, _OCC.c.kind, _OCC.c.start,
                    _OCC.c.due, _OCC.c.part_of_day, _OCC.c.status)
     if occurrence_ids is not None:
         ids = list(occurrence_ids)
@@ -215,7 +215,7 @@ def sync_reminders(
             base = occ.due if occ.kind == "deadline" else occ.start
             units = sorted({uid for key in names.get(occ.id, ()) for uid in reach.get(key, [])})
             node_utc = node_at.astimezone(UTC)
-            for offset in remind.get((occ.plan_id, occ.milestone_key), []):
+            for offset in remind.get((occ.plan_id, occ.plan_year, occ.milestone_key), []):
                 fire = fire_time(offset, base, node_at, policy, calendar).astimezone(UTC)
                 for uid in units:
                     if (occ.id, uid) in confirmed:

@@ -25,10 +25,10 @@ def test_add_show_list_upcoming_remove(env: dict[str, str]) -> None:
     hejiang = str(CATALOG / "hejiang-2011-cxzy.yaml")
     first = run(env, "plan", "add", hejiang)
     assert first.returncode == 0, first.stderr
-    assert "hejiang-2011-cxzy: new plan, 26 added" in first.stdout
+    assert "hejiang-2011-cxzy · 2011: new plan, 26 added" in first.stdout
     assert "not in the units directory" not in first.stderr  # the bundled directory knows them
     again = run(env, "plan", "add", hejiang)
-    assert "hejiang-2011-cxzy: unchanged (26 nodes); nothing written" in again.stdout
+    assert "hejiang-2011-cxzy · 2011: unchanged (26 nodes); nothing written" in again.stdout
     listed = run(env, "plan", "list", "--json")
     assert [p["id"] for p in json.loads(listed.stdout)] == ["hejiang-2011-cxzy"]
     shown = run(env, "plan", "show", "hejiang-2011-cxzy", "--json")

@@ -165,7 +165,7 @@ def test_serve_runs_healthz_and_stops_cleanly_on_sigterm(database_url: str, tmp_
         env["JIEDIAN_NOW"] = "2026-03-02T09:00:30"
         port = _free_port()
         process = subprocess.Popen([JIEDIAN, "serve", "--port", str(port), "--tick", "0.2",
-                                    "--no-bundled", "--log-json"], env=env,
+                                    "--log-json"], env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert sink.wait_for(UNITS, timeout=60), "the daemon sent nothing"
