@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,11 +37,14 @@ app = typer.Typer(
 plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
 units_app = typer.Typer(help="The units directory: who is reminded and how.", no_args_is_help=True)
 notify_app = typer.Typer(help="Check that the channels reach people.", no_args_is_help=True)
+holidays_app = typer.Typer(help="Rest days and make-up working days: the library and the office's notices.",
+                           no_args_is_help=True)
 feeds_app = typer.Typer(help="The iCalendar feeds and calendar pages.", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(plan_app, name="plan")
 app.add_typer(notify_app, name="notify")
 app.add_typer(units_app, name="units")
+app.add_typer(holidays_app, name="holidays")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -53,12 +57,29 @@ Workdays = Annotated[
 ]
 
 
+@lru_cache(maxsize=1)
+def _calendar() -> plans.ChinaCalendar:
+    """The China calendar with the office's holiday notices (JIEDIAN_HOLIDAYS), built once;
+    each day a notice and the library disagree on is warned about here, once."""
+    path = scheduler.Settings.from_env().holidays
+    if path is None:
+        return plans.CALENDAR
+    try:
+        notices = plans.load_notices(path)
+    except plans.PlanError as error:
+        raise _fail(error.problems) from None
+    calendar = plans.ChinaCalendar(notices)
+    for year, notice in sorted(notices.items()):
+        _warn([*notice.warnings, *calendar.disagreements(year)])
+    return calendar
+
+
 def _weekday(day: date) -> str:
     return "周" + WEEKDAYS[day.weekday()]
 
 
 def _day_kind(day: date) -> str:
-    cal = plans.CALENDAR
+    cal = _calendar()
     if cal.is_makeup_working_day(day):
         return "调休上班"
     name = cal.holiday_name(day)
@@ -120,7 +141,7 @@ def when(
     year = year or date.today().year
     try:
         named = plans.load_events(events) if events else {}
-        result = plans.evaluate(expression, year, plans.CALENDAR, named, policy)  # type: ignore[arg-type]
+        result = plans.evaluate(expression, year, _calendar(), named, policy)  # type: ignore[arg-type]
     except plans.PlanError as error:
         raise _fail(error.problems) from None
     except plans.ExpressionError as error:
@@ -175,7 +196,7 @@ def _when_json(result: plans.WhenResult) -> dict[str, Any]:
 
 def _load(files: list[Path]) -> list[plans.LoadedPlan]:
     try:
-        return plans.expand_files(files or [CATALOG], plans.CALENDAR)
+        return plans.expand_files(files or [CATALOG], _calendar())
     except plans.PlanError as error:
         raise _fail(error.problems) from None
 
@@ -207,7 +228,7 @@ def plan_new(
             return str(typer.prompt(prompt))
         return str(typer.prompt(prompt, default=default, show_default=bool(default)))
 
-    text = plans.interview(ask, lambda line: out.print(line, markup=False), plans.CALENDAR)
+    text = plans.interview(ask, lambda line: out.print(line, markup=False), _calendar())
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as error:
@@ -230,7 +251,7 @@ def plan_extract(
 ) -> None:
     """Draft a plan file from a plan's text: every time node it finds becomes a milestone."""
     try:
-        extraction = plans.extract_file(doc, plans.CALENDAR)
+        extraction = plans.extract_file(doc, _calendar())
     except plans.PlanError as error:
         raise _fail(error.problems) from None
     if str(output) == "-":  # the draft on stdout, the summary on stderr
@@ -286,7 +307,7 @@ def plan_show(
     warnings: list[str] = []
     try:
         rows = [(item, node) for item in loaded
-                for node in plans.expand_plan(item, plans.CALENDAR, year, warnings)]
+                for node in plans.expand_plan(item, _calendar(), year, warnings)]
     except plans.ExpressionError as error:
         raise _fail(str(error)) from None
     rows = [row for row in rows if cutoff is None or row[1].end >= cutoff]
@@ -335,7 +356,13 @@ def _node_json(node: plans.Node) -> dict[str, Any]:
         "due": node.due.isoformat(), "workdays": node.workdays, "part_of_day": node.part_of_day,
         "lead": list(node.lead), "units": list(node.units),
         "remind": [str(offset) for offset in node.remind], "source": node.source,
+        "warnings": _fallback([node.start, node.due]),
     }
+
+
+def _fallback(days: list[date]) -> list[str]:
+    """The weekend-only warning of each year these days fall in that has no holiday data."""
+    return [w for year in sorted({d.year for d in days}) if (w := _calendar().coverage_warning(year))]
 
 
 # --- the store ------------------------------------------------------------------------
@@ -383,7 +410,7 @@ def _policy_settings(settings: scheduler.Settings) -> scheduler.Policy:
 def _sync_outbox(session: Session) -> None:
     """Bring the reminders in line with what was just written (same transaction)."""
     policy = _policy_settings(scheduler.Settings.from_env())
-    scheduler.sync_reminders(session, plans.CALENDAR, policy, now=_now())
+    scheduler.sync_reminders(session, _calendar(), policy, now=_now())
 
 
 _SIGN = {"added": "[green]+[/green]", "changed": "[yellow]~[/yellow]", "cancelled": "[red]-[/red]"}
@@ -421,7 +448,7 @@ def _reapplied(plan_id: str, year: int | None) -> list[plans.LoadedPlan]:
                     f"give the year: jiedian plan add {plan_id} --year YYYY")
     with _session() as session:
         try:
-            return [scheduler.stored_plan(session, plan_id, plans.CALENDAR)]
+            return [scheduler.stored_plan(session, plan_id, _calendar())]
         except KeyError:
             raise _fail(f"no such file and no stored plan “{plan_id}”; see `jiedian plan list`") from None
         except plans.PlanError as error:
@@ -450,7 +477,7 @@ def plan_add(
         task = progress.add_task("importing", total=len(loaded))
         try:
             for item in loaded:
-                reports.append(scheduler.import_plan(session, item, plans.CALENDAR, now=now,
+                reports.append(scheduler.import_plan(session, item, _calendar(), now=now,
                                                      year=year, dry_run=dry_run))
                 progress.advance(task)
         except plans.ExpressionError as error:
@@ -498,7 +525,7 @@ def _show_stored_plan(plan_id: str, year: int | None, cutoff: date | None, as_js
         if not found:
             stored = "" if year is None else f" for {year}"
             raise _fail(f"no stored plan “{plan_id}”{stored} and no such file; see `jiedian plan list`")
-        rows = scheduler.upcoming(session, plans.CALENDAR, today=cutoff or date(1900, 1, 1),
+        rows = scheduler.upcoming(session, _calendar(), today=cutoff or date(1900, 1, 1),
                                   days=400 * 365, plan=plan_id, year=year)
     years = "、".join(str(s.applied_year) for s in found)
     _print_upcoming(rows, as_json, title=f"{plan_id} · {found[-1].title} · {years}")
@@ -512,7 +539,7 @@ def plan_remove(
     """Remove a plan (or one year of it): cancel its nodes not yet due, keep its history."""
     with _session() as session:
         try:
-            count = scheduler.remove_plan(session, plan_id, plans.CALENDAR, today=_today(),
+            count = scheduler.remove_plan(session, plan_id, _calendar(), today=_today(),
                                           now=_now(), year=year)
         except KeyError:
             stored = "" if year is None else f" for {year}"
@@ -521,6 +548,66 @@ def plan_remove(
         session.commit()
     which = "every year" if year is None else str(year)
     out.print(f"{plan_id} ({which}): removed; {count} future nodes cancelled, history kept")
+
+
+def _print_year(calendar: plans.ChinaCalendar, year: int, where: str, as_json: bool) -> None:
+    holidays = calendar.holidays_of(year)
+    makeup = calendar.makeup_days(year)
+    if as_json:
+        out.print_json(json.dumps({
+            "year": year, "source": calendar.source(year), "from": where,
+            "holidays": [{"name": n, "first": a.isoformat(), "last": b.isoformat()} for n, a, b in holidays],
+            "work": [d.isoformat() for d in makeup],
+            "warnings": [w for w in [calendar.coverage_warning(year), *calendar.disagreements(year)] if w],
+        }, ensure_ascii=False))
+        return
+    out.print(f"{year}: {where}")
+    table = Table(title=f"{year} 放假安排 · rest days and make-up working days")
+    for column in ("假日 holiday", "放假 days off", "天数", "调休上班 make-up working days"):
+        table.add_column(column)
+    for name, first, last in holidays:
+        work = [d for d in makeup if abs((d - first).days) <= 14 or abs((d - last).days) <= 14]
+        table.add_row(name, _span(first, last), str((last - first).days + 1),
+                      "、".join(f"{d} {_weekday(d)}" for d in work) or "—")
+    out.print(table)
+    _warn([w for w in [calendar.coverage_warning(year)] if w])
+
+
+@holidays_app.command("check")
+def holidays_check(
+    file: Annotated[Path, typer.Argument(help="A holiday notice file (year, source, holidays).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check a holiday notice you typed in, and print the year it gives."""
+    try:
+        notice = plans.load_notice(file)
+    except plans.PlanError as error:
+        raise _fail(error.problems) from None
+    calendar = plans.ChinaCalendar({notice.year: notice})
+    _warn([*notice.warnings, *calendar.disagreements(notice.year)])
+    source = f" ({notice.source})" if notice.source else ""
+    _print_year(calendar, notice.year, f"ok {file}{source}: {len(notice.holidays)} holidays", as_json)
+
+
+@holidays_app.command("show")
+def holidays_show(
+    year: Annotated[int, typer.Argument(help="The year.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Where a year's rest days come from (the library, a notice, or weekends only) and what they are."""
+    if not 1900 <= year <= 2100:
+        raise _fail(f"{year}: years from 1900 to 2100 are understood")
+    calendar = _calendar()
+    source = calendar.source(year)
+    if source == "notice":
+        notice = calendar.notices[year]
+        where = f"the holiday notice {notice.path}" + (f" ({notice.source})" if notice.source else "")
+    elif source == "library":
+        where = f"the chinese_calendar library ({version('chinese-calendar')})"
+    else:
+        where = ("weekends only: chinese_calendar has no data for it and JIEDIAN_HOLIDAYS gives no "
+                 "notice; type in the State Council's notice (see `jiedian holidays check`)")
+    _print_year(calendar, year, where, as_json)
 
 
 @app.command("upcoming")
@@ -535,7 +622,7 @@ def upcoming_command(
         raise _fail("--days must be 0 or more", 2)
     with _session() as session:
         try:
-            rows = scheduler.upcoming(session, plans.CALENDAR, today=_today(), days=days,
+            rows = scheduler.upcoming(session, _calendar(), today=_today(), days=days,
                                       unit=unit, plan=plan)
         except scheduler.UnknownUnitError as error:
             raise _fail(str(error)) from None
@@ -554,16 +641,18 @@ def _print_upcoming(rows: list[scheduler.Upcoming], as_json: bool, title: str) -
     if as_json:
         out.print_json(json.dumps([
             {**{k: v.isoformat() if isinstance(v, date) else v for k, v in vars(r).items()},
-             "lead": list(r.lead), "units": list(r.units), "weekday": _weekday(r.due)}
+             "lead": list(r.lead), "units": list(r.units), "weekday": _weekday(r.due),
+             "warnings": _fallback([r.start, r.due])}
             for r in rows], ensure_ascii=False))
         return
     table = Table(title=f"{title} · {len(rows)} nodes")
     for column in ("截止 due", "剩余 left", "节点", "类型", "牵头 / 责任单位", "计划"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(f"{r.due} {_weekday(r.due)}", _countdown(r), r.title,
-                      _kind_zh(r.kind).split()[0], _units_text(r.lead, r.units), r.plan_id)
+        table.add_row(f"{r.due} {_weekday(r.due)}" + (" ⚠" if _fallback([r.due]) else ""), _countdown(r),
+                      r.title, _kind_zh(r.kind).split()[0], _units_text(r.lead, r.units), r.plan_id)
     out.print(table)
+    _warn(_fallback([d for r in rows for d in (r.start, r.due)]))
 
 
 @units_app.command("import")
@@ -643,7 +732,7 @@ def export(
             if row is None:
                 raise _fail(f"unknown unit “{unit}”; see `jiedian units list`")
             scope = scheduler.scope_unit_token(session, row.feed_token)  # type: ignore[assignment]
-        feed = scheduler.render_feed(session, scope, plans.CALENDAR, now=_now(),  # type: ignore[arg-type]
+        feed = scheduler.render_feed(session, scope, _calendar(), now=_now(),  # type: ignore[arg-type]
                                      alarms=alarms)
     try:
         output.write_bytes(feed.body)
@@ -690,7 +779,7 @@ def done_command(
     """Record that a unit has done a node (办结确认): its reminders for the node stop."""
     with _session() as session:
         try:
-            result = scheduler.acknowledge(session, occurrence, unit, plans.CALENDAR, now=_now(),
+            result = scheduler.acknowledge(session, occurrence, unit, _calendar(), now=_now(),
                                            source="cli", note=note)
         except scheduler.AckError as error:
             raise _fail(str(error)) from None
@@ -838,14 +927,14 @@ def _daemon(settings: scheduler.Settings, worker: str | None, lease: float, batc
         _bootstrap(engine, settings, bundled)
     name = worker or f"{socket.gethostname()}-{os.getpid()}"
     dispatcher = _dispatcher(engine, settings, name, lease, batch)
-    return engine, scheduler.Daemon(engine, plans.CALENDAR, dispatcher, policy=policy,
+    return engine, scheduler.Daemon(engine, _calendar(), dispatcher, policy=policy,
                                     clock=_clock, tick_seconds=tick)
 
 
 def _bootstrap(engine: Any, settings: scheduler.Settings, bundled: bool) -> None:
     with Session(engine) as session:
         try:
-            done = scheduler.bootstrap(session, plans.CALENDAR, units_path=settings.units_path,
+            done = scheduler.bootstrap(session, _calendar(), units_path=settings.units_path,
                                        bundled=bundled, now=_now(), today=_today())
         except plans.PlanError as error:
             raise _fail(error.problems) from None
@@ -886,7 +975,7 @@ def serve(
     settings = scheduler.Settings.from_env()
     engine, daemon = _daemon(settings, worker, lease, 500, tick, bundled=demo)
     name = daemon.dispatcher.worker
-    web = scheduler.create_app(engine, plans.CALENDAR, clock=_clock, base_url=settings.base_url,
+    web = scheduler.create_app(engine, _calendar(), clock=_clock, base_url=settings.base_url,
                                health=daemon.health)
     logging.getLogger("jiedian").info(
         "serving feeds and the calendar at http://%s:%d/ (links as %s); database %s; worker %s",
@@ -922,7 +1011,7 @@ def feeds_serve(
         engine = scheduler.open_store(settings.database_url)
     except scheduler.StoreError as error:
         raise _fail(str(error)) from None
-    web = scheduler.create_app(engine, plans.CALENDAR, clock=_clock, base_url=settings.base_url)
+    web = scheduler.create_app(engine, _calendar(), clock=_clock, base_url=settings.base_url)
     logging.getLogger("jiedian").info("serving feeds at http://%s:%d/", host, port)
     try:
         uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)

@@ -22,6 +22,7 @@ from plans._expand import (
 from plans._expressions import Occurrence, Rule, parse
 from plans._extract import Extraction, extract_file, extract_text
 from plans._grammar import day_times
+from plans._holidays import Holiday, Notice, load_notice, load_notices
 from plans._loader import (
     LoadedPlan,
     expand_files,
@@ -44,10 +45,12 @@ __all__ = [
     "ChinaCalendar",
     "ExpressionError",
     "Extraction",
+    "Holiday",
     "LoadedPlan",
     "Milestone",
     "MissingEventError",
     "Node",
+    "Notice",
     "Occurrence",
     "Offset",
     "Plan",
@@ -66,6 +69,8 @@ __all__ = [
     "interview",
     "load_document",
     "load_events",
+    "load_notice",
+    "load_notices",
     "load_plan",
     "load_units",
     "name_key",

@@ -15,6 +15,10 @@ Rules, and why they are what they are:
 - A statutory day off is any day of a run of consecutive rest days that holds a day
   `chinese_calendar` lists under a holiday, because the notices announce whole runs
   ("10月1日至7日放假") and "X期间" means the whole run to a reader; `holiday_run` is that run.
+- A holiday notice an office typed in (`plans._holidays`, `JIEDIAN_HOLIDAYS`) gives a year the
+  library does not cover yet, and wins where the library covers it too: the State Council's
+  notice is the source, the library only its copy. Each day they disagree on is a warning,
+  given once per year (`disagreements`). `source(year)` says where a year's data comes from.
 - Lunar dates and the 24 solar terms come from `sxtwl` (astronomical computation in Beijing
   time), valid far beyond any plan's years. 清明 is a solar term, not a lunar date; 春节 and
   除夕 are named by the Gregorian year they fall in (除夕 = the day before 春节).
@@ -22,11 +26,17 @@ Rules, and why they are what they are:
   frozensets and dicts; after that `is_rest_day` is one dict and one set lookup.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import chinese_calendar
 import sxtwl
+
+if TYPE_CHECKING:  # plans._holidays reads files with plans._loader, which needs this module
+    from plans._holidays import Notice
 
 WorkdayPolicy = Literal["previous", "next", "none"]
 
@@ -55,6 +65,8 @@ class _Year(NamedTuple):
     rest: frozenset[date]
     makeup: frozenset[date]
     names: dict[date, str]  # days chinese_calendar lists under a holiday -> Chinese name
+    source: str = "library"  # library | notice | weekends
+    disagreements: tuple[str, ...] = ()  # where a notice and the library differ
 
 
 def _chinese_name(english: str) -> str:
@@ -68,7 +80,7 @@ def _build_year(year: int) -> _Year:
     try:
         chinese_calendar.is_workday(first)  # raises for a year without data
     except NotImplementedError:
-        return _Year(False, weekends, frozenset(), {})
+        return _Year(False, weekends, frozenset(), {}, "weekends")
     worked = {d for d in chinese_calendar.workdays if d.year == year}
     names = {
         d: _chinese_name(name)
@@ -78,10 +90,28 @@ def _build_year(year: int) -> _Year:
     return _Year(True, (weekends | names.keys()) - worked, frozenset(worked & weekends), names)
 
 
-class ChinaCalendar:
-    """Rest days, make-up working days (调休), statutory holidays, lunar dates and solar terms."""
+def _notice_year(notice: Notice) -> _Year:
+    """A year as its notice gives it, and each day the library (if it covers the year) differs."""
+    rest, work = notice.rest_days(), notice.work_days()
+    library = _build_year(notice.year)
+    said = []
+    if library.covered:
+        where = f"{notice.path}" + (f" ({notice.source})" if notice.source else "")
+        for day in sorted(rest ^ library.rest):
+            notice_says, library_says = ("a rest day", "a working day") if day in rest else (
+                "a working day", "a rest day")
+            said.append(f"{day}: the holiday notice {where} makes it {notice_says}, chinese_calendar "
+                        f"{library_says}; the notice wins")
+    weekends = frozenset(d for d in work if d.weekday() >= 5)
+    return _Year(True, rest, weekends, notice.names(), "notice", tuple(said))
 
-    def __init__(self) -> None:
+
+class ChinaCalendar:
+    """Rest days, make-up working days (调休), statutory holidays, lunar dates and solar terms;
+    ``notices`` (by year) are the holiday notices an office typed in (JIEDIAN_HOLIDAYS)."""
+
+    def __init__(self, notices: Mapping[int, Notice] | None = None) -> None:
+        self.notices: dict[int, Notice] = dict(notices or {})
         self._years: dict[int, _Year] = {}
         self._terms: dict[int, dict[str, date]] = {}
         # sxtwl.fromLunar costs ~2 ms a call; a plan asks for the same few festivals again and again.
@@ -90,8 +120,17 @@ class ChinaCalendar:
     def _year(self, year: int) -> _Year:
         data = self._years.get(year)
         if data is None:
-            data = self._years[year] = _build_year(year)
+            notice = self.notices.get(year)
+            data = self._years[year] = _notice_year(notice) if notice else _build_year(year)
         return data
+
+    def source(self, year: int) -> str:
+        """Where the year's rest days come from: library, notice, or weekends (no data)."""
+        return self._year(year).source
+
+    def disagreements(self, year: int) -> tuple[str, ...]:
+        """The days a notice and chinese_calendar disagree on in ``year`` (the notice wins)."""
+        return self._year(year).disagreements
 
     # --- working days -------------------------------------------------------------------
 
@@ -105,8 +144,26 @@ class ChinaCalendar:
             return None
         return (
             f"{year}年无官方放假安排数据 (no official holiday data for {year}): "
-            "rest days are weekends only"
+            "rest days are weekends only; type in the State Council's notice (JIEDIAN_HOLIDAYS, "
+            "see `jiedian holidays check`)"
         )
+
+    def holidays_of(self, year: int) -> list[tuple[str, date, date]]:
+        """(name, first, last) of each run of statutory days off in ``year``."""
+        runs: list[tuple[str, date, date]] = []
+        day = date(year, 1, 1)
+        while day.year == year:
+            name = self.holiday_name(day)
+            if name and not (runs and runs[-1][2] == day - _DAY and runs[-1][0] == name):
+                runs.append((name, day, day))
+            elif name:
+                runs[-1] = (name, runs[-1][1], day)
+            day += _DAY
+        return runs
+
+    def makeup_days(self, year: int) -> list[date]:
+        """The Saturdays and Sundays of ``year`` that are working days (调休上班)."""
+        return sorted(self._year(year).makeup)
 
     def is_rest_day(self, d: date) -> bool:
         """A weekend day or statutory day off that is not a make-up working day."""

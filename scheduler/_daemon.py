@@ -86,7 +86,9 @@ class Daemon:
         self.last_error: str | None = None
         self.last_node: date | None = None  # the latest due date the store holds
         self.plans_ending: list[tuple[str, date]] = []  # (plan, its last due date), soon
+        self.years_without_data: list[int] = []  # years of nodes ahead dated by weekends only
         self._warned_on: date | None = None
+        self._years_warned_on: date | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._turns: AbstractContextManager[object] = (
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext())
@@ -115,6 +117,15 @@ class Daemon:
                 .where(OccurrenceRow.status == "active").group_by(OccurrenceRow.plan_id)).all())
         today = now.astimezone(SHANGHAI).date()
         self.last_node = max(ends.values(), default=None)
+        # the years of the nodes ahead whose rest days are weekends only (no library data, no
+        # notice): their due dates and reminders may land on a holiday nobody has typed in
+        last = self.last_node or today
+        self.years_without_data = [y for y in range(today.year, last.year + 1)
+                                   if not self.calendar.covers(y)]
+        if self.years_without_data and self._years_warned_on != today:
+            self._years_warned_on = today
+            log.warning("%s", "; ".join(w for y in self.years_without_data
+                                        if (w := self.calendar.coverage_warning(y))))
         self.plans_ending = sorted(((plan, day) for plan, day in ends.items()
                                     if today <= day <= today + HORIZON_WARNING),
                                    key=lambda item: (item[1], item[0]))
@@ -202,6 +213,8 @@ class Daemon:
             "last_node": self.last_node.isoformat() if self.last_node else None,
             "plans_ending": {plan: day.isoformat() for plan, day in self.plans_ending},
             "plans_next": {plan: next_year_command(plan, day) for plan, day in self.plans_ending},
+            "holiday_data_missing": self.years_without_data,
+            "holiday_notices": sorted(self.calendar.notices),
         }
         try:
             with Session(self.engine) as session:

@@ -35,6 +35,7 @@ class Settings:
     # When the lead unit is told who has not confirmed a deadline: offsets from the due date
     # in calendar days (``+1d 09:00``, or ``-1d 16:00`` before it), comma-separated; empty: never.
     escalate: str = "+1d 09:00"
+    holidays: Path | None = None  # a holiday notice, or a folder of them (JIEDIAN_HOLIDAYS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -54,4 +55,5 @@ class Settings:
             base_url=env.get("JIEDIAN_BASE_URL", "http://127.0.0.1:8000"),
             templates=Path(templates) if templates else None,
             escalate=env.get("JIEDIAN_ESCALATE", "+1d 09:00"),
+            holidays=Path(env["JIEDIAN_HOLIDAYS"]) if env.get("JIEDIAN_HOLIDAYS") else None,
         )

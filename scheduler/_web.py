@@ -526,9 +526,13 @@ def _page(name: str, month: date, moment: datetime, nodes: Sequence[_Node],
         for node in sorted(throughout, key=lambda n: (n.first, n.last, n.id)))
     if band:
         band = f"<div class='throughout'><h3>贯穿全月</h3><ul>{band}</ul></div>"
+    fallback = ""  # a month dated by weekends only: its holidays are not shaded, say so
+    if not calendar.covers(month.year):
+        fallback = (f"<p class='banner' role='alert'>{month.year}年无官方放假安排数据：本月只按周末标注休息日，"
+                    f"节假日与调休未计入（{_e(calendar.coverage_warning(month.year) or '')}）</p>")
     return (
         f"<header><h1>{_e(name)}</h1>{''.join(feeds)}</header>"
-        f"<section class='month'><h2>{month.year}年{month.month}月</h2>{nav}"
+        f"<section class='month'><h2>{month.year}年{month.month}月</h2>{nav}{fallback}"
         f"<ul class='legend'>{legend}</ul>{band}"
         f"<div class='grid'><div class='weekdays'>{head}</div>{''.join(weeks)}</div></section>"
     )
@@ -571,6 +575,7 @@ h1{font-size:1.5rem;margin:.3rem 0}h2{font-size:1.15rem;margin:.3rem 0}
  padding:.5rem 1rem;background:#fafafa}.feed p{margin:.2rem 0}
 a.sub{margin-right:.6rem;word-break:break-all}.qr{display:block;background:#fff}
 nav{display:flex;gap:1.5rem;margin:.3rem 0}
+.banner{background:#fff4d6;border:1px solid #e0b94a;padding:.4rem .6rem;margin:.4rem 0}
 .legend{display:flex;gap:1.2rem;list-style:none;padding:0;margin:.4rem 0}
 .swatch{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;vertical-align:-2px;
  border-radius:2px}

@@ -206,10 +206,10 @@ def _get_health(port: int, *, settled: bool = False) -> dict[str, object]:
 
 
 def make_daemon(engine: object, clock: Callable[[], datetime],
-                tick_seconds: float = 10.0) -> scheduler.Daemon:
+                tick_seconds: float = 10.0, calendar: plans.ChinaCalendar = plans.CALENDAR) -> scheduler.Daemon:
     """A daemon over ``engine`` with a console-only dispatcher (no secrets) on ``clock``."""
     dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
-    return scheduler.Daemon(engine, plans.CALENDAR, dispatcher,  # type: ignore[arg-type]
+    return scheduler.Daemon(engine, calendar, dispatcher,  # type: ignore[arg-type]
                             policy=scheduler.Policy(), clock=clock, tick_seconds=tick_seconds)
 
 

@@ -311,3 +311,19 @@ def decode_qr(image: object) -> str:
     """
     text = cv2.QRCodeDetector().detectAndDecode(image)[0]
     return text or cv2.QRCodeDetectorAruco().detectAndDecode(image)[0]
+
+
+def test_a_month_dated_by_weekends_only_says_so_and_the_years_stay_apart(
+        bundled: Engine, client: httpx.Client) -> None:
+    """The page of a month whose year has no holiday data carries a banner; a plan stored
+    for 2011 and 2027 shows both years, each in its months."""
+    with Session(bundled) as session:
+        hejiang = plans.load_plan(plans.BUNDLED_PLANS / "hejiang-2011-cxzy.yaml", CALENDAR)
+        scheduler.import_plan(session, hejiang, CALENDAR, now=NOW, year=2027)
+        session.commit()
+    with serve(bundled, Clock(NOW)) as base:
+        covered, fallback = client.get(f"{base}/?month=2011-06").text, client.get(f"{base}/?month=2027-06").text
+    assert "class='banner'" not in covered
+    assert "class='banner'" in fallback and "2027年无官方放假安排数据" in fallback
+    assert "data-start='2027-06-01' data-end='2027-06-30'" in fallback  # 党小组月评, 2027's
+    assert "data-start='2011-06-01' data-end='2011-06-30'" in covered  # and 2011's, still there
