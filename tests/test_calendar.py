@@ -202,8 +202,10 @@ def test_uncovered_year_falls_back_to_weekends(year: int) -> None:
     warning = c.coverage_warning(year)
     assert warning == (
         f"{year}年无官方放假安排数据 (no official holiday data for {year}): "
-        "rest days are weekends only"
+        "rest days are weekends only; type in the State Council's notice (JIEDIAN_HOLIDAYS, "
+        "see `jiedian holidays check`)"
     )
+    assert c.source(year) == "weekends"
     for d in days_of(range(year, year + 1)):
         assert c.is_rest_day(d) == (d.weekday() >= 5), d
         assert c.is_working_day(d) == (d.weekday() < 5)
