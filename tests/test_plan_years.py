@@ -242,3 +242,25 @@ def test_the_cli_plans_next_year_beside_this_one(env: dict[str, str]) -> None:
     assert no_year.returncode == 1 and "--year YYYY" in no_year.stderr and "Traceback" not in no_year.stderr
     missing = run(env, "plan", "add", "no-such-plan", "--year", "2027")
     assert missing.returncode == 1 and "no stored plan “no-such-plan”" in missing.stderr
+
+
+def test_the_migration_goes_back_keeping_the_latest_year(engine: Engine, tmp_path: Path,
+                                                           database_url: str) -> None:
+    add(engine, load(tmp_path))
+    add(engine, load(tmp_path), year=2027)
+    engine.dispose()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    back = create_engine(database_url)
+    with back.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+    with back.connect() as connection:
+        milestones = connection.execute(text("SELECT plan_id, key FROM milestone ORDER BY key")).all()
+        assert milestones == [("town-cxzy", "baosong"), ("town-cxzy", "fangan")]  # the 2027 version
+        assert connection.execute(text("SELECT count(*) FROM occurrence")).scalar_one() == 10
+    back.dispose()
+    again = scheduler.open_store(database_url)  # and forward again: every node is its plan's head year
+    with Session(again) as session:
+        assert {row.plan_year for row in session.execute(select(OccurrenceRow)).scalars()} == {2027}
+    again.dispose()
