@@ -429,7 +429,7 @@ def _print_report(report: scheduler.ImportReport, dry_run: bool, limit: int = 15
         detail = f" — {change.detail}" if change.detail else ""
         out.print(f"  {_SIGN[change.what]} {_span(change.start, change.end)} {change.title} "
                   f"(due {change.due}){detail}", markup=True)
-    if len(report.changes) > limit:
+    if limit and len(report.changes) > limit:
         out.print(f"  … and {len(report.changes) - limit} more")
 
 
