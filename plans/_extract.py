@@ -508,6 +508,7 @@ def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback: _Fallb
     nodes += _timed(doc, sorted(nodes, key=lambda n: n.line), year, calendar, events)
     nodes = _dedupe(sorted(nodes, key=lambda n: (n.line, n.source.find(n.written))))
     nodes = _without_dated_festivals(nodes, year, calendar, events)
+    _months_into_next_year(nodes)
     _fall_back_to_document(doc, nodes)
     _name_in_full(doc, nodes)  # the fallback's names too
     _title_weak_ones(doc, nodes, title)
@@ -943,6 +944,28 @@ def _without_dated_festivals(nodes: list[ExtractedNode], year: int, calendar: Ch
         return nodes
     return [n for n in nodes if id(n) not in bare
             or not any(abs((d - day).days) <= 10 for day in days(n) for d in dated)]
+
+
+_BARE_MONTH = re.compile(r"(\d{1,2})月份?")
+
+
+def _months_into_next_year(nodes: list[ExtractedNode]) -> None:
+    """A schedule of bare months that runs from autumn over the new year (九月, 十月 … 十二月,
+    一月: a school year, a winter campaign) goes on into the next year: 一月 after 十二月 is
+    次年1月, and so are the months after it while they keep rising."""
+    previous, rolled = 0, False
+    for node in sorted(nodes, key=lambda n: n.line):
+        m = _BARE_MONTH.fullmatch(normalize(node.when))
+        if not m:
+            continue
+        month = int(m.group(1))
+        if not rolled and previous >= 9 and month <= 6 and month < previous:
+            rolled = True
+        elif rolled and month < previous:
+            rolled = False  # the schedule starts over: a new list
+        if rolled:
+            node.when = f"次年{node.when}"
+        previous = month
 
 
 def _dedupe(nodes: list[ExtractedNode]) -> list[ExtractedNode]:

@@ -559,3 +559,13 @@ def test_a_table_flattened_to_one_cell_per_line_is_read_row_by_row() -> None:
     assert rows["九月"][0] == "奋进新学期,青春谱华章"
     assert rows["十月"][1].startswith("L15: 十月|在校团员|")  # the row, at its first cell's line
     assert "每月月底前" in rows
+
+
+def test_a_schedule_of_months_over_the_new_year_goes_on_into_the_next_year() -> None:
+    text = ("某学院团委2019-2020学年主题团日安排\n一、九月:迎新主题团日。\n二、十月:国庆主题团日。\n"
+            "三、十二月:纪念一二·九运动。\n四、一月:期末总结。\n五、三月:学雷锋月。\n")
+    [doc] = extract_text(text, today=date(2026, 12, 1)).documents
+    assert [n.when for n in doc.nodes] == ["九月", "十月", "十二月", "次年一月", "次年三月"]
+    [plain] = extract_text("某支部工作安排\n一、三月:学雷锋。\n二、五月:青年节。\n",
+                           today=date(2026, 12, 1)).documents
+    assert [n.when for n in plain.nodes] == ["三月", "五月"]  # a spring start stays in its year
