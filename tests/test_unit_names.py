@@ -251,7 +251,7 @@ def test_a_notices_addressees_do_the_work_its_nodes_give_no_unit_for() -> None:
     "村委会", "居委会", "东城街道", "各乡镇(街道)", "各二级学院党委", "各市(州)", "各县、区委", "消防中队",
     "宣传组", "年级组", "保卫科", "应急办", "院办公室", "市政府", "轮值单位", "牵头部门", "各班级",
     "各个党支部", "xx镇机关党支部", "各团学组织", "各直属机构", "上饶高新区", "各试点乡镇", "驻点县",
-    "帮扶单位", "各县(市)区", "各省辖市", "县处级以上领导班子", "社区两委会", "村两委",
+    "帮扶单位", "各县(市)区", "各省辖市", "县处级以上领导班子", "社区两委会", "村两委", "集团公司党政",
 ])
 def test_unit_names(name: str) -> None:
     assert is_unit(name)
@@ -265,7 +265,7 @@ def test_unit_names(name: str) -> None:
     "但党支部", "平时由支部", "现就进一步深化各支部", "即支部", "一篇高质量的党校", "费收据到组织部",
     "激发各党支部", "现制定市人大机关", "据四川省纪委监委宣传部", "帮助村党支部", "按规定实行支部",
     "单位汇总后报地区局机关工会", "活动中心多功能厅", "保证党委", "镇党委宣传委员兼任中心组",
-    "基层党组织专题组织生活会应于局党委",
+    "基层党组织专题组织生活会应于局党委", "特制定本年度工会", "率xx市妇联",
 ])
 def test_not_unit_names(text: str) -> None:
     assert not is_unit(text)
@@ -284,6 +284,7 @@ def test_split_names_keeps_names_whole_and_drops_what_is_not_a_name() -> None:
     assert split_names("支委和校委成员") == ["支委", "校委"]
     assert split_names("党委办公室各党支部") == ["党委办公室", "各党支部"]  # a lost space
     assert split_names("镇直各单位") == ["镇直各单位"]
+    assert split_names("学校各院系分团委、各班团支部") == ["学校各院系分团委", "各班团支部"]  # the school's
     assert split_names("全镇各级工会组织") == ["全镇各级工会组织"]
     assert split_names("创先争优指导小组及办公室") == ["创先争优指导小组", "创先争优指导小组办公室"]
 
