@@ -597,17 +597,7 @@ def holidays_show(
     """Where a year's rest days come from (the library, a notice, or weekends only) and what they are."""
     if not 1900 <= year <= 2100:
         raise _fail(f"{year}: years from 1900 to 2100 are understood")
-    calendar = _calendar()
-    source = calendar.source(year)
-    if source == "notice":
-        notice = calendar.notices[year]
-        where = f"the holiday notice {notice.path}" + (f" ({notice.source})" if notice.source else "")
-    elif source == "library":
-        where = f"the chinese_calendar library ({version('chinese-calendar')})"
-    else:
-        where = ("weekends only: chinese_calendar has no data for it and JIEDIAN_HOLIDAYS gives no "
-                 "notice; type in the State Council's notice (see `jiedian holidays check`)")
-    _print_year(calendar, year, where, as_json)
+    _print_year(_calendar(), year, _calendar().source_note(year), as_json)
 
 
 @app.command("upcoming")

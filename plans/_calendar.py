@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
+from importlib.metadata import version
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import chinese_calendar
@@ -127,6 +128,17 @@ class ChinaCalendar:
     def source(self, year: int) -> str:
         """Where the year's rest days come from: library, notice, or weekends (no data)."""
         return self._year(year).source
+
+    def source_note(self, year: int) -> str:
+        """Where the year's rest days come from, said for a person (``jiedian holidays show``)."""
+        source = self.source(year)
+        if source == "notice":
+            notice = self.notices[year]
+            return f"the holiday notice {notice.path}" + (f" ({notice.source})" if notice.source else "")
+        if source == "library":
+            return f"the chinese_calendar library ({version('chinese-calendar')})"
+        return ("weekends only: chinese_calendar has no data for it and JIEDIAN_HOLIDAYS gives no "
+                "notice; type in the State Council's notice (see `jiedian holidays check`)")
 
     def disagreements(self, year: int) -> tuple[str, ...]:
         """The days a notice and chinese_calendar disagree on in ``year`` (the notice wins)."""
