@@ -72,6 +72,9 @@ class Notice:
 def _date(value: Any, where: str, problems: list[str]) -> date | None:
     if isinstance(value, date):
         return value
+    if value is None:
+        problems.append(f"{where}: missing; write a date YYYY-MM-DD (2027-02-05)")
+        return None
     try:
         return date.fromisoformat(str(value))
     except ValueError:

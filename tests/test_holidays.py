@@ -32,6 +32,7 @@ holidays:
   - {name: 国庆节, first: 2027-10-01, last: 2027-10-07, work: [2027-10-03, 2028-01-01]}
   - {name: 中秋节, first: 2027-10-05, last: 2027-10-06}
   - {name: 端午节, first: 2027-06-09x, last: 2027-06-11}
+  - {name: 中秋节, first: 2027-09-15}
 """
 
 
@@ -68,6 +69,7 @@ def test_every_check_names_the_file_and_line(tmp_path: Path) -> None:
     assert f"{path}:5: holidays[2] (中秋节 2027-10-05–2027-10-06) overlaps holidays[1]" in said
     assert f"{path}:4: holidays[1].work[0]: 2027-10-03 is a day off of 国庆节" in said
     assert f"{path}:6: holidays[3].first: “2027-06-09x” is not a date" in said
+    assert f"{path}:7: holidays[4].last: missing; write a date" in said
     result = cli("holidays", "check", str(path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"error: {path}:3:" in result.stderr

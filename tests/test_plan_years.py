@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlmodel import Session
 
 import plans
@@ -201,6 +201,10 @@ def test_a_store_made_before_years_keeps_everything_when_upgraded(database_url: 
                        " VALUES ('old/m/2026-06-30', :u, '镇党委', :now, 'cli')"), {"u": unit_id, "now": NOW})
     engine.dispose()
     upgraded = scheduler.open_store(database_url)
+    columns = {c["name"]: c for c in inspect(upgraded).get_columns("occurrence")}
+    assert columns["plan_year"]["nullable"] is False  # on SQLite too: the table is rebuilt
+    indexes = {i["name"] for i in inspect(upgraded).get_indexes("occurrence")}
+    assert {"ix_occurrence_due_status", "ix_occurrence_plan", "ix_occurrence_plan_year"} <= indexes
     with Session(upgraded) as session:
         year = session.get(PlanYearRow, ("old", 2026))
         assert year is not None and (year.title, year.base_year, year.status) == ("旧计划", 2011, "active")

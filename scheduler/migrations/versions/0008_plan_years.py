@@ -22,6 +22,26 @@ _TEXT = sqlmodel.sql.sqltypes.AutoString
 _WHEN = sqlmodel.sql.sqltypes.UTCDateTime
 
 
+def _milestone_table(name: str, *, by_year: bool) -> None:
+    """The milestone table, keyed by (plan, year, milestone) or, as before, (plan, milestone)."""
+    year = [sa.Column("year", sa.Integer(), nullable=False)] if by_year else []
+    op.create_table(
+        name,
+        sa.Column("plan_id", _TEXT(length=120), nullable=False),
+        *year,
+        sa.Column("key", _TEXT(length=120), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("title", _TEXT(), nullable=False),
+        sa.Column("when", _TEXT(), nullable=False),
+        sa.Column("kind", _TEXT(length=16), nullable=False),
+        sa.Column("workdays", _TEXT(length=16), nullable=False),
+        sa.Column("remind", sa.JSON(), nullable=False),
+        sa.Column("source", _TEXT(), nullable=True),
+        sa.ForeignKeyConstraint(["plan_id"], ["plan.id"]),
+        sa.PrimaryKeyConstraint("plan_id", *(["year"] if by_year else []), "key"),
+    )
+
+
 def upgrade() -> None:
     op.create_table(
         "plan_year",
@@ -49,21 +69,7 @@ def upgrade() -> None:
 
     # milestone: its key is (plan, year, milestone) now; a new table, so that both SQLite
     # and PostgreSQL get the new primary key the same way
-    op.create_table(
-        "milestone_by_year",
-        sa.Column("plan_id", _TEXT(length=120), nullable=False),
-        sa.Column("year", sa.Integer(), nullable=False),
-        sa.Column("key", _TEXT(length=120), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("title", _TEXT(), nullable=False),
-        sa.Column("when", _TEXT(), nullable=False),
-        sa.Column("kind", _TEXT(length=16), nullable=False),
-        sa.Column("workdays", _TEXT(length=16), nullable=False),
-        sa.Column("remind", sa.JSON(), nullable=False),
-        sa.Column("source", _TEXT(), nullable=True),
-        sa.ForeignKeyConstraint(["plan_id"], ["plan.id"]),
-        sa.PrimaryKeyConstraint("plan_id", "year", "key"),
-    )
+    _milestone_table("milestone_by_year", by_year=True)
     op.execute(
         'INSERT INTO milestone_by_year (plan_id, year, key, position, title, "when", kind, workdays,'
         " remind, source) SELECT m.plan_id, p.applied_year, m.key, m.position, m.title, m.\"when\","
@@ -75,11 +81,10 @@ def upgrade() -> None:
     op.add_column("occurrence", sa.Column("plan_year", sa.Integer(), nullable=True))
     op.execute("UPDATE occurrence SET plan_year = (SELECT applied_year FROM plan"
                " WHERE plan.id = occurrence.plan_id)")
-    # NOT NULL where the column can be altered in place. SQLite would have to rebuild the
-    # table, which its foreign keys from reminder and acknowledgement forbid on a store with
-    # data: there the column stays nullable and the importer always writes it.
-    if op.get_bind().dialect.name != "sqlite":
-        op.alter_column("occurrence", "plan_year", existing_type=sa.Integer(), nullable=False)
+    # SQLite rebuilds the table for this; scheduler._db.migrate runs with foreign keys off,
+    # so the reminders and confirmations pointing at occurrences allow it
+    with op.batch_alter_table("occurrence") as batch_op:
+        batch_op.alter_column("plan_year", existing_type=sa.Integer(), nullable=False)
     op.create_index("ix_occurrence_plan_year", "occurrence", ["plan_id", "plan_year"], unique=False)
 
 
@@ -87,20 +92,7 @@ def downgrade() -> None:
     # back to one year per plan: the latest stored year is kept
     op.drop_index("ix_occurrence_plan_year", table_name="occurrence")
     op.execute("ALTER TABLE occurrence DROP COLUMN plan_year")  # SQLite ≥ 3.35 and PostgreSQL
-    op.create_table(
-        "milestone_one_year",
-        sa.Column("plan_id", _TEXT(length=120), nullable=False),
-        sa.Column("key", _TEXT(length=120), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("title", _TEXT(), nullable=False),
-        sa.Column("when", _TEXT(), nullable=False),
-        sa.Column("kind", _TEXT(length=16), nullable=False),
-        sa.Column("workdays", _TEXT(length=16), nullable=False),
-        sa.Column("remind", sa.JSON(), nullable=False),
-        sa.Column("source", _TEXT(), nullable=True),
-        sa.ForeignKeyConstraint(["plan_id"], ["plan.id"]),
-        sa.PrimaryKeyConstraint("plan_id", "key"),
-    )
+    _milestone_table("milestone_one_year", by_year=False)
     op.execute(
         'INSERT INTO milestone_one_year (plan_id, key, position, title, "when", kind, workdays,'
         ' remind, source) SELECT m.plan_id, m.key, m.position, m.title, m."when", m.kind,'
