@@ -144,8 +144,8 @@ for _term in SOLAR_TERMS:
     LUNAR_DAYS.setdefault(_term, LunarAnchor(_term, term=_term))
 
 _ALL_NAMES = sorted([*NAMED_DAYS, *LUNAR_DAYS], key=len, reverse=True)
-# 中秋佳节, 国庆节日: a festival with a word for "festival" after it is the festival.
-_FESTIVAL_WORD = r"(?:佳节|节日)?"
+# 中秋佳节, 国庆节日, 春节节后: a festival with a word for "festival" after it is the festival.
+_FESTIVAL_WORD = r"(?:佳节|节日|节)?"
 
 
 def _named(m: re.Match[str], year: YearRef) -> Anchor:
@@ -470,9 +470,12 @@ def modifier_of(match: re.Match[str]) -> tuple[Modifier | None, dict[str, str]]:
     """The modifier a match of ``MODIFIER_SOURCE`` (in a larger pattern) names, and its groups."""
     for i, modifier in enumerate(MODIFIERS):
         if match[f"mod{i}"] is not None:
-            groups = {k: v for k, v in match.groupdict().items() if v is not None}
-            return modifier, groups
+            own = _MODIFIER_GROUPS[i]  # only its own groups (n of 前后3天): the parse is hot
+            return modifier, {k: match[k] for k in own if match[k] is not None}
     return None, {}
+
+
+_MODIFIER_GROUPS = [tuple(re.compile(m.source).groupindex) for m in MODIFIERS]
 
 
 # ── the time of day: 上午, 9:30, 晚7点到9点, 下午3:15-4:20 ───────────────────────────
