@@ -64,6 +64,7 @@ from plans._anchors import IMPLIED, Anchor, Context, DayAnchor, EventAnchor, Spa
 from plans._errors import ExpressionError
 from plans._grammar import (
     BY_END,
+    CLOCK_JOIN,
     CLOCK_SOURCE,
     GLOSS_SOURCE,
     MODIFIER_SOURCE,
@@ -91,7 +92,7 @@ _SINGLE = re.compile(
     r"|于|在|从|自)?"
     r"(?P<body>.+?)"
     r"(?:(?<=日)周\d)?"  # 6月28日 周五: the weekday says the same day again
-    rf"(?:的)?(?P<clock1>{CLOCK_SOURCE})?"
+    rf"{CLOCK_JOIN}(?P<clock1>{CLOCK_SOURCE})?"
     rf"(?:{MODIFIER_SOURCE})?"
     rf"(?P<clock2>{CLOCK_SOURCE})?"
     r"(?:左右|开始|起|为止|止|结束|当天)?"

@@ -121,7 +121,8 @@ _NOT_A_DAY = re.compile(rf"[\d{_CN}届次大个]|重要讲话|讲话|红旗|劳�
 _WITH_MODIFIER = {"党的生日", "建党纪念日", *(t for t, a in LUNAR_DAYS.items() if a.term and a.name != "清明")}
 _NAME = re.compile("|".join(sorted([*NAMED_DAYS, *LUNAR_DAYS], key=len, reverse=True)))
 _MONTH_IN_WORDS = re.compile(rf"[{_CN}元]月")
-_MONTH_GOES_ON = re.compile(r"[份旬初底末前至到、\-\d]|\||:|$")  # 九月|在校团员|…: a table's month cell
+_MONTH_GOES_ON = re.compile(r"[份旬初底末前至到、\-\d]|\||:|$"  # 九月|在校团员|…: a table's month cell
+                            r"|(?:主题|工作|安排|活动|重点|计划)[^,。]{0,4}:")  # 二月主题: a month's heading
 _QUOTES = "“\"「『‘'"
 _CLOSING = "”\"」』’'"
 _MASKED_YEAR = re.compile(r"(?:19|20)?[xX×*_＊]{2,4}年|(?:19|20)\d[xX×*]年")  # 20xx年, 201x年

@@ -38,6 +38,7 @@ from plans._anchors import (
 from plans._errors import ExpressionError
 
 __all__ = [
+    "CLOCK_JOIN",
     "FORMS",
     "LUNAR_DAYS",
     "MODIFIERS",
@@ -422,7 +423,7 @@ def _eve(span: Span, _: Anchor, __: Context, ___: dict[str, str]) -> Span:
 
 
 def _around(span: Span, _: Anchor, __: Context, groups: dict[str, str]) -> Span:
-    days = int(groups.get("n") or 7)
+    days = int(groups["weeks"]) * 7 if groups.get("weeks") else int(groups.get("n") or 7)
     return Span(span.start - DAY * days, span.end + DAY * days)
 
 
@@ -452,7 +453,7 @@ def _first_workday_after(span: Span, _: Anchor, ctx: Context, __: dict[str, str]
 MODIFIERS: list[Modifier] = [  # longest spellings first: 前夕 before 前
     Modifier("first working day after", r"后(?:第1个工作日|上班第1天|第1天上班|首个工作日|上班首日)",
              _first_workday_after, one_day=True),
-    Modifier("around n days", r"(?:当天)?前后(?P<n>\d{1,2})天", _around, one_day=False),
+    Modifier("around n days", r"(?:当天)?前后(?:(?P<n>\d{1,2})天|(?P<weeks>\d)周)", _around, one_day=False),
     Modifier("eve", r"前夕", _eve, one_day=True),
     Modifier("on the day", r"之际|即将来临之际|即将到来之际|来临之际|到来之际|当天|当日|这1天|这天|之时|时(?![间段期候代刻效限])",
              lambda span, *_: span),
@@ -481,8 +482,11 @@ _MODIFIER_GROUPS = [tuple(re.compile(m.source).groupindex) for m in MODIFIERS]
 # ── the time of day: 上午, 9:30, 晚7点到9点, 下午3:15-4:20 ───────────────────────────
 
 _POD_WORDS = "上午|下午|晚上|中午|早上|晚|全天"
-_HOUR = r"\d{1,2}(?::\d{2}|点(?:\d{1,2}分?|半)?|时(?:\d{1,2}分)?)"
+_HOUR = r"\d{1,2}(?::\d{2}分?|点(?:\d{1,2}分?|半)?|时(?:\d{1,2}分)?)"  # 8:30分 as written too
 CLOCK_SOURCE = rf"(?:{_POD_WORDS})?{_HOUR}(?:(?:-|至|到)(?:{_POD_WORDS})?{_HOUR})?|(?:{_POD_WORDS})"
+# What may stand between a day and its time: 6月1日的上午 (normalize drops the comma of
+# 2019年9月30日,上午7:00, a comma before an hour).
+CLOCK_JOIN = r"(?:的)?"
 _ONE_TIME = re.compile(rf"(?P<pod>{_POD_WORDS})?(?P<h>\d{{1,2}})(?::(?P<m>\d{{2}})|点(?:(?P<m2>\d{{1,2}})分?"
                        rf"|(?P<half>半))?|时(?:(?P<m3>\d{{1,2}})分)?)")
 
@@ -540,6 +544,7 @@ _GROUP_NAME = re.compile(r"\(\?P<\w+>")
 # 10月1日(周一), 11月27日(二), 元月10日(腊月初十), 4月4日(清明节当天), 第二个星期日(6月13日):
 # the same day again.
 GLOSS_SOURCE = (r"(?<=日)\([一二三四五六日天]\)|(?<=周\d)\(\d{1,2}月\d{1,2}日\)"
+                r"|(?<=\d日)\([\u4e00-\u9fff]{2,10}[日节]\)"  # 12月4日(国家宪法日): the day's name
                 r"|\((?:周\d|农历[^()]*|[正腊冬\d]{1,2}月(?:初|十|廿|二十|三十)[^()]*|[^()]*当天)\)")
 # 前 and 后 begin many words that are not modifiers: 前列, 前期, 后备, 后续 ….
 _NOT_A_MODIFIER = ("(?:(?<=前)(?!列|头|提|进|期|沿|景|所|往|来|身|者|述|面|台|线|方|锋|任|辈|瞻|卫|途|茅)"
@@ -567,7 +572,7 @@ def compile_scanner(extra: list[tuple[str, str]]) -> re.Pattern[str]:
     per form and position, which makes the scan of a 50,000-character plan ~5x faster with
     the same matches (every form still has its own named group, the last one closed).
     """
-    suffix = (rf"(?:{GLOSS_SOURCE}|(?<=日)周\d)?(?:的?(?:{_unnamed(CLOCK_SOURCE)}))?(?:(?:{_unnamed(MODIFIER_SOURCE)}){_NOT_A_MODIFIER})?"
+    suffix = (rf"(?:{GLOSS_SOURCE}|(?<=日)周\d)?(?:{CLOCK_JOIN}(?:{_unnamed(CLOCK_SOURCE)}))?(?:(?:{_unnamed(MODIFIER_SOURCE)}){_NOT_A_MODIFIER})?"
               rf"(?:{_unnamed(CLOCK_SOURCE)})?")
     # 2022年底, 今年底: the year's 年 is also the period's (split_year reads it so)
     year = rf"(?:{_unnamed(YEAR_PREFIX.pattern)}|(?:\d{{4}}|今|明|次|本)(?=年[底末初中内]))"

@@ -157,8 +157,10 @@ _TAIL = re.compile(r"\s*(?:加入日期|发布日期|发表时间|发布时间|�
 _BREADCRUMB = re.compile(r"^.*?(?:›|>>|»)\s*")
 _PINYIN = re.compile(r"(?<=[\u4e00-\u9fff])\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
-_PAGE_LINE = re.compile(r"^(?:[-—–\s]*\d{1,3}[-—–\s]*|第\s*\d+\s*页.*|\d+\s*/\s*\d+|page\s*\d+)$",
+_PAGE_LINE = re.compile(r"^(?:[-—–\s]*\d{1,3}[-—–\s]*|第\s*\d+\s*页.{0,20}|\d+\s*/\s*\d+|page\s*\d+)$",
                         re.IGNORECASE)
+# 第1页共6页街道组宣科工作方案…: a page flattened into one line starts with its page marker.
+_PAGE_BEFORE = re.compile(r"^第\s*\d+\s*页\s*[/,,]?\s*共\s*\d+\s*页\s*")
 _PAGE_AFTER_STOP = re.compile(r"(?<=[。!?;:”」)])(?<!\d[:：])\s*\d{1,3}$")  # not the 30 of 11:30
 _PAGE_TAIL = re.compile(r"(?<=[\u4e00-\u9fff、,,])\s*\d{1,2}$")
 _TOC = re.compile(r"^目\s*录|^提\s*纲")
@@ -281,7 +283,7 @@ def clean_lines(text: str) -> list[tuple[int, str]]:
             line = _BREADCRUMB.sub("", line) if "位置" in simple[:6] else ""
             if not line or _BREADCRUMB.match(line):
                 continue
-        line = _PAGE_AFTER_STOP.sub("", line)
+        line = _PAGE_BEFORE.sub("", _PAGE_AFTER_STOP.sub("", line))
         if not line or _PAGE_LINE.match(line) or set(line) <= set("….·. "):
             continue
         key = title_key(line)

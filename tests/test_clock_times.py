@@ -6,12 +6,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 import plans
 import scheduler
-from plans import CALENDAR, day_times
+from plans import CALENDAR, day_times, parse
 from scheduler._models import OccurrenceRow, ReminderRow
 from scheduler._reminders import node_moment
 from tests.conftest import NOW
@@ -76,3 +77,13 @@ def test_clock_times_are_stored_and_become_timed_events(engine: Engine, tmp_path
     assert nodes["cailiao"] == datetime(2011, 5, 12, 17, 30, tzinfo=SHANGHAI)
     assert nodes["dushuban"] == datetime(2011, 5, 10, 19, 0, tzinfo=SHANGHAI)
     assert all(fire < node for _, fire, node in rows)
+
+
+@pytest.mark.parametrize(("expression", "clock"), [
+    ("2019年9月30日,上午7:00", "07:00"),  # a comma between the day and its hour
+    ("10月12日8:30分", "08:30"),  # 8:30 with its 分 written
+    ("6月1日上午9:00時", "09:00"),
+])
+def test_a_day_and_its_hour_as_notices_write_them(expression: str, clock: str) -> None:
+    [occurrence] = parse(expression).expand(2019, CALENDAR)
+    assert occurrence.part_of_day == clock
