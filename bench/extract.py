@@ -34,7 +34,7 @@ strings count as alternative keys, except those that are only a part of its `whe
   units      corpus: the document's key units found among every node's lead + units,
              equal by `name_key`, or named more fully (彭庄煤矿采煤工区党支部 finds
              采煤工区党支部), or, for a body's people (机关党支部书记), their body (a key
-             unit 镇党委、政府 is also found when each of its 、-parts is); seeds: the found key nodes naming units whose units are all
+             unit 镇党委、政府 or 县安监局及有关单位 is also found when each of its parts is); seeds: the found key nodes naming units whose units are all
              found that way in their node's lead + units                 (target ≥ 85%)
   time       one document's extraction (after a warm-up), and a 50,000-character
              document made of the seeds repeated, median of 3 runs       (target < 1 s)
@@ -190,8 +190,12 @@ def seed_texts(item: Mapping[str, Any]) -> list[str]:
                      if norm(str(a)) and norm(str(a)) not in norm(when)]
 
 
+# A key naming several units at once: 镇党委、政府; 县安监局及有关单位; 市级各部门及各县区政府.
+_UNIT_LIST = re.compile(r"、|以及|及|和|与|[,，]")
+
+
 def unit_parts(name: str) -> list[str]:
-    return [p for p in (name_key(part) for part in _PINYIN.sub("", str(name)).split("、")) if p]
+    return [p for p in (name_key(part) for part in _UNIT_LIST.split(_PINYIN.sub("", str(name)))) if p]
 
 
 # The people of a body, written after it (党支部书记, 支委成员): a reminder reaches them
@@ -213,7 +217,7 @@ def one_found(key: str, found: set[str]) -> bool:
 
 def unit_found(name: str, found: set[str]) -> bool:
     """Whether a key unit is among ``found`` (name_keys, see one_found): whole, or every
-    、-part of it (pinyin notes dropped, as for time keys)."""
+    part of a list of them (、 及 和 与 ,), pinyin notes dropped, as for time keys."""
     parts = unit_parts(name)
     return one_found(name_key(_PINYIN.sub("", str(name))), found) or (
         bool(parts) and all(one_found(p, found) for p in parts))

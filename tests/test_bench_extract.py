@@ -102,6 +102,8 @@ def test_units_are_equal_by_name_key_and_split_on_the_enumeration_comma(
     assert bench.unit_found("镇党委、政府", {key("镇党委"), key("政府")})
     assert bench.unit_found("镇党委、政府", {key("镇党委、政府")})
     assert not bench.unit_found("镇党委、政府", {key("镇党委")})
+    assert bench.unit_found("县安监局及有关单位", {key("县安监局"), key("有关单位")})
+    assert not bench.unit_found("县安监局及有关单位", {key("县安监局")})
     assert bench.unit_found("各黨(總)支部", {key("各党（总）支部")})
     assert not bench.unit_found("镇党委", {key("镇党委办公室")})
     # named more fully, and a body's people through their body; never the other way round
