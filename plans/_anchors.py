@@ -190,10 +190,11 @@ class NthWeekdayAnchor(Anchor):
     month: int
     nth: int
     weekday: int
+    name: str = ""  # 母亲节: a day known by name, so 母亲节前 is the day before it, as 七一前
 
     @property
     def point(self) -> bool:
-        return True
+        return not self.name
 
     def spans(self, ctx: Context) -> list[Span]:
         day = nth_weekday(self.year.resolve(ctx), self.month, self.nth, self.weekday)

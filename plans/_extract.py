@@ -69,7 +69,13 @@ from plans._clauses import (
 from plans._draft import _check
 from plans._errors import ExpressionError, MissingEventError
 from plans._expressions import parse
-from plans._grammar import LUNAR_DAYS, NAMED_DAYS, RELATIVE_YEARS, clock_pattern, compile_scanner
+from plans._grammar import (
+    DAY_NAMES,
+    LUNAR_DAYS,
+    RELATIVE_YEARS,
+    clock_pattern,
+    compile_scanner,
+)
 from plans._segment import (
     ENUMERATOR,
     Document,
@@ -119,7 +125,7 @@ _NUMBERED_NAMES = ("三八", "五一", "五四", "六一", "七一", "八一", "
 # A numbered name that is something else: 七一重要讲话, 五一劳动奖章, 三八红旗手, 五四精神.
 _NOT_A_DAY = re.compile(rf"[\d{_CN}届次大个]|重要讲话|讲话|红旗|劳动奖|奖章|精神|运动|周年")
 _WITH_MODIFIER = {"党的生日", "建党纪念日", *(t for t, a in LUNAR_DAYS.items() if a.term and a.name != "清明")}
-_NAME = re.compile("|".join(sorted([*NAMED_DAYS, *LUNAR_DAYS], key=len, reverse=True)))
+_NAME = re.compile("|".join(DAY_NAMES))
 _MONTH_IN_WORDS = re.compile(rf"[{_CN}元]月")
 _MONTH_GOES_ON = re.compile(r"[份旬初底末前至到、\-\d]|\||:|$"  # 九月|在校团员|…: a table's month cell
                             r"|(?:主题|工作|安排|活动|重点|计划)[^,。]{0,4}:")  # 二月主题: a month's heading
@@ -135,7 +141,9 @@ _OCCASION_AFTER = re.compile(r"[”\"」]?(?:慰问|走访|期间|假期|放假|
 # opens a clause of a schedule sets when it happens: “八一”节与消防中队组织…, 重阳节在…下组织….
 _CELEBRATED = re.compile(r"(?:庆祝|欢庆|欢度|喜迎|庆)[“\"「]?$")
 _OPENS_CLAUSE = re.compile(r"(?:^|[,;。:、])[“\"「]?$")
-_OPENS_ACTION = re.compile(r"[”\"」]?节?(?:与|同|在|组织|开展|举办|举行|召开|,)")
+_OPENS_ACTION = re.compile(r"[”\"」]?节?(?:与|同|在|组织|开展|举办|举行|召开|,)"
+                           # 端午节纪念活动, 清明节“文明祭扫”教育活动: an item that is the day's activity
+                           r"|[”\"」]?节?(?:[“\"「][^”\"」]{1,12}[”\"」])?[\u4e00-\u9fff]{0,6}?活动")
 # The notice's subject, with its dates given after it (国庆节放假安排通知如下, 假日安排为:,
 # 六、国庆节、中秋节:10月1日至8日放假),
 # or the preamble's announcement of it (清明节即将来临。中秋、国庆“两节”将至,…).

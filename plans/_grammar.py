@@ -39,10 +39,12 @@ from plans._errors import ExpressionError
 
 __all__ = [
     "CLOCK_JOIN",
+    "DAY_NAMES",
     "FORMS",
     "LUNAR_DAYS",
     "MODIFIERS",
     "NAMED_DAYS",
+    "WEEKDAY_DAYS",
     "Form",
     "Modifier",
     "clock_pattern",
@@ -144,7 +146,20 @@ SOLAR_TERMS = ["立春", "雨水", "惊蛰", "春分", "谷雨", "立夏", "小�
 for _term in SOLAR_TERMS:
     LUNAR_DAYS.setdefault(_term, LunarAnchor(_term, term=_term))
 
-_ALL_NAMES = sorted([*NAMED_DAYS, *LUNAR_DAYS], key=len, reverse=True)
+# Days known by name that fall on a weekday counted in a month: (month, nth, weekday).
+WEEKDAY_DAYS: dict[str, NthWeekdayAnchor] = {}
+for _names, (_m, _nth, _wd) in [
+    ("母亲节", (5, 2, 7)),
+    ("全国助残日", (5, 3, 7)),
+    ("父亲节", (6, 3, 7)),
+    ("全国科普日", (9, 3, 6)),
+]:
+    for _name in _names.split():
+        WEEKDAY_DAYS[_name] = NthWeekdayAnchor(_m, _nth, _wd, _names.split()[0])
+
+# Every day known by name, longest first (so a scan prefers 三八妇女节 to 三八).
+DAY_NAMES = sorted([*NAMED_DAYS, *LUNAR_DAYS, *WEEKDAY_DAYS], key=len, reverse=True)
+_ALL_NAMES = DAY_NAMES
 # 中秋佳节, 国庆节日, 春节节后: a festival with a word for "festival" after it is the festival.
 _FESTIVAL_WORD = r"(?:佳节|节日|节)?"
 
@@ -154,6 +169,8 @@ def _named(m: re.Match[str], year: YearRef) -> Anchor:
     if text in NAMED_DAYS:
         name, month, day = NAMED_DAYS[text]
         return NamedDayAnchor(name, month, day, year=year)
+    if text in WEEKDAY_DAYS:
+        return replace(WEEKDAY_DAYS[text], year=year)
     return replace(LUNAR_DAYS[text], year=year)
 
 
@@ -378,6 +395,8 @@ def read_anchor(text: str, year: YearRef, expression: str) -> Anchor | None:
         return NamedDayAnchor(name, month, day, year=year)
     if text in LUNAR_DAYS:
         return replace(LUNAR_DAYS[text], year=year)
+    if text in WEEKDAY_DAYS:
+        return replace(WEEKDAY_DAYS[text], year=year)
     first = text[0]
     for form in FORMS:
         if form.first and first not in form.first:
