@@ -136,11 +136,17 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{1,2}-\d{1,2}\s*\d{1,2}:\d{2}")  # a page's da
 # A festival named on its own is a node where it is the occasion of the work (结合春节慰问,
 # 通过“三八”妇女节开展…); elsewhere it is a topic (五四运动, 五四青年节活动方案, 清明节文化).
 _OCCASION_BEFORE = re.compile(r"(?:通过|借|借助|结合|利用|在|于|逢|每逢|趁|值此|迎接|围绕|抓住)[“\"「]?$")
-_OCCASION_AFTER = re.compile(r"[”\"」]?(?:慰问|走访|期间|假期|放假|前后|之际|当天|到来|来临|扫墓|祭扫|祭奠)")
+_OCCASION_AFTER = re.compile(r"[”\"」]?(?:慰问|走访|期间|假期|放假|前后|之际|当天|到来|来临|扫墓|祭扫|祭奠)"
+                             # 中秋各界人士座谈会, 新春茶话会: a gathering held for the day
+                             r"|[”\"」]?节?[\u4e00-\u9fff]{0,6}?(?:座谈会|茶话会|团拜会|联欢会|联谊会|晚会|游园会)")
 # A celebration is held on its day: 庆祝“三八”国际妇女节活动, 庆“七一”组织…; and a day that
 # opens a clause of a schedule sets when it happens: “八一”节与消防中队组织…, 重阳节在…下组织….
 _CELEBRATED = re.compile(r"(?:庆祝|欢庆|欢度|喜迎|庆)[“\"「]?$")
 _OPENS_CLAUSE = re.compile(r"(?:^|[,;。:、])[“\"「]?$")
+# 一月份举办元旦活动: a day's activity held in a month of a schedule (not 开展五四青年节系列活动,
+# 对于引导…, a preamble's topic).
+_HOLDS = re.compile(r"月份?[^,;。]{0,4}(?:举办|举行|开展|组织)[“\"「]?$")
+_ITS_ACTIVITY = re.compile(r"[”\"」]?节?[\u4e00-\u9fff]{0,4}?活动")
 _OPENS_ACTION = re.compile(r"[”\"」]?节?(?:与|同|在|组织|开展|举办|举行|召开|,)"
                            # 端午节纪念活动, 清明节“文明祭扫”教育活动: an item that is the day's activity
                            r"|[”\"」]?节?(?:[“\"「][^”\"」]{1,12}[”\"」])?[\u4e00-\u9fff]{0,6}?活动")
@@ -178,6 +184,9 @@ def _keep(role: str, norm: str, a: int, b: int, src: str, sa: int) -> bool:
             return False
     if role == "date" and _TIMESTAMP.match(src, sa):
         return False
+    if role == "number" and (month := re.match(r"、(\d{1,2})月", norm[b:])) and (
+            month[1] == norm[a:b] or _MONTH_IN_WORDS.match(src, sa + (b - a) + 1)):
+        return False  # 2、二月份 in a flattened list: the item's number, not 2月、2月
     if role == "month" and _MONTH_IN_WORDS.search(src[sa: sa + 4]) and norm[b - 1] == "月":
         return bool(_MONTH_GOES_ON.match(norm, b))  # 六月份, 十二月底, not 一月一评
     return True
@@ -581,6 +590,7 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
             _ARRANGEMENT.match(after) or _IN_A_NAME.match(after) or not (
                 _OCCASION_BEFORE.search(before) or _OCCASION_AFTER.match(after)
                 or _CELEBRATED.search(before)
+                or (_HOLDS.search(before) and _ITS_ACTIVITY.match(after))
                 or (_OPENS_CLAUSE.search(before) and _OPENS_ACTION.match(after)))):
         return None  # a festival as a topic (module docstring)
     if "every" in kinds and (_PER_PERSON.search(before)

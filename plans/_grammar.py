@@ -501,7 +501,7 @@ _MODIFIER_GROUPS = [tuple(re.compile(m.source).groupindex) for m in MODIFIERS]
 # ── the time of day: 上午, 9:30, 晚7点到9点, 下午3:15-4:20 ───────────────────────────
 
 _POD_WORDS = "上午|下午|晚上|中午|早上|晚|全天"
-_HOUR = r"\d{1,2}(?::\d{2}分?|点(?:\d{1,2}分?|半)?|时(?:\d{1,2}分)?)"  # 8:30分 as written too
+_HOUR = r"\d{1,2}(?::\d{2}[分时]?|点(?:\d{1,2}分?|半)?|时(?:\d{1,2}分)?)"  # 8:30分, 9:00时 as written too
 CLOCK_SOURCE = rf"(?:{_POD_WORDS})?{_HOUR}(?:(?:-|至|到)(?:{_POD_WORDS})?{_HOUR})?|(?:{_POD_WORDS})"
 # What may stand between a day and its time: 6月1日的上午 (normalize drops the comma of
 # 2019年9月30日,上午7:00, a comma before an hour).
