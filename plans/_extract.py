@@ -92,7 +92,7 @@ from plans._segment import (
     split_documents,
 )
 from plans._text import normalize, normalize_spans
-from plans._unitnames import antecedents
+from plans._unitnames import antecedents, unit_prefix
 
 __all__ = ["DraftDocument", "ExtractedNode", "Extraction", "Unread", "extract_file", "extract_text"]
 
@@ -527,7 +527,8 @@ def _draft(doc: Document, source: str, calendar: ChinaCalendar, fallback: _Fallb
     nodes = _dedupe(sorted(nodes, key=lambda n: (n.line, n.source.find(n.written))))
     nodes = _without_dated_festivals(nodes, year, calendar, events)
     _months_into_next_year(nodes)
-    _fall_back_to_document(doc, nodes)
+    owner, owner_from = (issuer, "落款") if issuer else (unit_prefix(title), "标题")
+    _fall_back_to_document(doc, nodes, owner, owner_from)
     _name_in_full(doc, nodes)  # the fallback's names too
     _title_weak_ones(doc, nodes, title)
     draft = DraftDocument(title, doc.first_line, doc.last_line, year, issuer, issued, narrative,
@@ -918,10 +919,12 @@ def _name_in_full(doc: Document, nodes: list[ExtractedNode]) -> None:
 _ANY_UNIT = re.compile(r"各(?:有关|相关|责任|牵头|成员)?(?:单位|部门|处室|科室|股室)|各单位\(部门\)|各部门\(单位\)")
 
 
-def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode]) -> None:
+def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode], owner: str | None = None,
+                           owner_from: str = "") -> None:
     """A node whose text names nobody goes to the document's actors (its addressees, else
-    the units its sentences give a part), with a note saying where they were read, so the
-    draft reaches someone and the office sees what to check."""
+    the units its sentences give a part, else ``owner``: the issuer, or the body the title
+    names), with a note saying where they were read, so the draft reaches someone and the
+    office sees what to check."""
     sent_to, line = addressees(doc.paragraphs)
     bare = [n for n in nodes if not (n.lead or n.units)]
     if sent_to:  # 各单位要于9月28日前报送: the notice's 各单位 are the units it is sent to
@@ -934,6 +937,11 @@ def _fall_back_to_document(doc: Document, nodes: list[ExtractedNode]) -> None:
         return
     lead, units, lines = document_units(doc.paragraphs)
     if not (lead or units):
+        if owner:  # 街道组宣科工作方案 and nobody else named: the plan is its owner's work
+            for node in bare:
+                node.lead = [owner]
+                said = f"单位取自{owner_from},请核对"
+                node.note = f"{node.note}; {said}" if node.note else said
         return
     # A node naming nobody is the plan's work at large: it falls to every actor the text
     # gives a part, the addressees first (活动时间:3月4日—28日, then 各系团总支要…, 各班团支部要…).

@@ -590,3 +590,11 @@ def test_a_schedule_of_months_over_the_new_year_goes_on_into_the_next_year() -> 
     [plain] = extract_text("某支部工作安排\n一、三月:学雷锋。\n二、五月:青年节。\n",
                            today=date(2026, 12, 1)).documents
     assert [n.when for n in plain.nodes] == ["三月", "五月"]  # a spring start stays in its year
+
+
+def test_a_node_naming_nobody_in_a_plan_naming_nobody_goes_to_the_body_its_title_names() -> None:
+    [doc] = extract_text("街道组宣科工作方案\n一、任务\n每季度考核一次。\n").documents
+    [node] = doc.nodes
+    assert node.lead == ["街道组宣科"] and "标题" in (node.note or "")
+    [doc] = extract_text("关于做好春节慰问的通知\n一、任务\n春节前完成慰问。\n").documents
+    assert doc.nodes[0].lead == [] and doc.nodes[0].units == []  # no body named: none made up
