@@ -587,6 +587,9 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         return None  # 现就2009年春节慰问…有关事项通知如下: the notice's subject, its dates follow
     if c.atoms[-1].kind == "named" and _ARRANGEMENT.match(after):
         return None  # 2019年国庆节假日安排为:9月30日至10月7日…: the dates follow
+    if "named" in kinds and kinds <= {"named", "year"} and _IN_A_NAME.match(after) \
+            and not c.text().endswith(("前", "期间", "前后", "前夕")):
+        return None  # 2025年元旦春节走访慰问活动方案: the days in a document's name
     if kinds == {"named"} and len(c.atoms) == 1 and _bare_name(c.text()) and (
             _ARRANGEMENT.match(after) or _IN_A_NAME.match(after) or not (
                 _OCCASION_BEFORE.search(before) or _OCCASION_AFTER.match(after)
