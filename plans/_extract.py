@@ -759,7 +759,7 @@ def _own_clause(simple: str, start: int) -> str:
 
 
 # 节假日期间, 节日期间, 假期期间 in a notice about one holiday: that holiday's 期间.
-_THE_HOLIDAYS = re.compile(r"(?<![节旦庆明午秋一四八])(?:节假日|节日|假日|假期|放假)期间")
+_THE_HOLIDAYS = re.compile(r"(?<![节旦庆明午秋一四八])(?:进入)?(?:节假日|节日|假日|假期|放假)(?P<rel>期间|前(?![\u4e00-\u9fff]{0,2}(?:后|两天|1天|一天)))")
 _HOLIDAY_NAMES = re.compile(r"元旦|春节|清明|五一|劳动节|端午|中秋|国庆")
 _HOLIDAY_PAIRS = ({"中秋", "国庆"}, {"元旦", "春节"})
 
@@ -781,7 +781,9 @@ def _the_holiday(doc: Document) -> str | None:
 def _rewritten(doc: Document) -> Iterator[ExtractedNode]:
     """Nodes said without the grammar's words (_REWRITES), with what the text says in a note."""
     holiday = _the_holiday(doc)
-    rewrites = [*_REWRITES, (_THE_HOLIDAYS, lambda m: f"{holiday}期间")] if holiday else _REWRITES
+    # 放假期间 is the notice's holiday; 进入假期前, 放假前 the day before its first (of a pair)
+    rewrites = [*_REWRITES, (_THE_HOLIDAYS, lambda m: f"{holiday}期间" if m["rel"] == "期间"
+                             else f"{holiday.split('、')[0]}前")] if holiday else _REWRITES
     for para in doc.paragraphs:
         for sentence in sentences(para):
             simple = simplified(sentence.text)
