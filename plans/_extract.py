@@ -759,7 +759,8 @@ def _own_clause(simple: str, start: int) -> str:
 
 
 # 节假日期间, 节日期间, 假期期间 in a notice about one holiday: that holiday's 期间.
-_THE_HOLIDAYS = re.compile(r"(?<![节旦庆明午秋一四八])(?:进入)?(?:节假日|节日|假日|假期|放假)(?P<rel>期间|前(?![\u4e00-\u9fff]{0,2}(?:后|两天|1天|一天)))")
+# (not 除夕、春节、元宵等传统节日期间: the listed days, read by the grammar)
+_THE_HOLIDAYS = re.compile(r"(?<![节旦庆明午秋一四八宵])(?<!传统|重要|重大|法定)(?<!等)(?:进入)?(?:节假日|节日|假日|假期|放假)(?P<rel>期间|前(?![\u4e00-\u9fff]{0,2}(?:后|两天|1天|一天)))")
 _HOLIDAY_NAMES = re.compile(r"元旦|春节|清明|五一|劳动节|端午|中秋|国庆")
 _HOLIDAY_PAIRS = ({"中秋", "国庆"}, {"元旦", "春节"})
 
