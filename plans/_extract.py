@@ -270,7 +270,8 @@ def _clusters(simple: str, atoms: list[_Atom]) -> list[list[_Atom]]:
             # 1月底至20xx年春节前, 4月15日—年5月10日: a masked or blank year is no gap
             gap = _BLANK_YEAR.sub("", _MASKED_YEAR.sub("", gap))
             if any(p.fullmatch(gap) for p in (_TIGHT_GAP, _LIST_GAP, _RANGE_GAP)) \
-                    or (_START_GAP.fullmatch(gap) and _ENDS_HERE.match(simple, atom.end)):
+                    or (_START_GAP.fullmatch(gap) and (_ENDS_HERE.match(simple, atom.end)
+                                                       or simple.endswith("结束", 0, atom.end))):
                 groups[-1].append(atom)
                 continue
         groups.append([atom])
@@ -610,7 +611,7 @@ def _read(c: _Candidate, year: int, calendar: ChinaCalendar,
         event = next((key for key in KNOWN_EVENTS if key in open_range[0]), None)
         if event is not None and _problem(c.text(), year, calendar, events) is None:
             events.setdefault(event, KNOWN_EVENTS[event])
-            return Span(c.line, c.text(), event, source)
+            return Span(c.line, re.sub(r"^[从自從]", "", c.text()), event, source)
         return Unread(c.line, text, "the end of the range is not a date Jiedian knows; write "
                       "it as a range (2010年8月—党的十八大召开前, with events:)", source)
     when, note, error = _best(c, year, calendar, events)

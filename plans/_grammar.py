@@ -592,10 +592,10 @@ def compile_scanner(extra: list[tuple[str, str]]) -> re.Pattern[str]:
     the same matches (every form still has its own named group, the last one closed).
     """
     suffix = (rf"(?:{GLOSS_SOURCE}|(?<=日)周\d)?(?:{CLOCK_JOIN}(?:{_unnamed(CLOCK_SOURCE)}))?(?:(?:{_unnamed(MODIFIER_SOURCE)}){_NOT_A_MODIFIER})?"
-              rf"(?:{_unnamed(CLOCK_SOURCE)})?")
+              rf"(?:{_unnamed(CLOCK_SOURCE)})?(?:为止|止|结束)?")  # 至5月1日结束: as `when` reads it
     # 2022年底, 今年底: the year's 年 is also the period's (split_year reads it so)
     year = rf"(?:{_unnamed(YEAR_PREFIX.pattern)}|(?:\d{{4}}|今|明|次|本)(?=年[底末初中内]))"
-    by_end = f"(?:{_unnamed(BY_END.source)})?"  # 截至2020年底, 即日起至6月27日: the prefix too
+    by_end = f"(?:{_unnamed(BY_END.source)}|从|自)?"  # 截至2020年底, 即日起至6月27日, 从4月6日起: the prefix too
     forms = "|".join(f"(?P<{form.role}{i}>{_unnamed(form.source)})" for i, form in enumerate(FORMS) if form.scan)
     extras = "|".join(f"(?P<{role}x{i}>{_unnamed(source)})" for i, (role, source) in enumerate(extra))
     parts = [f"{by_end}(?:{year})?(?:{forms}){suffix}"] + ([f"(?:{extras}){suffix}"] if extras else [])

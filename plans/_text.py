@@ -213,6 +213,17 @@ _PHRASING = re.compile(
 )
 
 
+# 每周二、四、六: the weekdays after the first borrow its 每周 (每周2、每周4、每周6).
+_WEEKDAY_LIST = re.compile(r"(每?周)([1-7])((?:、[一二三四五六日天1-7](?![\u4e00-\u9fff\d]{0,1}[月日号年周个次]))+)")
+_WEEKDAYS_IN_WORDS = str.maketrans("一二三四五六日天", "12345677")
+
+
+def _weekday_list(match: re.Match[str]) -> str:
+    head = match.group(1)
+    days = [match.group(2), *match.group(3).translate(_WEEKDAYS_IN_WORDS).split("、")[1:]]
+    return "、".join(f"{head}{day}" for day in days)
+
+
 def _phrasing(match: re.Match[str]) -> str:
     text = match.group(0)
     if text in ("的", "、"):
@@ -249,6 +260,7 @@ _STEPS: list[tuple[re.Pattern[str], object]] = [
     (_DOTTED_DAY, _dotted_day),
     (_TIDY, _tidy),
     (_WEEKDAY_CLOCK, _weekday_clock),
+    (_WEEKDAY_LIST, _weekday_list),
     (_PHRASING, _phrasing),
 ]
 
@@ -266,7 +278,10 @@ def normalize(text: str) -> str:
         text = _YEAR_DIGITS.sub(_year_digits, text)
         text = _COUNTED.sub(_counted, text)
     text = _TIDY.sub(_tidy, _DOTTED_DAY.sub(_dotted_day, text))
-    return _PHRASING.sub(_phrasing, _WEEKDAY_CLOCK.sub(_weekday_clock, text))
+    text = _WEEKDAY_CLOCK.sub(_weekday_clock, text)
+    if "周" in text and "、" in text:
+        text = _WEEKDAY_LIST.sub(_weekday_list, text)
+    return _PHRASING.sub(_phrasing, text)
 
 
 def normalize_spans(text: str) -> tuple[str, list[int], list[int]]:
