@@ -142,7 +142,7 @@ def main() -> None:
     )
 
     print("\n4. JioNLP parse_time on the same expressions (time_base = Jan 1 of the plan's year):")
-    jionlp, ratio = import_jionlp(), None
+    jionlp, ratio, cold_ratio = import_jionlp(), None, None
     if jionlp is None:
         print("  skipped: JioNLP is not installed; .venv/bin/pip install -e '.[bench]'")
     else:
@@ -166,17 +166,20 @@ def main() -> None:
         )
         jio_rate = show_rate("parse_time", jio_rates)
         ratio = both_rate / jio_rate
+        cold_ratio = cold_both_rate / jio_rate
         print(f"  Jiedian parse + expand / JioNLP parse_time: {ratio:.1f}x memoised, "
-              f"{cold_both_rate / jio_rate:.1f}x uncached ({cold_rate / jio_rate:.1f}x parse alone)")
+              f"{cold_ratio:.1f}x uncached ({cold_rate / jio_rate:.1f}x parse alone)")
 
     print("\n5. Targets:")
     print(f"  [{verdict(cold_rate >= TARGET_RATE)}] parse >= {TARGET_RATE:,}/s uncached: "
           f"{cold_rate:,.0f}/s")
-    shown = "JioNLP not installed" if ratio is None else f"{ratio:.1f}x"
-    print(
-        f"  [{verdict(None if ratio is None else ratio >= TARGET_RATIO)}] "
-        f"parse + expand >= {TARGET_RATIO:.0f}x JioNLP (memoised, as Jiedian runs): {shown}"
-    )
+    # Issue 12's target is the uncached figure (a wording seen for the first time, as JioNLP
+    # parses every time); the memoised one is how the daemon runs, shown beside it.
+    for label, value in (("uncached, a wording seen the first time", cold_ratio),
+                         ("memoised, as the daemon runs", ratio)):
+        shown = "JioNLP not installed" if value is None else f"{value:.1f}x"
+        print(f"  [{verdict(None if value is None else value >= TARGET_RATIO)}] "
+              f"parse + expand >= {TARGET_RATIO:.0f}x JioNLP ({label}): {shown}")
     print(
         f"  [{verdict(cold_ms < TARGET_PLANS_MS)}] all bundled plans validated and expanded "
         f"< {TARGET_PLANS_MS / 1000:.0f} s (first, cold run): {cold_ms:.1f} ms"
