@@ -2,35 +2,22 @@
 
 ``build(destination, client=…, secrets=…, clock=…)`` returns the channel for a
 destination's ``kind``; a new channel is one module that subclasses
-:class:`Channel` and one line in ``CHANNELS``.
+:class:`Channel` and one line in ``CHANNELS`` (``_registry``).
 """
 
 from __future__ import annotations
 
-import time
+import importlib
+from typing import Any
 
-import httpx
-
-from notifiers._base import (
-    Channel,
-    Clock,
-    Destination,
-    Message,
-    Outcome,
-    RateLimiter,
-    Result,
-    cut_utf8,
-    deliver,
-)
-from notifiers._http import http_client
-from notifiers._secrets import Secrets, SecretsError
-from notifiers.aliyun_sms import AliyunSmsChannel
-from notifiers.console import ConsoleChannel
-from notifiers.dingtalk import DingTalkChannel
-from notifiers.feishu import FeishuChannel
-from notifiers.tencent_sms import TencentSmsChannel
-from notifiers.webhook import WebhookChannel
-from notifiers.wecom import WeComChannel
+# Each public name and the module defining it, imported on first use (PEP 562), so a
+# command pays only for what it touches (`jiedian when` needs no SQLAlchemy or httpx).
+_EXPORTS = {name: f"notifiers.{module}" for module, names in {
+    "_base": "Channel Clock Destination Message Outcome RateLimiter Result cut_utf8 deliver",
+    "_http": "http_client",
+    "_secrets": "Secrets SecretsError",
+    "_registry": "CHANNELS build",
+}.items() for name in names.split()}
 
 __all__ = [
     "CHANNELS",
@@ -49,28 +36,15 @@ __all__ = [
     "http_client",
 ]
 
-CHANNELS: dict[str, type[Channel]] = {
-    ConsoleChannel.kind: ConsoleChannel,
-    AliyunSmsChannel.kind: AliyunSmsChannel,
-    TencentSmsChannel.kind: TencentSmsChannel,
-    WebhookChannel.kind: WebhookChannel,
-    DingTalkChannel.kind: DingTalkChannel,
-    WeComChannel.kind: WeComChannel,
-    FeishuChannel.kind: FeishuChannel,
-}
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
 
 
-def build(
-    destination: Destination,
-    *,
-    client: httpx.AsyncClient,
-    secrets: Secrets,
-    clock: Clock = time.time,
-) -> Channel:
-    """The channel object for ``destination`` (one per destination: it keeps its rate limits)."""
-    try:
-        cls = CHANNELS[destination.kind]
-    except KeyError:
-        known = ", ".join(sorted(CHANNELS))
-        raise ValueError(f"unknown channel kind “{destination.kind}”; known: {known}") from None
-    return cls(destination, client=client, secrets=secrets, clock=clock)
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -5,38 +5,31 @@
 ['2011-06-30']
 """
 
-from pathlib import Path as _Path
+from __future__ import annotations
 
-from plans._calendar import CALENDAR, ChinaCalendar
-from plans._draft import interview
-from plans._errors import ExpressionError, MissingEventError, PlanError
-from plans._expand import (
-    Node,
-    WhenResult,
-    due_date,
-    effective_remind,
-    evaluate,
-    expand_plan,
-    workday_policy,
-)
-from plans._expressions import Occurrence, Rule, parse
-from plans._extract import Extraction, extract_file, extract_text
-from plans._grammar import day_times
-from plans._holidays import Holiday, Notice, load_notice, load_notices
-from plans._loader import (
-    LoadedPlan,
-    expand_files,
-    load_document,
-    load_events,
-    load_plan,
-    plan_files,
-)
-from plans._schema import Milestone, Offset, Plan, parse_offset
-from plans._text import normalize, to_simplified
-from plans._units import UnitsDirectory, load_units, name_key
+import importlib
+from pathlib import Path
+from typing import Any
 
-BUNDLED_PLANS = _Path(__file__).parent / "catalog"  # the transcribed seed plans
-BUNDLED_UNITS = _Path(__file__).parent / "units.yaml"  # their units, console channels only
+# Each public name and the module defining it, imported on first use (PEP 562), so a
+# command pays only for what it touches (`jiedian when` needs no SQLAlchemy or httpx).
+_EXPORTS = {name: f"plans.{module}" for module, names in {
+    "_calendar": "CALENDAR ChinaCalendar",
+    "_draft": "interview",
+    "_errors": "ExpressionError MissingEventError PlanError",
+    "_expand": "Node WhenResult due_date effective_remind evaluate expand_plan workday_policy",
+    "_expressions": "Occurrence Rule parse",
+    "_extract": "Extraction extract_file extract_text",
+    "_grammar": "day_times",
+    "_holidays": "Holiday Notice load_notice load_notices",
+    "_loader": "LoadedPlan expand_files load_document load_events load_plan plan_files",
+    "_schema": "Milestone Offset Plan parse_offset",
+    "_text": "normalize to_simplified",
+    "_units": "UnitsDirectory load_units name_key",
+}.items() for name in names.split()}
+
+BUNDLED_PLANS = Path(__file__).parent / "catalog"  # the transcribed seed plans
+BUNDLED_UNITS = Path(__file__).parent / "units.yaml"  # their units, console channels only
 
 __all__ = [
     "BUNDLED_PLANS",
@@ -81,3 +74,16 @@ __all__ = [
     "to_simplified",
     "workday_policy",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

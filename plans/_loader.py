@@ -7,6 +7,7 @@ All problems of a file are collected before raising, so one run shows them all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -69,6 +70,25 @@ def read_yaml(path: Path) -> Any:
         raise PlanError([f"{path}:{line}: YAML: {problem}"]) from None
     except YAMLError as error:
         raise PlanError([f"{path}: YAML: {error}"]) from None
+    except RecursionError:  # a list in a list … a thousand deep: no plan looks like that
+        raise PlanError([f"{path}: YAML: nested too deeply to be a plan or units file"]) from None
+    except ValueError as error:  # a date YAML reads but the calendar has not (2011-02-30)
+        raise PlanError([_bad_date(path, text, error)]) from None
+
+
+_YAML_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])")
+
+
+def _bad_date(path: Path, text: str, error: ValueError) -> str:
+    """file:line of the first date in ``text`` that is not a day (2011-02-30), for ruamel's
+    bare ValueError, which says neither."""
+    for number, line in enumerate(text.splitlines(), 1):
+        for m in _YAML_DATE.finditer(line.split("#")[0]):
+            try:
+                date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError as why:
+                return f"{path}:{number}: “{m[0]}” is not a date ({why}); write an existing day"
+    return f"{path}: YAML: {error}"
 
 
 def line_of(root: Any, loc: Iterable[Any]) -> int:

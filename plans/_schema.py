@@ -55,10 +55,15 @@ def _as_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+def _offsets(value: object) -> list[object]:
+    """``remind:`` as written: one offset or a list; a bare number (remind: 7) is read as the
+    text it is, so it gets the offset message instead of a type error."""
+    items = value if isinstance(value, list) else [value]
+    return [x if isinstance(x, Offset) else parse_offset(str(x)) for x in items]
+
+
 UnitNames = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_as_list)]
-Offsets = Annotated[list[Offset], BeforeValidator(lambda v: [
-    parse_offset(x) if isinstance(x, str) else x for x in _as_list(v)  # type: ignore[union-attr]
-])]
+Offsets = Annotated[list[Offset], BeforeValidator(_offsets)]
 Slug = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=120)]
 
 
@@ -117,6 +122,6 @@ class Plan(BaseModel):
     def _known_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # timezone: Asia is a folder
             raise ValueError(f"unknown time zone “{value}”; write e.g. Asia/Shanghai") from None
         return value

@@ -5,73 +5,37 @@ The engine is built from settings by `open_store` and passed in as sessions;
 read the clock).
 """
 
-from scheduler._bootstrap import bootstrap
-from scheduler._daemon import Daemon
-from scheduler._db import StoreError, migrate, open_store
-from scheduler._dispatch import Dispatcher, TickReport
-from scheduler._feeds import (
-    Feed,
-    FeedScope,
-    feed_etag,
-    render_feed,
-    scope_all,
-    scope_plan,
-    scope_unit_token,
-    unit_feed_urls,
-)
-from scheduler._importer import (
-    Change,
-    ImportReport,
-    import_plan,
-    remove_plan,
-    stored_plan,
-    stored_years,
-)
-from scheduler._messages import ReminderItem, Templates, render
-from scheduler._notify import ChannelAnswer, destinations, send_test
-from scheduler._queries import (
-    DeliveryView,
-    PlanSummary,
-    ReminderView,
-    UnknownUnitError,
-    Upcoming,
-    list_deliveries,
-    list_reminders,
-    plan_summaries,
-    unit_keys,
-    upcoming,
-)
-from scheduler._reminders import Policy, SyncReport, sync_reminders
-from scheduler._report import REPORT_FORMATS, STATE_ZH, report_table, write_report
-from scheduler._settings import Settings
-from scheduler._supervision import (
-    AckError,
-    AckResult,
-    Matrix,
-    MatrixRow,
-    ack_url,
-    acknowledge,
-    parse_escalations,
-    queue_escalations,
-    status_matrix,
-)
-from scheduler._units_store import (
-    UnitDetail,
-    UnitsReport,
-    find_unit,
-    import_units,
-    list_units,
-    rotate_token,
-    show_unit,
-    unknown_units,
-)
-from scheduler._web import create_app
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Each public name and the module defining it, imported on first use (PEP 562), so a
+# command pays only for what it touches (`jiedian when` needs no SQLAlchemy or httpx).
+_EXPORTS = {name: f"scheduler.{module}" for module, names in {
+    "_daemon": "Daemon",
+    "_db": "StoreError migrate open_store",
+    "_dispatch": "Dispatcher TickReport",
+    "_feeds": "Feed FeedScope feed_etag render_feed scope_all scope_plan scope_unit_token unit_feed_urls",
+    "_importer": "Change ImportReport import_plan remove_plan stored_plan stored_years",
+    "_messages": "ReminderItem Templates render",
+    "_office": "AddResult NotFound Office UnitsImport",
+    "_notify": "ChannelAnswer destinations send_test",
+    "_queries": "DeliveryView PlanSummary ReminderView UnknownUnitError Upcoming list_deliveries list_reminders plan_summaries unit_keys upcoming",
+    "_reminders": "Policy SyncReport sync_reminders",
+    "_report": "REPORT_FORMATS STATE_ZH report_table write_report",
+    "_settings": "Settings SettingsError",
+    "_supervision": "AckError AckResult Matrix MatrixRow ack_url acknowledge parse_escalations queue_escalations status_matrix",
+    "_units_store": "UnitDetail UnitsReport find_unit import_units list_units rotate_token show_unit unknown_units",
+    "_web": "create_app",
+}.items() for name in names.split()}
 
 __all__ = [
     "REPORT_FORMATS",
     "STATE_ZH",
     "AckError",
     "AckResult",
+    "AddResult",
     "Change",
     "ChannelAnswer",
     "Daemon",
@@ -82,22 +46,25 @@ __all__ = [
     "ImportReport",
     "Matrix",
     "MatrixRow",
+    "NotFound",
+    "Office",
     "PlanSummary",
     "Policy",
     "ReminderItem",
     "ReminderView",
     "Settings",
+    "SettingsError",
     "StoreError",
     "SyncReport",
     "Templates",
     "TickReport",
     "UnitDetail",
+    "UnitsImport",
     "UnitsReport",
     "UnknownUnitError",
     "Upcoming",
     "ack_url",
     "acknowledge",
-    "bootstrap",
     "create_app",
     "destinations",
     "feed_etag",
@@ -132,3 +99,16 @@ __all__ = [
     "upcoming",
     "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

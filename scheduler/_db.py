@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
 __all__ = ["StoreError", "bump_generation", "generation", "migrate", "open_store"]
@@ -33,16 +33,29 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def open_store(database_url: str, *, migrate_schema: bool = True) -> Engine:
-    """Create the engine for ``database_url`` and bring its schema up to date."""
+def open_store(database_url: str, *, migrate_schema: bool = True, create_folder: bool = True) -> Engine:
+    """Create the engine for ``database_url`` and bring its schema up to date.
+
+    ``create_folder``: make a SQLite file's folder when missing (the embedded default under
+    JIEDIAN_HOME); False for a URL the office wrote, where a missing folder is a typo.
+    """
     try:
         url = make_url(database_url)
     except ArgumentError:
         raise StoreError(f"JIEDIAN_DATABASE_URL “{database_url}” is not a database URL; "
                          f"e.g. postgresql+psycopg://postgres@127.0.0.1:5432/jiedian") from None
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True)
+        folder = Path(url.database).expanduser().parent
+        if create_folder:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise StoreError(f"JIEDIAN_DATABASE_URL names a SQLite file in {folder}, which does "
+                             f"not exist; create the folder, or fix the URL")
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+    except (ImportError, NoSuchModuleError) as error:  # a driver not installed (postgresql+pg8000)
+        raise StoreError(f"JIEDIAN_DATABASE_URL: the driver for “{url.drivername}” is not installed "
+                         f"({error}); use postgresql+psycopg:// or sqlite:///") from None
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate_schema:

@@ -95,14 +95,17 @@ def upcoming(
     unit: str | None = None,
     plan: str | None = None,
     year: int | None = None,
+    since: date | None = None,
 ) -> list[Upcoming]:
-    """Active nodes due (or starting) within ``days`` of ``today``, soonest due first
-    (of one plan, and of one of its stored years, when asked)."""
+    """Active nodes due (or starting) from ``since`` (default: ``today``) to ``days`` after
+    ``today``, soonest due first (of one plan, and of one of its stored years, when asked);
+    days left are counted from ``today`` (negative for a node already due)."""
+    first = since or today
     horizon = today + timedelta(days=days)
     query = select(_OCC).where(
         _OCC.c.status == "active",
-        or_(_OCC.c.due.between(today, horizon), _OCC.c.start.between(today, horizon)),
-        _OCC.c.due >= today,
+        or_(_OCC.c.due.between(first, horizon), _OCC.c.start.between(first, horizon)),
+        _OCC.c.due >= first,
     )
     if plan:
         query = query.where(_OCC.c.plan_id == plan)
@@ -125,7 +128,7 @@ def upcoming(
     return [
         Upcoming(
             row.id, row.plan_id, row.title, row.kind, row.start, row.end, row.due, row.part_of_day,
-            (row.due - today).days, working[row.due],
+            (row.due - today).days, working.get(row.due, 0),
             tuple(sorted(names.get(row.id, {}).get("lead", []))),
             tuple(sorted(names.get(row.id, {}).get("unit", []))),
         )

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-from datetime import date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlalchemy import func, select
 
 import plans
 import scheduler
+from scheduler._models import ReminderRow
 from tests.test_cli_store import JIEDIAN, ROOT
 from tests.test_daemon import _free_port, _get_health, environment
 
@@ -75,11 +76,17 @@ def test_a_deployment_never_loads_anything_bundled(database_url: str, tmp_path: 
     assert "机关党支部" in names and "镇党建办" not in names  # the bundled units stay out too
 
 
-def test_bootstrap_loads_bundled_things_only_when_asked(engine: object) -> None:
-    with Session(engine) as session:  # type: ignore[arg-type]
-        done = scheduler.bootstrap(session, plans.CALENDAR, units_path=None, bundled=False,
-                                   now=datetime(2026, 12, 1), today=date(2026, 12, 1))
-        assert done == [] and scheduler.plan_summaries(session, today=date(2026, 12, 1)) == []
+def test_bootstrap_loads_bundled_things_only_when_asked(database_url: str, tmp_path: Path) -> None:
+    settings = scheduler.Settings.from_env({"JIEDIAN_HOME": str(tmp_path),
+                                            "JIEDIAN_DATABASE_URL": database_url})
+    office = scheduler.Office(settings, clock=lambda: datetime(2026, 12, 1, tzinfo=UTC))
+    assert office.bootstrap(demo=False) == [] and office.plans() == []
+    [done] = office.bootstrap(demo=True)
+    assert "demo: loaded" in done and {p.applied_year for p in office.plans()} == {2026}
+    assert office.bootstrap(demo=True) == []  # a store with plans is left alone
+    with office.session() as session:  # the outbox was filled in the same transaction
+        assert session.execute(select(func.count()).select_from(ReminderRow)).scalar_one() > 0
+    office.close()
 
 
 def test_make_serve_is_the_demo_and_deploy_is_not() -> None:

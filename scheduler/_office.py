@@ -1,0 +1,403 @@
+"""The use cases: what each `jiedian` command does, each in one transaction.
+
+An :class:`Office` is built once per command (in the CLI's app callback) from
+:class:`~scheduler.Settings` and a clock. The CLI parses arguments, calls one method and
+prints what it returns; every method that writes commits once, after the outbox has been
+brought in line with exactly the occurrences it touched.
+
+Mistakes a user can fix come out as exceptions carrying the message to show:
+``plans.PlanError`` (with its problems), ``plans.ExpressionError``, :class:`NotFound`,
+``StoreError``, ``SettingsError``, ``AckError``, ``UnknownUnitError`` and
+``notifiers.SecretsError``. The CLI turns them into ``error: …`` lines and an exit code in
+one place.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+import notifiers
+import plans
+from plans import ChinaCalendar, LoadedPlan
+from scheduler._daemon import Daemon
+from scheduler._db import open_store
+from scheduler._dispatch import Dispatcher
+from scheduler._feeds import (
+    Feed,
+    render_feed,
+    scope_all,
+    scope_plan,
+    scope_unit_token,
+    unit_feed_urls,
+)
+from scheduler._importer import ImportReport, import_plan, remove_plan, stored_plan
+from scheduler._messages import Templates
+from scheduler._notify import ChannelAnswer, send_test
+from scheduler._queries import (
+    DeliveryView,
+    PlanSummary,
+    ReminderView,
+    Upcoming,
+    list_deliveries,
+    list_reminders,
+    plan_summaries,
+    upcoming,
+)
+from scheduler._reminders import Policy, sync_reminders
+from scheduler._report import write_report
+from scheduler._settings import Settings, SettingsError
+from scheduler._supervision import AckResult, Matrix, acknowledge, parse_escalations, status_matrix
+from scheduler._units_store import (
+    UnitDetail,
+    UnitsReport,
+    find_unit,
+    import_units,
+    list_units,
+    rotate_token,
+    show_unit,
+    unknown_units,
+)
+from scheduler._web import create_app
+
+__all__ = ["AddResult", "NotFound", "Office", "UnitsImport"]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class NotFound(LookupError):
+    """A plan, unit, channel or node that is not stored; the message says where to look."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "not found"
+
+
+@dataclass
+class AddResult:
+    """What ``plan add`` did: one report per plan, and warnings for the whole import."""
+
+    reports: list[ImportReport]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UnitsImport:
+    directory: plans.UnitsDirectory
+    report: UnitsReport
+
+
+class Office:
+    """One office's Jiedian: its settings, its calendar, its store, and what can be done."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.warnings: list[str] = []  # said once while working (a notice disagreeing …)
+        self._engine: Engine | None = None
+
+    # ── what every command shares ────────────────────────────────────────────────────
+
+    @cached_property
+    def calendar(self) -> ChinaCalendar:
+        """The China calendar with the office's holiday notices (JIEDIAN_HOLIDAYS)."""
+        if self.settings.holidays is None:
+            return plans.CALENDAR
+        notices = plans.load_notices(self.settings.holidays)
+        calendar = plans.ChinaCalendar(notices)
+        for year, notice in sorted(notices.items()):
+            self.warnings += [*notice.warnings, *calendar.disagreements(year)]
+        return calendar
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.now().astimezone(SHANGHAI).date()
+
+    @property
+    def engine(self) -> Engine:
+        """The store, opened (and migrated) on first use."""
+        if self._engine is None:
+            self._engine = open_store(self.settings.database_url,
+                                      create_folder=self.settings.default_database)
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine) as session:
+            yield session
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @cached_property
+    def policy(self) -> Policy:
+        try:
+            return Policy.parse(self.settings.quiet_hours, self.settings.rest_days)
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+
+    def _sync(self, session: Session, ids: Iterable[str] | None) -> None:
+        """The outbox in line with ``ids`` (None: every stored node), in the caller's transaction."""
+        ids = None if ids is None else sorted(set(ids))
+        if ids == []:
+            return
+        sync_reminders(session, self.calendar, self.policy, now=self.now(), occurrence_ids=ids)
+
+    # ── plans ────────────────────────────────────────────────────────────────────────
+
+    def load_plans(self, files: list[Path]) -> list[LoadedPlan]:
+        return plans.expand_files(files, self.calendar)
+
+    def stored_as_file(self, plan_id: str) -> LoadedPlan:
+        """A stored plan's latest year, as if read from its file (``plan add ID --year Y``)."""
+        with self.session() as session:
+            try:
+                return stored_plan(session, plan_id, self.calendar)
+            except KeyError:
+                raise NotFound(f"no such file and no stored plan “{plan_id}”; "
+                               f"see `jiedian plan list`") from None
+
+    def add_plans(self, loaded: list[LoadedPlan], *, year: int | None = None,
+                  dry_run: bool = False, progress: Callable[[], None] = lambda: None) -> AddResult:
+        """Import ``loaded`` for one year each, in one transaction (none on a dry run)."""
+        ids = [item.plan.id for item in loaded]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise plans.PlanError([f"plan id “{i}” is in more than one file; ids must be unique"
+                                   for i in twice])
+        now = self.now()
+        result = AddResult([])
+        with self.session() as session:
+            for item in loaded:
+                try:
+                    result.reports.append(import_plan(session, item, self.calendar, now=now,
+                                                      year=year, dry_run=dry_run))
+                except plans.ExpressionError as error:
+                    raise plans.PlanError([f"{item.path}: {error}"]) from None
+                progress()
+            names = {n for item in loaded for m in item.plan.milestones for n in (*m.lead, *m.units)}
+            for name, close in unknown_units(session, names).items():
+                hint = f"; closest known: {'、'.join(close)}" if close else ""
+                result.warnings.append(f"unit “{name}” is not in the units directory{hint}")
+            if dry_run:
+                session.rollback()
+                return result
+            self._sync(session, (c.occurrence_id for r in result.reports for c in r.changes))
+            session.commit()
+        return result
+
+    def remove_plan(self, plan_id: str, year: int | None = None) -> int:
+        """Cancel the plan's (or one year's) nodes not yet due; how many."""
+        with self.session() as session:
+            try:
+                count = remove_plan(session, plan_id, self.calendar, today=self.today(),
+                                    now=self.now(), year=year)
+            except KeyError:
+                stored = "" if year is None else f" for {year}"
+                raise NotFound(f"no stored plan “{plan_id}”{stored}; see `jiedian plan list`") from None
+            self._sync(session, None)
+            session.commit()
+        return count
+
+    def plans(self) -> list[PlanSummary]:
+        with self.session() as session:
+            return plan_summaries(session, today=self.today())
+
+    def stored_nodes(self, plan_id: str, year: int | None = None,
+                     since: date | None = None) -> tuple[list[PlanSummary], list[Upcoming]]:
+        """A stored plan's years, and its nodes since ``since`` (default: all of them),
+        counted down from today."""
+        with self.session() as session:
+            found = [s for s in plan_summaries(session, today=self.today())
+                     if s.id == plan_id and (year is None or s.applied_year == year)]
+            if not found:
+                stored = "" if year is None else f" for {year}"
+                raise NotFound(f"no stored plan “{plan_id}”{stored} and no such file; "
+                               f"see `jiedian plan list`")
+            rows = upcoming(session, self.calendar, today=self.today(), since=since or date(1900, 1, 1),
+                            days=400 * 365, plan=plan_id, year=year)
+        return found, rows
+
+    def upcoming(self, days: int, unit: str | None = None, plan: str | None = None) -> list[Upcoming]:
+        with self.session() as session:
+            return upcoming(session, self.calendar, today=self.today(), days=days, unit=unit, plan=plan)
+
+    # ── units ────────────────────────────────────────────────────────────────────────
+
+    def import_units(self, path: Path) -> UnitsImport:
+        """Replace the stored directory with ``path``'s (units keep their identity by name)."""
+        directory = plans.load_units(path)
+        with self.session() as session:
+            report = import_units(session, directory, now=self.now())
+            self._sync(session, None)  # whom each node reaches may have changed anywhere
+            session.commit()
+        return UnitsImport(directory, report)
+
+    def units(self) -> list[UnitDetail]:
+        with self.session() as session:
+            return list_units(session)
+
+    def unit(self, name: str) -> UnitDetail:
+        with self.session() as session:
+            detail = show_unit(session, name)
+            if detail is None:
+                close = unknown_units(session, {name}).get(name, [])
+                hint = f"; did you mean {'、'.join(close)}?" if close else "; see `jiedian units list`"
+                raise NotFound(f"unknown unit “{name}”{hint}")
+            return detail
+
+    def _token(self, session: Session, name: str) -> str:
+        row = find_unit(session, name)
+        if row is None:
+            raise NotFound(f"unknown unit “{name}”; see `jiedian units list`")
+        return str(row.feed_token)
+
+    def feed_urls(self, name: str) -> tuple[str, str]:
+        """The unit's feed as (the base URL's scheme, webcal)."""
+        with self.session() as session:
+            return unit_feed_urls(self.settings.base_url, self._token(session, name))
+
+    def rotate_token(self, name: str) -> tuple[str, str]:
+        """A new feed URL for the unit (the old one stops at once): (its name, the URL)."""
+        with self.session() as session:
+            try:
+                row = rotate_token(session, name, now=self.now())
+            except LookupError as error:
+                raise NotFound(str(error).strip("'\"")) from None
+            session.commit()
+            return str(row.name), unit_feed_urls(self.settings.base_url, str(row.feed_token))[0]
+
+    def export_feed(self, *, plan: str | None = None, unit: str | None = None,
+                    alarms: bool = True) -> Feed:
+        with self.session() as session:
+            scope = scope_all()
+            if plan:
+                scope = scope_plan(session, plan)  # type: ignore[assignment]
+                if scope is None:
+                    raise NotFound(f"no stored plan “{plan}”; see `jiedian plan list`")
+            elif unit:
+                scope = scope_unit_token(session, self._token(session, unit))  # type: ignore[assignment]
+            return render_feed(session, scope, self.calendar, now=self.now(), alarms=alarms)
+
+    # ── supervision (督办) ────────────────────────────────────────────────────────────
+
+    def acknowledge(self, occurrence: str, unit: str, note: str | None = None) -> AckResult:
+        with self.session() as session:
+            result = acknowledge(session, occurrence, unit, self.calendar, now=self.now(),
+                                 source="cli", note=note)
+            session.commit()
+        return result
+
+    def matrix(self, *, plan: str | None = None, unit: str | None = None, days: int = 30) -> Matrix:
+        """Nodes × units: every node of ``plan``, else those due ``days`` either side of today."""
+        today = self.today()
+        with self.session() as session:
+            if plan is not None and plan not in {p.id for p in plan_summaries(session, today=today)}:
+                raise NotFound(f"no stored plan “{plan}”; see `jiedian plan list`")
+            if unit is not None:
+                detail = show_unit(session, unit)
+                if detail is not None and detail.is_group and not detail.members:
+                    raise NotFound(f"“{detail.name}” is a group with no member units: it reaches "
+                                   f"no unit; give it members in the units file")
+            window = (None, None) if plan else (today - timedelta(days=days), today + timedelta(days=days))
+            return status_matrix(session, today=today, plan=plan, unit=unit,
+                                 start=window[0], end=window[1])
+
+    def write_report(self, plan: str, output: Path, fmt: str, unit: str | None = None) -> Matrix:
+        """The plan's matrix as a ``fmt`` file (one of REPORT_FORMATS)."""
+        matrix = self.matrix(plan=plan, unit=unit, days=0)
+        try:
+            write_report(matrix, plan, output, fmt)
+        except OSError as error:
+            raise SettingsError(f"{output}: cannot be written: {error.strerror}") from None
+        return matrix
+
+    def reminders(self, which: str, unit: str | None = None, limit: int = 200) -> list[ReminderView]:
+        with self.session() as session:
+            return list_reminders(session, which=which, unit=unit, now=self.now(), limit=limit)
+
+    def deliveries(self, since: date, unit: str | None = None) -> list[DeliveryView]:
+        moment = datetime.combine(since, datetime.min.time(), SHANGHAI)
+        with self.session() as session:
+            return list_deliveries(session, since=moment, unit=unit)
+
+    # ── delivery ─────────────────────────────────────────────────────────────────────
+
+    @cached_property
+    def secrets(self) -> notifiers.Secrets:
+        return notifiers.Secrets.load(self.settings.secrets_file)
+
+    @cached_property
+    def templates(self) -> Templates:
+        try:
+            return Templates(self.settings.templates)
+        except (ValueError, OSError) as error:
+            raise SettingsError(f"JIEDIAN_TEMPLATES: {error}") from None
+
+    def send_test(self, unit: str, channel: str | None = None) -> list[ChannelAnswer]:
+        with self.session() as session:
+            try:
+                return send_test(session, unit, today=self.today(), secrets=self.secrets,
+                                 channel_id=channel, link=self.settings.base_url + "/",
+                                 templates=self.templates)
+            except LookupError as error:
+                raise NotFound(str(error).strip("'\"")) from None
+
+    def bootstrap(self, *, demo: bool) -> list[str]:
+        """What ``serve`` loads at start: JIEDIAN_UNITS, and for a demo on an empty store the
+        bundled units and plans for this year. A deployment never loads anything bundled:
+        the demo plans of other towns must not reach real units whose names match (各党支部).
+        Returns what was done, for the log."""
+        done: list[str] = []
+        units_path = self.settings.units_path
+        if not (units_path or demo):
+            return done
+        today, now = self.today(), self.now()
+        with self.session() as session:
+            if units_path:
+                import_units(session, plans.load_units(units_path), now=now)
+            if demo and not plan_summaries(session, today=today):
+                if not units_path and not list_units(session):
+                    import_units(session, plans.load_units(plans.BUNDLED_UNITS), now=now)
+                for item in plans.expand_files([plans.BUNDLED_PLANS], self.calendar):
+                    import_plan(session, item, self.calendar, now=now, year=today.year)
+                done.append(f"demo: loaded the bundled units and plans for {today.year} into an "
+                            f"empty store (a deployment runs `jiedian serve` without --demo and "
+                            f"adds its own plans)")
+            self._sync(session, None)
+            session.commit()
+        return done
+
+    def daemon(self, *, clock: Callable[[], datetime], worker: str | None = None,
+               lease: float = 120.0, batch: int = 500, tick: float = 10.0) -> Daemon:
+        """The dispatcher and its scheduler over the store (started by the caller)."""
+        try:
+            escalate = parse_escalations(self.settings.escalate)
+        except ValueError as error:
+            raise SettingsError(f"JIEDIAN_ESCALATE: {error}") from None
+        dispatcher = Dispatcher(self.engine, worker=worker or f"{socket.gethostname()}-{os.getpid()}",
+                                secrets=self.secrets, templates=self.templates,
+                                base_url=self.settings.base_url, lease=timedelta(seconds=lease),
+                                batch=batch, escalate=escalate)
+        return Daemon(self.engine, self.calendar, dispatcher, policy=self.policy, clock=clock,
+                      tick_seconds=tick)
+
+    def web(self, *, clock: Callable[[], datetime],
+            health: Callable[[], dict[str, Any]] | None = None) -> Any:
+        """The feeds and calendar pages (an ASGI app)."""
+        return create_app(self.engine, self.calendar, clock=clock, base_url=self.settings.base_url,
+                          health=health)
