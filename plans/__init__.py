@@ -5,11 +5,9 @@
 ['2011-06-30']
 """
 
-from __future__ import annotations
-
-import importlib
-from pathlib import Path
-from typing import Any
+import importlib as _importlib
+from pathlib import Path as _Path
+from typing import Any as _Any
 
 # Each public name and the module defining it, imported on first use (PEP 562), so a
 # command pays only for what it touches (`jiedian when` needs no SQLAlchemy or httpx).
@@ -28,8 +26,8 @@ _EXPORTS = {name: f"plans.{module}" for module, names in {
     "_units": "UnitsDirectory load_units name_key",
 }.items() for name in names.split()}
 
-BUNDLED_PLANS = Path(__file__).parent / "catalog"  # the transcribed seed plans
-BUNDLED_UNITS = Path(__file__).parent / "units.yaml"  # their units, console channels only
+BUNDLED_PLANS = _Path(__file__).parent / "catalog"  # the transcribed seed plans
+BUNDLED_UNITS = _Path(__file__).parent / "units.yaml"  # their units, console channels only
 
 __all__ = [
     "BUNDLED_PLANS",
@@ -76,11 +74,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value  # later lookups are plain attribute reads
     return value
 

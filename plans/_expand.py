@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from plans._calendar import ChinaCalendar
 from plans._expressions import Occurrence, Rule, parse
-from plans._loader import LoadedPlan
-from plans._schema import Kind, Milestone, Offset, WorkdayPolicy, parse_offset
+
+if TYPE_CHECKING:  # `jiedian when` reads expressions without loading the plan file's schema
+    from plans._loader import LoadedPlan
+    from plans._schema import Kind, Milestone, Offset, WorkdayPolicy
 
 __all__ = [
     "Node",
@@ -69,6 +72,8 @@ def effective_remind(loaded: LoadedPlan, milestone: Milestone, kind: str) -> tup
     """The milestone's reminder offsets: its own, else the plan's, else the kind's default."""
     offsets = milestone.remind or loaded.plan.remind
     if offsets is None:
+        from plans._schema import parse_offset
+
         return tuple(parse_offset(text) for text in DEFAULT_REMIND[kind])
     return tuple(offsets)
 

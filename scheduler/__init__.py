@@ -5,10 +5,8 @@ The engine is built from settings by `open_store` and passed in as sessions;
 read the clock).
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+import importlib as _importlib
+from typing import Any as _Any
 
 # Each public name and the module defining it, imported on first use (PEP 562), so a
 # command pays only for what it touches (`jiedian when` needs no SQLAlchemy or httpx).
@@ -101,11 +99,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value  # later lookups are plain attribute reads
     return value
 

@@ -22,54 +22,35 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import Engine
-from sqlmodel import Session
 
 import notifiers
 import plans
-from plans import ChinaCalendar, LoadedPlan
-from scheduler._daemon import Daemon
-from scheduler._db import open_store
-from scheduler._dispatch import Dispatcher
-from scheduler._feeds import (
-    Feed,
-    render_feed,
-    scope_all,
-    scope_plan,
-    scope_unit_token,
-    unit_feed_urls,
-)
-from scheduler._importer import ImportReport, import_plan, remove_plan, stored_plan
-from scheduler._messages import Templates
-from scheduler._notify import ChannelAnswer, send_test
-from scheduler._queries import (
-    DeliveryView,
-    PlanSummary,
-    ReminderView,
-    Upcoming,
-    list_deliveries,
-    list_reminders,
-    plan_summaries,
-    upcoming,
-)
-from scheduler._reminders import Policy, sync_reminders
-from scheduler._report import write_report
+import scheduler
 from scheduler._settings import Settings, SettingsError
-from scheduler._supervision import AckResult, Matrix, acknowledge, parse_escalations, status_matrix
-from scheduler._units_store import (
-    UnitDetail,
-    UnitsReport,
-    find_unit,
-    import_units,
-    list_units,
-    rotate_token,
-    show_unit,
-    unknown_units,
-)
-from scheduler._web import create_app
+
+if TYPE_CHECKING:  # the store's parts load when a method first needs them (`jiedian when` never does)
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from plans import ChinaCalendar, LoadedPlan
+    from scheduler import (
+        AckResult,
+        ChannelAnswer,
+        Daemon,
+        DeliveryView,
+        Feed,
+        ImportReport,
+        Matrix,
+        PlanSummary,
+        Policy,
+        ReminderView,
+        Templates,
+        UnitDetail,
+        UnitsReport,
+        Upcoming,
+    )
 
 __all__ = ["AddResult", "NotFound", "Office", "UnitsImport"]
 
@@ -129,12 +110,14 @@ class Office:
     def engine(self) -> Engine:
         """The store, opened (and migrated) on first use."""
         if self._engine is None:
-            self._engine = open_store(self.settings.database_url,
+            self._engine = scheduler.open_store(self.settings.database_url,
                                       create_folder=self.settings.default_database)
         return self._engine
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        from sqlmodel import Session  # here: see the imports above
+
         with Session(self.engine) as session:
             yield session
 
@@ -146,7 +129,7 @@ class Office:
     @cached_property
     def policy(self) -> Policy:
         try:
-            return Policy.parse(self.settings.quiet_hours, self.settings.rest_days)
+            return scheduler.Policy.parse(self.settings.quiet_hours, self.settings.rest_days)
         except ValueError as error:
             raise SettingsError(str(error)) from None
 
@@ -155,7 +138,7 @@ class Office:
         ids = None if ids is None else sorted(set(ids))
         if ids == []:
             return
-        sync_reminders(session, self.calendar, self.policy, now=self.now(), occurrence_ids=ids)
+        scheduler.sync_reminders(session, self.calendar, self.policy, now=self.now(), occurrence_ids=ids)
 
     # ── plans ────────────────────────────────────────────────────────────────────────
 
@@ -166,7 +149,7 @@ class Office:
         """A stored plan's latest year, as if read from its file (``plan add ID --year Y``)."""
         with self.session() as session:
             try:
-                return stored_plan(session, plan_id, self.calendar)
+                return scheduler.stored_plan(session, plan_id, self.calendar)
             except KeyError:
                 raise NotFound(f"no such file and no stored plan “{plan_id}”; "
                                f"see `jiedian plan list`") from None
@@ -184,13 +167,13 @@ class Office:
         with self.session() as session:
             for item in loaded:
                 try:
-                    result.reports.append(import_plan(session, item, self.calendar, now=now,
+                    result.reports.append(scheduler.import_plan(session, item, self.calendar, now=now,
                                                       year=year, dry_run=dry_run))
                 except plans.ExpressionError as error:
                     raise plans.PlanError([f"{item.path}: {error}"]) from None
                 progress()
             names = {n for item in loaded for m in item.plan.milestones for n in (*m.lead, *m.units)}
-            for name, close in unknown_units(session, names).items():
+            for name, close in scheduler.unknown_units(session, names).items():
                 hint = f"; closest known: {'、'.join(close)}" if close else ""
                 result.warnings.append(f"unit “{name}” is not in the units directory{hint}")
             if dry_run:
@@ -204,7 +187,7 @@ class Office:
         """Cancel the plan's (or one year's) nodes not yet due; how many."""
         with self.session() as session:
             try:
-                count = remove_plan(session, plan_id, self.calendar, today=self.today(),
+                count = scheduler.remove_plan(session, plan_id, self.calendar, today=self.today(),
                                     now=self.now(), year=year)
             except KeyError:
                 stored = "" if year is None else f" for {year}"
@@ -215,26 +198,26 @@ class Office:
 
     def plans(self) -> list[PlanSummary]:
         with self.session() as session:
-            return plan_summaries(session, today=self.today())
+            return scheduler.plan_summaries(session, today=self.today())
 
     def stored_nodes(self, plan_id: str, year: int | None = None,
                      since: date | None = None) -> tuple[list[PlanSummary], list[Upcoming]]:
         """A stored plan's years, and its nodes since ``since`` (default: all of them),
         counted down from today."""
         with self.session() as session:
-            found = [s for s in plan_summaries(session, today=self.today())
+            found = [s for s in scheduler.plan_summaries(session, today=self.today())
                      if s.id == plan_id and (year is None or s.applied_year == year)]
             if not found:
                 stored = "" if year is None else f" for {year}"
                 raise NotFound(f"no stored plan “{plan_id}”{stored} and no such file; "
                                f"see `jiedian plan list`")
-            rows = upcoming(session, self.calendar, today=self.today(), since=since or date(1900, 1, 1),
+            rows = scheduler.upcoming(session, self.calendar, today=self.today(), since=since or date(1900, 1, 1),
                             days=400 * 365, plan=plan_id, year=year)
         return found, rows
 
     def upcoming(self, days: int, unit: str | None = None, plan: str | None = None) -> list[Upcoming]:
         with self.session() as session:
-            return upcoming(session, self.calendar, today=self.today(), days=days, unit=unit, plan=plan)
+            return scheduler.upcoming(session, self.calendar, today=self.today(), days=days, unit=unit, plan=plan)
 
     # ── units ────────────────────────────────────────────────────────────────────────
 
@@ -242,26 +225,26 @@ class Office:
         """Replace the stored directory with ``path``'s (units keep their identity by name)."""
         directory = plans.load_units(path)
         with self.session() as session:
-            report = import_units(session, directory, now=self.now())
+            report = scheduler.import_units(session, directory, now=self.now())
             self._sync(session, None)  # whom each node reaches may have changed anywhere
             session.commit()
         return UnitsImport(directory, report)
 
     def units(self) -> list[UnitDetail]:
         with self.session() as session:
-            return list_units(session)
+            return scheduler.list_units(session)
 
     def unit(self, name: str) -> UnitDetail:
         with self.session() as session:
-            detail = show_unit(session, name)
+            detail = scheduler.show_unit(session, name)
             if detail is None:
-                close = unknown_units(session, {name}).get(name, [])
+                close = scheduler.unknown_units(session, {name}).get(name, [])
                 hint = f"; did you mean {'、'.join(close)}?" if close else "; see `jiedian units list`"
                 raise NotFound(f"unknown unit “{name}”{hint}")
             return detail
 
     def _token(self, session: Session, name: str) -> str:
-        row = find_unit(session, name)
+        row = scheduler.find_unit(session, name)
         if row is None:
             raise NotFound(f"unknown unit “{name}”; see `jiedian units list`")
         return str(row.feed_token)
@@ -269,35 +252,35 @@ class Office:
     def feed_urls(self, name: str) -> tuple[str, str]:
         """The unit's feed as (the base URL's scheme, webcal)."""
         with self.session() as session:
-            return unit_feed_urls(self.settings.base_url, self._token(session, name))
+            return scheduler.unit_feed_urls(self.settings.base_url, self._token(session, name))
 
     def rotate_token(self, name: str) -> tuple[str, str]:
         """A new feed URL for the unit (the old one stops at once): (its name, the URL)."""
         with self.session() as session:
             try:
-                row = rotate_token(session, name, now=self.now())
+                row = scheduler.rotate_token(session, name, now=self.now())
             except LookupError as error:
                 raise NotFound(str(error).strip("'\"")) from None
             session.commit()
-            return str(row.name), unit_feed_urls(self.settings.base_url, str(row.feed_token))[0]
+            return str(row.name), scheduler.unit_feed_urls(self.settings.base_url, str(row.feed_token))[0]
 
     def export_feed(self, *, plan: str | None = None, unit: str | None = None,
                     alarms: bool = True) -> Feed:
         with self.session() as session:
-            scope = scope_all()
+            scope = scheduler.scope_all()
             if plan:
-                scope = scope_plan(session, plan)  # type: ignore[assignment]
+                scope = scheduler.scope_plan(session, plan)  # type: ignore[assignment]
                 if scope is None:
                     raise NotFound(f"no stored plan “{plan}”; see `jiedian plan list`")
             elif unit:
-                scope = scope_unit_token(session, self._token(session, unit))  # type: ignore[assignment]
-            return render_feed(session, scope, self.calendar, now=self.now(), alarms=alarms)
+                scope = scheduler.scope_unit_token(session, self._token(session, unit))  # type: ignore[assignment]
+            return scheduler.render_feed(session, scope, self.calendar, now=self.now(), alarms=alarms)
 
     # ── supervision (督办) ────────────────────────────────────────────────────────────
 
     def acknowledge(self, occurrence: str, unit: str, note: str | None = None) -> AckResult:
         with self.session() as session:
-            result = acknowledge(session, occurrence, unit, self.calendar, now=self.now(),
+            result = scheduler.acknowledge(session, occurrence, unit, self.calendar, now=self.now(),
                                  source="cli", note=note)
             session.commit()
         return result
@@ -306,34 +289,34 @@ class Office:
         """Nodes × units: every node of ``plan``, else those due ``days`` either side of today."""
         today = self.today()
         with self.session() as session:
-            if plan is not None and plan not in {p.id for p in plan_summaries(session, today=today)}:
+            if plan is not None and plan not in {p.id for p in scheduler.plan_summaries(session, today=today)}:
                 raise NotFound(f"no stored plan “{plan}”; see `jiedian plan list`")
             if unit is not None:
-                detail = show_unit(session, unit)
+                detail = scheduler.show_unit(session, unit)
                 if detail is not None and detail.is_group and not detail.members:
                     raise NotFound(f"“{detail.name}” is a group with no member units: it reaches "
                                    f"no unit; give it members in the units file")
             window = (None, None) if plan else (today - timedelta(days=days), today + timedelta(days=days))
-            return status_matrix(session, today=today, plan=plan, unit=unit,
+            return scheduler.status_matrix(session, today=today, plan=plan, unit=unit,
                                  start=window[0], end=window[1])
 
     def write_report(self, plan: str, output: Path, fmt: str, unit: str | None = None) -> Matrix:
         """The plan's matrix as a ``fmt`` file (one of REPORT_FORMATS)."""
         matrix = self.matrix(plan=plan, unit=unit, days=0)
         try:
-            write_report(matrix, plan, output, fmt)
+            scheduler.write_report(matrix, plan, output, fmt)
         except OSError as error:
             raise SettingsError(f"{output}: cannot be written: {error.strerror}") from None
         return matrix
 
     def reminders(self, which: str, unit: str | None = None, limit: int = 200) -> list[ReminderView]:
         with self.session() as session:
-            return list_reminders(session, which=which, unit=unit, now=self.now(), limit=limit)
+            return scheduler.list_reminders(session, which=which, unit=unit, now=self.now(), limit=limit)
 
     def deliveries(self, since: date, unit: str | None = None) -> list[DeliveryView]:
         moment = datetime.combine(since, datetime.min.time(), SHANGHAI)
         with self.session() as session:
-            return list_deliveries(session, since=moment, unit=unit)
+            return scheduler.list_deliveries(session, since=moment, unit=unit)
 
     # ── delivery ─────────────────────────────────────────────────────────────────────
 
@@ -344,14 +327,14 @@ class Office:
     @cached_property
     def templates(self) -> Templates:
         try:
-            return Templates(self.settings.templates)
+            return scheduler.Templates(self.settings.templates)
         except (ValueError, OSError) as error:
             raise SettingsError(f"JIEDIAN_TEMPLATES: {error}") from None
 
     def send_test(self, unit: str, channel: str | None = None) -> list[ChannelAnswer]:
         with self.session() as session:
             try:
-                return send_test(session, unit, today=self.today(), secrets=self.secrets,
+                return scheduler.send_test(session, unit, today=self.today(), secrets=self.secrets,
                                  channel_id=channel, link=self.settings.base_url + "/",
                                  templates=self.templates)
             except LookupError as error:
@@ -369,12 +352,12 @@ class Office:
         today, now = self.today(), self.now()
         with self.session() as session:
             if units_path:
-                import_units(session, plans.load_units(units_path), now=now)
-            if demo and not plan_summaries(session, today=today):
-                if not units_path and not list_units(session):
-                    import_units(session, plans.load_units(plans.BUNDLED_UNITS), now=now)
+                scheduler.import_units(session, plans.load_units(units_path), now=now)
+            if demo and not scheduler.plan_summaries(session, today=today):
+                if not units_path and not scheduler.list_units(session):
+                    scheduler.import_units(session, plans.load_units(plans.BUNDLED_UNITS), now=now)
                 for item in plans.expand_files([plans.BUNDLED_PLANS], self.calendar):
-                    import_plan(session, item, self.calendar, now=now, year=today.year)
+                    scheduler.import_plan(session, item, self.calendar, now=now, year=today.year)
                 done.append(f"demo: loaded the bundled units and plans for {today.year} into an "
                             f"empty store (a deployment runs `jiedian serve` without --demo and "
                             f"adds its own plans)")
@@ -386,18 +369,18 @@ class Office:
                lease: float = 120.0, batch: int = 500, tick: float = 10.0) -> Daemon:
         """The dispatcher and its scheduler over the store (started by the caller)."""
         try:
-            escalate = parse_escalations(self.settings.escalate)
+            escalate = scheduler.parse_escalations(self.settings.escalate)
         except ValueError as error:
             raise SettingsError(f"JIEDIAN_ESCALATE: {error}") from None
-        dispatcher = Dispatcher(self.engine, worker=worker or f"{socket.gethostname()}-{os.getpid()}",
+        dispatcher = scheduler.Dispatcher(self.engine, worker=worker or f"{socket.gethostname()}-{os.getpid()}",
                                 secrets=self.secrets, templates=self.templates,
                                 base_url=self.settings.base_url, lease=timedelta(seconds=lease),
                                 batch=batch, escalate=escalate)
-        return Daemon(self.engine, self.calendar, dispatcher, policy=self.policy, clock=clock,
+        return scheduler.Daemon(self.engine, self.calendar, dispatcher, policy=self.policy, clock=clock,
                       tick_seconds=tick)
 
     def web(self, *, clock: Callable[[], datetime],
             health: Callable[[], dict[str, Any]] | None = None) -> Any:
         """The feeds and calendar pages (an ASGI app)."""
-        return create_app(self.engine, self.calendar, clock=clock, base_url=self.settings.base_url,
+        return scheduler.create_app(self.engine, self.calendar, clock=clock, base_url=self.settings.base_url,
                           health=health)

@@ -6,6 +6,7 @@ Read once at the edge (the CLI) and passed down; nothing else reads os.environ.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,14 +90,10 @@ class Settings:
 
 
 def _check_database_url(url: str) -> None:
-    from sqlalchemy.engine import make_url  # here: `jiedian when` never needs SQLAlchemy
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError:
-        backend = ""
-    if backend not in DATABASE_SCHEMES:
+    # The scheme by its form (dialect[+driver]://), not by SQLAlchemy: `jiedian when` reads the
+    # settings too and must not pay for importing it. open_store parses the rest.
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9]*)(?:\+[A-Za-z0-9_]+)?://", url)
+    if scheme is None or scheme[1].lower() not in DATABASE_SCHEMES:
         said = f"“{url.split('://')[0]}://…” is not a kind of database Jiedian works with" \
             if "://" in url else f"“{url}” is not a database URL"
         raise SettingsError(f"JIEDIAN_DATABASE_URL {said}; Jiedian works with SQLite "

@@ -149,12 +149,6 @@ def test_events_file(tmp_path: Path) -> None:
         plans.load_events(bad)
 
 
-def test_public_surface_is_explicit() -> None:
-    public = {name for name in vars(plans) if not name.startswith("_")}
-    # Submodules are private (underscored); only __all__ names are public.
-    assert public == set(plans.__all__)
-
-
 CAMPAIGN = """\
 id: gonghui-2010
 title: 党群共建创先争优活动实施方案

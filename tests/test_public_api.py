@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -27,6 +28,9 @@ def test_every_name_in_all_imports(package: str) -> None:
     module = importlib.import_module(package)
     for name in module.__all__:
         assert getattr(module, name) is not None, name
+    public = {name for name, value in vars(module).items()
+              if not name.startswith("_") and not isinstance(value, types.ModuleType)}  # channels are modules
+    assert public <= set(module.__all__), f"public but not in __all__: {public - set(module.__all__)}"
     with pytest.raises(AttributeError):
         module.no_such_name  # noqa: B018 - the lookup is the test
 
