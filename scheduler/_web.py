@@ -15,7 +15,13 @@
   again says when it was confirmed.
 - ``GET /status`` (``?plan=ID``, ``?unit=NAME``): the matrix of nodes × responsible units,
   done / pending / overdue (without a plan: nodes due within 30 days either side of today).
+- ``GET /year`` (``?plan=ID``, ``?year=YYYY``) and ``GET /u/{token}/year``: the printable
+  年度工作安排表, a year's nodes by month, with a print stylesheet.
 - ``GET /healthz`` when given a ``health`` callable (the daemon's): its JSON, 503 unless ``ok``.
+
+Pages are Jinja2 templates (``scheduler/pages``, autoescaped: a plan's text can never become
+markup) rendered through Starlette; the stylesheet is ``/static/jiedian.css``. On a phone
+(≤ 600 px) the month is a list of its days with nodes and the status matrix a list by unit.
 
 The clock is injected (tests freeze it); endpoints are plain functions, so Starlette runs
 them, and their database work, in its threadpool; each request has its own Session.
@@ -23,17 +29,19 @@ them, and their database work, in its threadpool; each request has its own Sessi
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
 from zoneinfo import ZoneInfo
 
+import jinja2
 import segno
+from markupsafe import Markup, escape
 from sqlalchemy import Engine, and_, or_, select
 from sqlmodel import Session
 from starlette.applications import Starlette
@@ -43,8 +51,10 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
 
 from plans import ChinaCalendar
 from scheduler._db import generation
@@ -65,11 +75,10 @@ from scheduler._models import (
     PlanRow,
     UnitRow,
 )
-from scheduler._queries import plan_summaries
+from scheduler._queries import plan_summaries, upcoming
 from scheduler._supervision import (
     STATE_ZH,
     AckError,
-    Matrix,
     acknowledge,
     addressed_units,
     status_matrix,
@@ -82,19 +91,47 @@ ICS = "text/calendar; charset=utf-8"
 NOT_FOUND = "Not Found"  # the same body for an unknown path and a wrong token
 WEEKDAYS = "一二三四五六日"
 FIRST_MONTH, LAST_MONTH = date(1900, 1, 1), date(2200, 12, 1)
+PAGES = Path(__file__).parent / "pages"
+MARK = {"done": "✓", "pending": "…", "overdue": "✗"}
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 _OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
 _OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
+
+
+def _local(moment: datetime) -> str:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _templates() -> Jinja2Templates:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(PAGES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True)
+    env.filters.update(qr=lambda url, label, scale: _qr(url, label, scale=scale),
+                       webcal=lambda url: "webcal://" + url.split("://", 1)[1], local=_local)
+    return Jinja2Templates(env=env)
 
 
 def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], datetime],
                base_url: str, health: Callable[[], dict[str, Any]] | None = None) -> Starlette:
     """The ASGI app: feeds and calendar pages over ``engine``; links start with ``base_url``."""
     base_url = base_url.rstrip("/")
+    templates = _templates()
 
     def now() -> datetime:
         moment = clock()
         return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+
+    def page(request: Request, template: str, status: int = 200,
+             headers: dict[str, str] | None = None, **context: Any) -> Response:
+        context = {"private": False, "title": context.get("name", ""), **context}
+        return templates.TemplateResponse(request, template, context,
+                                          status_code=status, headers=headers)
+
+    def notice(request: Request, title: str, text: str, status: int, headers: dict[str, str],
+               *, ok: bool = False) -> Response:
+        return page(request, "notice.html", status, headers, title=title, text=text, ok=ok,
+                    private=True)
 
     # A feed's scope and validators, kept while the store's generation and the day stand
     # still: a 304 then costs one primary-key read (see StoreStateRow).
@@ -147,24 +184,11 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
             scope = scope_all()
             nodes = _nodes(session, scope, month)
             summaries = plan_summaries(session, today=moment.astimezone(SHANGHAI).date())
-        url = f"{base_url}/feeds/all.ics"
-        feeds = [_feed_box("全部节点", url, "全部节点", scale=4)]
-        rows = []
-        for plan in summaries:
-            plan_url = f"{base_url}/feeds/plan/{quote(plan.id, safe='')}.ics"
-            status = "" if plan.status == "active" else "（已移除）"
-            rows.append(
-                f"<tr><td>{_e(plan.title)}{status}<br><small>{_e(plan.id)}</small></td>"
-                f"<td>{plan.applied_year}</td><td>{plan.active}</td>"
-                f"<td>{_e(plan.next_due.isoformat() if plan.next_due else '—')}</td>"
-                f"<td>{_links(plan_url)}<details><summary>二维码</summary>"
-                f"{_qr(plan_url, plan.title, scale=3)}</details></td></tr>")
-        plans_html = (
-            "<section><h2>各计划的订阅</h2><table class='plans'><thead><tr><th>计划</th>"
-            "<th>年度</th><th>节点</th><th>下一个截止</th><th>订阅</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table></section>") if rows else ""
-        body = _page(scope.name, month, moment, nodes, calendar, feeds) + plans_html
-        return HTMLResponse(_document(scope.name, body))
+        listed = [{**vars(p), "url": f"{base_url}/feeds/plan/{quote(p.id, safe='')}.ics"} for p in summaries]
+        boxes = [("全部节点", f"{base_url}/feeds/all.ics", "全部节点", 4)]
+        return page(request, "month.html", name=scope.name, feeds=boxes, plans=listed,
+                    year_link=f"/year?year={month.year}",
+                    **_month_context(month, moment, nodes, calendar))
 
     def unit_page(request: Request) -> Response:
         moment, token = now(), request.path_params["token"]
@@ -177,28 +201,67 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
                 UnitRow.feed_token == token)).scalar_one()
             nodes = _nodes(session, scope, month)
         url, _ = unit_feed_urls(base_url, token)
-        box = _feed_box(f"{unit}的日历", url, unit, scale=5,
-                        note="这个链接就是口令：只发给本单位的人；泄露后可更换"
-                             "（jiedian units rotate-token）。")
-        body = _page(scope.name, month, moment, nodes, calendar, [box])
-        return HTMLResponse(_document(scope.name, body, private=True),
-                            headers={"Cache-Control": "private, no-cache",
-                                     "Referrer-Policy": "no-referrer"})
+        boxes = [(f"{unit}的日历", url, unit, 5,
+                  "这个链接就是口令：只发给本单位的人；泄露后请管理员更换，旧链接随即失效。")]
+        return page(request, "month.html", headers={"Cache-Control": "private, no-cache",
+                                                    "Referrer-Policy": "no-referrer"},
+                    name=scope.name, feeds=boxes, plans=[], private=True,
+                    year_link=f"/u/{token}/year?year={month.year}",
+                    **_month_context(month, moment, nodes, calendar))
 
-    def ack_view(token: str, occurrence_id: str, note: str | None, confirm: bool) -> Response:
+    def year_page(request: Request) -> Response:
+        """The printable 年度工作安排表 of every plan, one plan (?plan=) or one unit (/u/…/year)."""
         moment = now()
-        private = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        token, plan = request.path_params.get("token"), request.query_params.get("plan")
+        year = _year(request, moment)
+        with Session(engine) as session:
+            unit = None
+            if token is not None:
+                unit = session.execute(select(UnitRow.name).where(  # type: ignore[call-overload]
+                    UnitRow.feed_token == token)).scalar()
+                if unit is None:
+                    raise HTTPException(404)
+            title = "全部计划"
+            if plan is not None:
+                row = session.get(PlanRow, plan)
+                if row is None:
+                    return notice(request, "没有这个计划", f"没有找到计划“{plan}”。", 404, {})
+                title = row.title
+            first = date(year, 1, 1)
+            rows = upcoming(session, calendar, today=first, days=(date(year, 12, 31) - first).days,
+                            plan=plan, unit=unit)
+        months: dict[int, list[dict[str, str]]] = {}
+        for r in rows:
+            day = r.due if r.kind == "deadline" else r.start
+            if day.year != year:
+                continue
+            when = f"{r.due.month}月{r.due.day}日前" if r.kind == "deadline" else \
+                f"{r.start.month}月{r.start.day}日" + ("" if r.start == r.end else f"至{r.end.month}月{r.end.day}日")
+            months.setdefault(day.month, []).append({
+                "when": when + (f" {r.part_of_day}" if r.part_of_day else ""), "title": r.title,
+                "kind": KIND_ZH[r.kind], "lead": "、".join(r.lead), "units": "、".join(r.units)})
+        name = f"{year}年度工作安排表 · {unit or title}"
+        query = f"plan={quote(plan, safe='')}&" if plan else ""
+        headers = {"Cache-Control": "private, no-cache", "Referrer-Policy": "no-referrer"} if unit else {}
+        return page(request, "year.html", headers=headers, title=name, name=name, year=year,
+                    months=sorted(months.items()), count=sum(len(v) for v in months.values()),
+                    query=query, today=moment.astimezone(SHANGHAI).date(), private=unit is not None)
+
+    def ack_view(request: Request, token: str, occurrence_id: str, note: str | None,
+                 confirm: bool) -> Response:
+        moment = now()
         with Session(engine) as session:
             unit = session.execute(select(UnitRow).where(UnitRow.feed_token == token)  # type: ignore[arg-type]
                                    ).scalars().first()
             if unit is None:
-                return _notice("链接无效", "这个办结确认链接无效或已更换（口令不对，或本单位的订阅链接已更换）。"
-                               "请使用最新提醒消息中的链接。未作任何改动。", 404, private)
+                return notice(request, "链接无效", "这个办结确认链接无效或已更换（口令不对，或本单位的订阅"
+                              "链接已更换）。请使用最新提醒消息中的链接。未作任何改动。", 404, PRIVATE)
             occurrence = session.get(OccurrenceRow, occurrence_id)
             if occurrence is None:
-                return _notice("没有这个节点", f"没有找到节点“{occurrence_id}”。未作任何改动。",
-                               404, private)
-            title = f"{occurrence.title}（{occurrence.due.isoformat()}）"
+                return notice(request, "没有这个节点", f"没有找到节点“{occurrence_id}”。未作任何改动。",
+                              404, PRIVATE)
+            plan = session.get(PlanRow, occurrence.plan_id)
+            title = f"{occurrence.title}（{_when(occurrence)}）"
             try:
                 if confirm:
                     result = acknowledge(session, occurrence_id, unit, calendar, now=moment,
@@ -216,28 +279,22 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
                 text = {"cancelled": f"节点“{title}”已取消，无需确认。未作任何改动。",
                         "not_addressed": f"节点“{title}”不是发给{unit.name}的（既非牵头单位，"
                                          f"也非责任单位）。未作任何改动。"}.get(error.reason, str(error))
-                return _notice("无法确认", text, 404 if error.reason == "not_addressed" else 409,
-                               private)
+                return notice(request, "无法确认", text, 404 if error.reason == "not_addressed" else 409,
+                              PRIVATE)
             if result is not None:
                 when = _local(result.done_at)
                 if result.created:
-                    return _notice("已确认办结", f"{unit.name}已确认办结“{title}”（{when}）。"
-                                   "本节点不再向本单位发送提醒。", 200, private, ok=True)
-                return _notice("此前已确认", f"{unit.name}已于{when}确认办结“{title}”"
-                               f"（{'网页' if result.source == 'web' else '命令行'}）；本次未作改动。",
-                               200, private, ok=True)
+                    return notice(request, "已确认办结", f"{unit.name}已确认办结“{title}”（{when}）。"
+                                  "本节点不再向本单位发送提醒。", 200, PRIVATE, ok=True)
+                return notice(request, "此前已确认", f"{unit.name}已于{when}确认办结“{title}”"
+                              f"（{'网页' if result.source == 'web' else '命令行'}）；本次未作改动。",
+                              200, PRIVATE, ok=True)
             if done is not None:
-                return _notice("此前已确认", f"{unit.name}已于{_local(done)}确认办结“{title}”。",
-                               200, private, ok=True)
-            body = (f"<section class='ack'><h1>办结确认</h1><p><strong>{_e(unit.name)}</strong></p>"
-                    f"<p>节点：<strong>{_e(occurrence.title)}</strong><br>"
-                    f"{_e(KIND_ZH[occurrence.kind])}：{_e(occurrence.due.isoformat())}</p>"
-                    f"<form method='post'><p><label>备注（可不填）<br><input name='note' "
-                    f"maxlength='500' size='40'></label></p>"
-                    f"<p><button type='submit'>确认本单位已办结</button></p></form>"
-                    f"<p><small>确认后，本单位不再收到这个节点的提醒；牵头单位能看到确认情况。"
-                    f"</small></p></section>")
-            return HTMLResponse(_document("办结确认", body, private=True), headers=private)
+                return notice(request, "此前已确认", f"{unit.name}已于{_local(done)}确认办结“{title}”。",
+                              200, PRIVATE, ok=True)
+            return page(request, "ack.html", headers=PRIVATE, title="办结确认", private=True,
+                        unit=unit.name, plan=plan.title if plan else occurrence.plan_id,
+                        node=occurrence, kind_zh=KIND_ZH[occurrence.kind])
 
     async def ack_page(request: Request) -> Response:
         token, occurrence_id = request.path_params["token"], request.path_params["occurrence_id"]
@@ -246,7 +303,7 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
             form = parse_qs((await request.body()).decode("utf-8", "replace"))
             note = (form.get("note", [""])[0].strip() or None)
             note = note[:500] if note else None
-        return await run_in_threadpool(ack_view, token, occurrence_id, note, confirm)
+        return await run_in_threadpool(ack_view, request, token, occurrence_id, note, confirm)
 
     def status_page(request: Request) -> Response:
         moment = now()
@@ -254,25 +311,22 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
         plan, unit = request.query_params.get("plan"), request.query_params.get("unit")
         with Session(engine) as session:
             if plan is not None and session.get(PlanRow, plan) is None:
-                return _notice("没有这个计划", f"没有找到计划“{plan}”。", 404, {})
+                return notice(request, "没有这个计划", f"没有找到计划“{plan}”。", 404, {})
             window = (None, None) if plan else (today - timedelta(days=30),
                                                  today + timedelta(days=30))
             try:
                 matrix = status_matrix(session, today=today, plan=plan, unit=unit,
                                        start=window[0], end=window[1])
             except AckError as error:
-                return _notice("没有这个单位", str(error), 404, {})
+                return notice(request, "没有这个单位", str(error), 404, {})
             summaries = plan_summaries(session, today=today)
         title = next((p.title for p in summaries if p.id == plan), plan)
         name = f"办结情况 · {title}" if title else "办结情况"
-        links = "".join(f"<a href='?plan={_e(quote(p.id, safe=''))}'>{_e(p.title)}</a>"
-                        for p in summaries if p.status == "active")
-        scope = "全部节点" if plan else "前后30天内截止的节点"
-        body = (f"<header><h1>{_e(name)}</h1></header><nav class='plans-nav'>"
-                f"<a href='?'>近期</a>{links}</nav><p>{_e(scope)}"
-                f"{_e(' · ' + unit) if unit else ''} · 今天 {today.isoformat()}</p>"
-                + _matrix_html(matrix))
-        return HTMLResponse(_document(name, body), headers={"Cache-Control": "no-cache"})
+        return page(request, "status.html", headers={"Cache-Control": "no-cache"}, title=name,
+                    name=name, plans=[p for p in summaries if p.status == "active"],
+                    scope="全部节点" if plan else "前后30天内截止的节点", unit=unit, today=today,
+                    matrix=matrix, counts=matrix.counts(), marks=list(MARK.items()), mark_of=MARK,
+                    states=STATE_ZH)
 
     def healthz(_request: Request) -> Response:
         status = health() if health else {}
@@ -285,11 +339,14 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
     routes = [
         Route("/", index),
         Route("/u/{token}", unit_page),
+        Route("/u/{token}/year", year_page),
+        Route("/year", year_page),
         Route("/ack/{token}/{occurrence_id:path}", ack_page, methods=["GET", "POST"]),
         Route("/status", status_page),
         Route("/feeds/all.ics", feed_all),
         Route("/feeds/plan/{plan_id}.ics", feed_plan),
         Route("/feeds/u/{token}.ics", feed_unit),
+        Mount("/static", StaticFiles(directory=PAGES / "static"), name="static"),
     ]
     if health is not None:
         routes.append(Route("/healthz", healthz))
@@ -300,11 +357,11 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
     )
 
 
-# --- supervision pages --------------------------------------------------------------------
-
-def _local(moment: datetime) -> str:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+def _when(occurrence: OccurrenceRow) -> str:
+    """截止 2011-04-29, or a phase's days: 2011-06-24 至 2011-07-08."""
+    if occurrence.kind == "phase" and occurrence.start != occurrence.end:
+        return f"{occurrence.start.isoformat()} 至 {occurrence.end.isoformat()}"
+    return occurrence.due.isoformat()
 
 
 def _done_before(session: Session, occurrence_id: str, unit_id: int) -> datetime | None:
@@ -313,40 +370,13 @@ def _done_before(session: Session, occurrence_id: str, unit_id: int) -> datetime
         AcknowledgementRow.unit_id == unit_id)).scalar()  # type: ignore[arg-type]
 
 
-def _notice(title: str, text: str, status: int, headers: dict[str, str], *,
-            ok: bool = False) -> Response:
-    body = (f"<section class='notice {'ok' if ok else 'bad'}'><h1>{_e(title)}</h1>"
-            f"<p>{_e(text)}</p></section>")
-    return HTMLResponse(_document(title, body, private=True), status_code=status, headers=headers)
-
-
-MARK = {"done": "✓", "pending": "…", "overdue": "✗"}
-
-
-def _matrix_html(matrix: Matrix) -> str:
-    if not matrix.rows:
-        return "<p class='empty'>没有需要确认办结的节点。</p>"
-    counts = matrix.counts()
-    legend = "".join(f"<li><span class='cell {state}'>{MARK[state]}</span>{_e(STATE_ZH[state])} "
-                     f"<b data-count='{state}'>{counts[state]}</b></li>" for state in MARK)
-    head = "".join(f"<th class='unit'>{_e(unit)}</th>" for unit in matrix.units)
-    rows = []
-    for row in matrix.rows:
-        cells = []
-        for unit in matrix.units:
-            state = row.cells.get(unit)
-            if state is None:
-                cells.append("<td class='cell none'></td>")
-                continue
-            tip = STATE_ZH[state] + (f" {_local(row.done_at[unit])}" if unit in row.done_at else "")
-            cells.append(f"<td class='cell {state}' data-unit='{_e(unit)}' data-state='{state}' "
-                         f"title='{_e(tip)}'>{MARK[state]}</td>")
-        rows.append(f"<tr data-id='{_e(row.occurrence_id)}'><td class='due'>{row.due.isoformat()}"
-                    f"</td><th class='node' title='{_e(row.plan_id)}'>{_e(row.title)}</th>"
-                    f"{''.join(cells)}</tr>")
-    return (f"<ul class='legend'>{legend}</ul><div class='scroll'><table class='matrix'><thead>"
-            f"<tr><th>截止</th><th>节点</th>{head}</tr></thead><tbody>{''.join(rows)}"
-            f"</tbody></table></div>")
+def _year(request: Request, moment: datetime) -> int:
+    text = request.query_params.get("year")
+    if text is None:
+        return moment.astimezone(SHANGHAI).year
+    if not text.isdigit() or not 1900 <= int(text) <= 2200:
+        raise HTTPException(400, "year: YYYY, e.g. 2011")
+    return int(text)
 
 
 # --- HTTP caching -------------------------------------------------------------------------
@@ -386,6 +416,13 @@ class _Node:
     last: date
     part_of_day: str | None
     plan: str
+
+    @property
+    def describe(self) -> str:
+        days = self.first.isoformat() if self.first == self.last else \
+            f"{self.first.isoformat()} 至 {self.last.isoformat()}"
+        when = f"{days} {self.part_of_day}" if self.part_of_day else days
+        return f"【{KIND_ZH[self.kind]}】{self.title}\n{when}\n{self.plan}"
 
 
 def _month(request: Request, moment: datetime) -> date:
@@ -453,18 +490,22 @@ def _lanes(nodes: Sequence[_Node]) -> list[tuple[int, _Node]]:
     return placed
 
 
-def _describe(node: _Node) -> str:
-    days = node.first.isoformat() if node.first == node.last else \
-        f"{node.first.isoformat()} 至 {node.last.isoformat()}"
-    when = f"{days} {node.part_of_day}" if node.part_of_day else days
-    return f"【{KIND_ZH[node.kind]}】{node.title}\n{when}\n{node.plan}"
+@dataclass(frozen=True)
+class _Bar:
+    node: _Node
+    lane: int
+    left: float  # % of the week's width
+    width: float
+    cut: str  # " from-before" / " goes-on" where the bar runs past the week or month
 
 
-def _page(name: str, month: date, moment: datetime, nodes: Sequence[_Node],
-          calendar: ChinaCalendar, feeds: Sequence[str]) -> str:
+def _month_context(month: date, moment: datetime, nodes: Sequence[_Node],
+                   calendar: ChinaCalendar) -> dict[str, Any]:
+    """What month.html shows: the weeks (cells, and bars for multi-day nodes in lanes), the
+    nodes running through the whole month, and the phone's agenda of days with nodes."""
     today, last_day = moment.astimezone(SHANGHAI).date(), _add_months(month, 1) - timedelta(days=1)
     single: dict[date, list[_Node]] = {}
-    throughout, several = [], []  # multi-day nodes covering the whole month, and the others
+    throughout, several = [], []
     for node in nodes:
         if node.first == node.last:
             single.setdefault(node.first, []).append(node)
@@ -473,161 +514,42 @@ def _page(name: str, month: date, moment: datetime, nodes: Sequence[_Node],
         else:
             several.append(node)
     bars = _lanes(several)
+
+    def mark(day: date) -> str:
+        return calendar.holiday_name(day) or ("班" if calendar.is_makeup_working_day(day) else "")
+
     weeks = []
     for week in _weeks(month):  # the days of other months are shown, without nodes
-        cells = []
-        for day in week:
-            classes = ["day"]
-            if day.month != month.month:
-                classes.append("out")
-            if not calendar.is_working_day(day):
-                classes.append("rest")
-            if day == today:
-                classes.append("today")
-            mark = calendar.holiday_name(day) or ("班" if calendar.is_makeup_working_day(day)
-                                                  else "")
-            items = "".join(
-                f"<li class='n {node.kind}' title='{_e(_describe(node))}'>"
-                f"{_e(node.part_of_day + ' ') if node.part_of_day else ''}{_e(node.title)}</li>"
-                for node in single.get(day, []))
-            cells.append(
-                f"<div class='{' '.join(classes)}' data-date='{day.isoformat()}'>"
-                f"<span class='num'>{day.day}</span>"
-                f"{f'<span class=mark>{_e(mark)}</span>' if mark else ''}"
-                f"{f'<ul>{items}</ul>' if items else ''}</div>")
-        segments, lanes = [], 0
+        cells = [{"day": day, "mark": mark(day), "nodes": single.get(day, []),
+                  "classes": " ".join(["day", *(["out"] if day.month != month.month else []),
+                                       *(["rest"] if not calendar.is_working_day(day) else []),
+                                       *(["today"] if day == today else [])])} for day in week]
+        placed = []
         for lane, node in bars:
             start, end = max(node.first, week[0], month), min(node.last, week[-1], last_day)
-            if start > end:
-                continue
-            column, span = (start - week[0]).days, (end - start).days + 1
-            cut = ("" if start == node.first else " from-before") + \
-                  ("" if end == node.last else " goes-on")
-            segments.append(
-                f"<div class='bar {node.kind}{cut}' data-start='{node.first.isoformat()}' "
-                f"data-end='{node.last.isoformat()}' title='{_e(_describe(node))}' "
-                f"style='left:{column * 100 / 7:.4f}%;width:{span * 100 / 7:.4f}%;"
-                f"top:calc(var(--head) + {lane} * var(--lane))'>{_e(node.title)}</div>")
-            lanes = max(lanes, lane + 1)
-        weeks.append(f"<div class='week' style='--lanes:{lanes}'>{''.join(cells)}"
-                     f"{''.join(segments)}</div>")
-    before, after = _add_months(month, -1), _add_months(month, 1)
-    nav = (f"<nav><a rel='prev' href='?month={before:%Y-%m}'>‹ {before.year}年{before.month}月</a>"
-           f"<a href='?'>本月</a>"
-           f"<a rel='next' href='?month={after:%Y-%m}'>{after.year}年{after.month}月 ›</a></nav>")
-    legend = "".join(f"<li><span class='swatch {kind}'></span>{_e(label)}</li>"
-                     for kind, label in KIND_ZH.items())
-    legend += "<li><span class='swatch rest'></span>休息日</li>"
-    head = "".join(f"<div class='wd'>周{d}</div>" for d in WEEKDAYS)
-    band = "".join(
-        f"<li class='bar {node.kind}' data-start='{node.first.isoformat()}' "
-        f"data-end='{node.last.isoformat()}' title='{_e(_describe(node))}'>{_e(node.title)}"
-        f"<small>{node.first.isoformat()} 至 {node.last.isoformat()}</small></li>"
-        for node in sorted(throughout, key=lambda n: (n.first, n.last, n.id)))
-    if band:
-        band = f"<div class='throughout'><h3>贯穿全月</h3><ul>{band}</ul></div>"
-    fallback = ""  # a month dated by weekends only: its holidays are not shaded, say so
-    if not calendar.covers(month.year):
-        fallback = (f"<p class='banner' role='alert'>{month.year}年无官方放假安排数据：本月只按周末标注休息日，"
-                    f"节假日与调休未计入（{_e(calendar.coverage_warning(month.year) or '')}）</p>")
-    return (
-        f"<header><h1>{_e(name)}</h1>{''.join(feeds)}</header>"
-        f"<section class='month'><h2>{month.year}年{month.month}月</h2>{nav}{fallback}"
-        f"<ul class='legend'>{legend}</ul>{band}"
-        f"<div class='grid'><div class='weekdays'>{head}</div>{''.join(weeks)}</div></section>"
-    )
+            if start <= end:
+                cut = ("" if start == node.first else " from-before") + ("" if end == node.last else " goes-on")
+                placed.append(_Bar(node, lane, (start - week[0]).days * 100 / 7,
+                                   ((end - start).days + 1) * 100 / 7, cut))
+        weeks.append({"cells": cells, "bars": placed, "lanes": max((b.lane + 1 for b in placed), default=0)})
+    agenda = []  # each day of the month with its nodes; a node of several days on its first
+    for offset in range((last_day - month).days + 1):
+        day = month + timedelta(days=offset)
+        starting = [n for n in several + throughout if max(n.first, month) == day]
+        if single.get(day) or starting:
+            agenda.append({"day": day, "mark": mark(day), "rest": not calendar.is_working_day(day),
+                           "nodes": sorted(starting, key=lambda n: n.id) + single.get(day, [])})
+    return {"month": month, "before": _add_months(month, -1), "after": _add_months(month, 1),
+            "weekdays": WEEKDAYS, "kinds": list(KIND_ZH.items()), "weeks": weeks, "agenda": agenda,
+            "throughout": sorted(throughout, key=lambda n: (n.first, n.last, n.id)),
+            "fallback": None if calendar.covers(month.year) else (calendar.coverage_warning(month.year) or "")}
 
 
-# --- feeds and QR codes -------------------------------------------------------------------
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _links(url: str) -> str:
-    webcal = "webcal://" + url.split("://", 1)[1]
-    return (f"<a class='sub' href='{_e(url)}'>{_e(url)}</a> "
-            f"<a class='sub' href='{_e(webcal)}'>webcal:// 订阅</a> "
-            f"<a class='sub' href='{_e(url)}?alarms=0'>不含提醒</a>")
-
+# --- QR codes -----------------------------------------------------------------------------
 
 @lru_cache(maxsize=512)  # ~7 ms of pure Python each; the URLs rarely change
 def _qr(url: str, label: str, *, scale: int) -> str:
     code = segno.make(url, error="m", micro=False)
     width, height = code.symbol_size(scale=scale)
-    return (f"<img class='qr' src='{_e(code.svg_data_uri(scale=scale))}' width='{width}' "
-            f"height='{height}' alt='{_e(f'订阅“{label}”的二维码：{url}')}'>")
-
-
-def _feed_box(title: str, url: str, label: str, *, scale: int, note: str = "") -> str:
-    return (f"<aside class='feed'>{_qr(url, label, scale=scale)}<div><h2>订阅{_e(title)}</h2>"
-            f"<p>用手机扫描二维码，或在日历应用中添加订阅：</p><p>{_links(url)}</p>"
-            f"{f'<p><small>{_e(note)}</small></p>' if note else ''}</div></aside>")
-
-
-STYLE = """
-:root{--deadline:#c62828;--event:#1565c0;--phase:#2e7d32;--head:1.7rem;--lane:1.5rem}
-body{font:15px/1.45 system-ui,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;
- margin:1rem auto;max-width:1200px;padding:0 1rem;color:#222}
-header{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start;justify-content:space-between}
-h1{font-size:1.5rem;margin:.3rem 0}h2{font-size:1.15rem;margin:.3rem 0}
-.feed{display:flex;gap:1rem;align-items:center;border:1px solid #ddd;border-radius:6px;
- padding:.5rem 1rem;background:#fafafa}.feed p{margin:.2rem 0}
-a.sub{margin-right:.6rem;word-break:break-all}.qr{display:block;background:#fff}
-nav{display:flex;gap:1.5rem;margin:.3rem 0}
-.banner{background:#fff4d6;border:1px solid #e0b94a;padding:.4rem .6rem;margin:.4rem 0}
-.legend{display:flex;gap:1.2rem;list-style:none;padding:0;margin:.4rem 0}
-.swatch{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;vertical-align:-2px;
- border-radius:2px}
-.swatch.deadline{background:var(--deadline)}.swatch.event{background:var(--event)}
-.swatch.phase{background:var(--phase)}.swatch.rest{background:#f3f0e8;border:1px solid #ccc}
-.weekdays,.week{display:grid;grid-template-columns:repeat(7,1fr)}
-.wd{text-align:center;font-weight:600;padding:.2rem;border-bottom:2px solid #888}
-.week{position:relative;border-bottom:1px solid #ccc}
-.day{position:relative;min-height:5.5rem;border-left:1px solid #e3e3e3;
- padding:calc(var(--head) + var(--lanes) * var(--lane)) .2rem .3rem;overflow:hidden}
-.day.rest{background:#f3f0e8}.day.out{color:#999}.day.out .num{opacity:.6}
-.day.today{outline:2px solid #f9a825;outline-offset:-2px}
-.num{position:absolute;top:.2rem;left:.35rem;font-weight:600}
-.mark{position:absolute;top:.25rem;right:.35rem;font-size:.75rem;color:#8d6e63}
-.day ul{list-style:none;margin:0;padding:0}
-.n{font-size:.8rem;line-height:1.25;margin:.15rem 0;padding-left:.3rem;border-left:4px solid}
-.n.deadline{border-color:var(--deadline)}.n.event{border-color:var(--event)}
-.n.phase{border-color:var(--phase)}
-.bar{position:absolute;height:1.3rem;line-height:1.3rem;font-size:.78rem;padding:0 .4rem;
- box-sizing:border-box;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;
- border-radius:4px;color:#fff;border:1px solid #fff}
-.bar.phase{background:var(--phase);opacity:.85}.bar.event{background:var(--event)}
-.bar.deadline{background:var(--deadline)}
-.bar.from-before{border-top-left-radius:0;border-bottom-left-radius:0}
-.bar.goes-on{border-top-right-radius:0;border-bottom-right-radius:0}
-.throughout h3{font-size:.9rem;margin:.4rem 0 .2rem}
-.throughout ul{list-style:none;margin:0 0 .5rem;padding:0;display:grid;
- grid-template-columns:repeat(auto-fill,minmax(24rem,1fr));gap:.2rem .5rem}
-.throughout .bar{position:static;display:block}
-.throughout small{margin-left:.6rem;opacity:.85}
-.notice{max-width:40rem;margin:3rem auto;padding:1rem 1.5rem;border-radius:6px;
- border:1px solid #ddd;background:#fafafa}.notice.bad{border-left:6px solid var(--deadline)}
-.notice.ok{border-left:6px solid var(--phase)}.ack{max-width:40rem;margin:2rem auto}
-.ack button{font-size:1.1rem;padding:.5rem 1.5rem}
-.plans-nav{flex-wrap:wrap}.scroll{overflow-x:auto}
-table.matrix{border-collapse:collapse;font-size:.85rem}
-.matrix th,.matrix td{border:1px solid #ddd;padding:.25rem .4rem;text-align:left}
-.matrix th.unit{writing-mode:vertical-rl;vertical-align:bottom;white-space:nowrap}
-.matrix td.due{white-space:nowrap}.matrix th.node{font-weight:normal;min-width:14rem}
-.cell{text-align:center!important;font-weight:600;min-width:1.4rem;display:inline-block}
-td.cell{display:table-cell}.cell.done{color:var(--phase);background:#e8f5e9}
-.cell.overdue{color:#fff;background:var(--deadline)}.cell.pending{color:#555;background:#fff8e1}
-table.plans{border-collapse:collapse;width:100%}
-.plans td,.plans th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
-"""
-
-
-def _document(title: str, body: str, *, private: bool = False) -> str:
-    robots = "<meta name='robots' content='noindex'>" if private else ""
-    return (
-        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<meta name='referrer' content='no-referrer'>{robots}"
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
-    )
+    return Markup(f"<img class='qr' src='{escape(code.svg_data_uri(scale=scale))}' width='{width}' "
+                  f"height='{height}' alt='{escape(f'订阅“{label}”的二维码：{url}')}'>")

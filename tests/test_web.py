@@ -19,13 +19,14 @@ import httpx
 import icalendar
 import pytest
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 from starlette.types import ASGIApp
 
 import plans
 import scheduler
 from plans import CALENDAR
+from scheduler._models import OccurrenceRow, OccurrenceUnitRow
 from tests.conftest import NOW
 from tests.test_feeds import TIMED_UNIT, import_bundled, tokens
 
@@ -327,3 +328,80 @@ def test_a_month_dated_by_weekends_only_says_so_and_the_years_stay_apart(
     assert "class='banner'" in fallback and "2027年无官方放假安排数据" in fallback
     assert "data-start='2027-06-01' data-end='2027-06-30'" in fallback  # 党小组月评, 2027's
     assert "data-start='2011-06-01' data-end='2011-06-30'" in covered  # and 2011's, still there
+
+
+# --- pages for phones and print ------------------------------------------------------------
+
+class Agenda(HTMLParser):
+    """The phone's month: each ``data-day`` row's text."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.days: dict[str, str] = {}
+        self._day: str | None = None
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if day := dict(attrs).get("data-day"):
+            self._day = day
+            self.days[day] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._day is not None:
+            self.days[self._day] += data
+
+
+def test_on_a_phone_the_month_is_a_list_of_its_days_with_nodes(bundled: Engine, client: httpx.Client) -> None:
+    with serve(bundled, Clock(datetime(2011, 6, 20, 1, tzinfo=UTC))) as base:
+        text = client.get(f"{base}/?month=2011-06").text
+        css = client.get(f"{base}/static/jiedian.css")
+    days = Agenda(text).days
+    assert "2011-06-30" in days and AWARD in days["2011-06-30"]
+    assert "2011-06-29" not in days or AWARD not in days["2011-06-29"]
+    assert all(day.startswith("2011-06") for day in days)  # only this month's days, only those with nodes
+    assert "2011-06-24" in days and "6月24日至7月8日" in days["2011-06-24"]  # a phase on its first day
+    assert "<link rel='stylesheet' href='/static/jiedian.css'>" in text and "<style>" not in text
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    phone = css.text[css.text.index("@media (max-width:600px)"):]
+    assert ".grid{display:none}.agenda{display:block}" in phone  # the grid gives way to the list
+    assert ".feed{flex-direction:column" in phone  # the QR code above the links
+
+
+def test_the_printable_year_plan_lists_a_years_nodes_by_month(bundled: Engine, client: httpx.Client) -> None:
+    token = tokens(bundled)[TIMED_UNIT]
+    with serve(bundled, Clock(datetime(2011, 6, 20, 1, tzinfo=UTC))) as base:
+        plan = client.get(f"{base}/year", params={"plan": "huizhou-2011-djcxn", "year": "2011"})
+        unit = client.get(f"{base}/u/{token}/year", params={"year": "2011"})
+        missing = client.get(f"{base}/year", params={"plan": "nope"})
+        bad = client.get(f"{base}/year", params={"year": "soon"})
+        month = client.get(f"{base}/?month=2011-06").text
+        css = client.get(f"{base}/static/jiedian.css").text
+    assert plan.status_code == 200 and "2011年度工作安排表" in plan.text
+    assert plan.text.index(">6月</th>") < plan.text.index(AWARD) < plan.text.index(">7月</th>")
+    assert "6月30日" in plan.text  # the award's day
+    assert unit.status_code == 200 and unit.headers["cache-control"] == "private, no-cache"
+    assert "“党代表接待日”" in unit.text and TIMED_UNIT in unit.text
+    assert missing.status_code == 404 and bad.status_code == 400
+    assert "href='/year?year=2011'" in month  # the month page links to its year's table
+    printed = css[css.index("@media print"):]
+    assert "@page{size:A4 landscape" in printed and "nav,.feed" in printed
+
+
+def test_pages_speak_chinese_and_the_ack_page_names_the_plan_and_the_days(
+        bundled: Engine, client: httpx.Client) -> None:
+    token = tokens(bundled)[TIMED_UNIT]
+    with Session(bundled) as session:
+        phase = session.execute(select(OccurrenceRow).where(
+            OccurrenceRow.plan_id == "huizhou-2011-djcxn", OccurrenceRow.kind == "phase",
+            OccurrenceRow.start != OccurrenceRow.end)).scalars().first()
+        assert phase is not None
+        session.add(OccurrenceUnitRow(occurrence_id=phase.id, role="unit", name=TIMED_UNIT,
+                                      name_key=plans.name_key(TIMED_UNIT)))
+        session.commit()
+        phase_id, start, end = phase.id, phase.start, phase.end
+    with serve(bundled, Clock(datetime(2011, 6, 20, 1, tzinfo=UTC))) as base:
+        unit = client.get(f"{base}/u/{token}").text
+        ack = client.get(scheduler.ack_url(base, token, phase_id)).text
+    assert "jiedian " not in unit and "rotate-token" not in unit  # no CLI hint on a Chinese page
+    assert "计划：" in ack and "惠州" in ack
+    assert f"时间：{start.isoformat()} 至 {end.isoformat()}（阶段）" in ack
