@@ -10,13 +10,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import logging
 import os
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
@@ -697,135 +693,71 @@ def deliveries_command(
 
 # ── the daemon ──────────────────────────────────────────────────────────────────────────
 
-def _port_free(host: str, port: int) -> None:
-    """Fail before anything is loaded or sent when the port is taken (uvicorn would only say
-    Errno 98 after the daemon had started)."""
-    import socket
-
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise scheduler.SettingsError(f"cannot listen on {host}:{port}: {error.strerror}; "
-                                          f"choose another --port, or stop what holds it") from None
-
-
-@contextmanager
-def _signals(stop: Any) -> Iterator[None]:
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    yield
+Worker = Annotated[str | None, typer.Option(help="This process's name in leases.")]
+Lease = Annotated[float, typer.Option(help="Seconds a claimed reminder is held.")]
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
 
 
 @app.command("serve")
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port for feeds, pages and /healthz.")] = 8000,
     tick: Annotated[float, typer.Option(help="Seconds between dispatch ticks.")] = 10.0,
-    worker: Annotated[str | None, typer.Option(help="This process's name in leases.")] = None,
-    lease: Annotated[float, typer.Option(help="Seconds a claimed reminder is held.")] = 120.0,
+    worker: Worker = None,
+    lease: Lease = 120.0,
     demo: Annotated[bool, typer.Option(
         "--demo", help="A demo: load the bundled units and plans (this year) into an empty store.")] = False,
     log_json: Annotated[bool, typer.Option("--log-json", help="Log JSON lines to stderr.")] = False,
 ) -> None:
     """Run the daemon: send reminders on time, and serve the feeds and calendar pages."""
-    import uvicorn
+    from scheduler import _process
 
-    _logging(log_json)
-    _port_free(host, port)
-    office, log = _office(), logging.getLogger("jiedian")
+    _process.configure_logging(log_json)
+    _process.check_port(host, port)
+    office = _office()
     for line in office.bootstrap(demo=demo):
-        log.info(line)
+        _process.log.info(line)
     daemon = office.daemon(clock=_running_clock, worker=worker, lease=lease, tick=tick)
     web = office.web(clock=_running_clock, health=daemon.health)
-    log.info("serving feeds and the calendar at http://%s:%d/ (links as %s); database %s; worker %s",
-             host, port, office.settings.base_url, office.engine.url.render_as_string(),
-             daemon.dispatcher.worker)
-
-    class Server(uvicorn.Server):  # minus uvicorn's signal handling: ours stops the daemon first
-        @contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield
-
-    server = Server(uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False))
-    with _signals(lambda *_: setattr(server, "should_exit", True)):
-        daemon.start()
-        try:
-            server.run()
-        finally:
-            log.info("stopped; %d claimed reminders given back", daemon.stop())
+    _process.log.info("serving feeds and the calendar at http://%s:%d/ (links as %s); database %s; "
+                      "worker %s", host, port, office.settings.base_url,
+                      office.engine.url.render_as_string(), daemon.dispatcher.worker)
+    _process.run_server(web, host, port, daemon)
 
 
 @feeds_app.command("serve")
-def feeds_serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port for feeds and pages.")] = 8000,
-) -> None:
+def feeds_serve(host: Host = "127.0.0.1",
+                port: Annotated[int, typer.Option(help="Port for feeds and pages.")] = 8000) -> None:
     """Serve the feeds and calendar pages only (no reminders are sent)."""
-    import uvicorn
+    from scheduler import _process
 
-    _logging(False)
-    _port_free(host, port)
+    _process.configure_logging(False)
+    _process.check_port(host, port)
     web = _office().web(clock=_running_clock)
-    logging.getLogger("jiedian").info("serving feeds at http://%s:%d/", host, port)
-    uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
+    _process.log.info("serving feeds at http://%s:%d/", host, port)
+    _process.run_server(web, host, port)
 
 
 @app.command("dispatch")
 def dispatch(
     until_idle: Annotated[bool, typer.Option("--until-idle", help="Keep ticking until nothing is left to send.")] = False,
     tick: Annotated[float, typer.Option(help="Seconds between ticks with --until-idle.")] = 1.0,
-    worker: Annotated[str | None, typer.Option(help="This process's name in leases.")] = None,
-    lease: Annotated[float, typer.Option(help="Seconds a claimed reminder is held.")] = 120.0,
+    worker: Worker = None,
+    lease: Lease = 120.0,
     batch: Annotated[int, typer.Option(help="Reminders claimed at a time.")] = 500,
     as_json: Json = False,
 ) -> None:
     """Send what is due now, once (for cron), or until nothing is left (--until-idle)."""
-    _logging(False)
+    from scheduler import _process
+
+    _process.configure_logging(False)
     office = _office()
     office.bootstrap(demo=False)
     daemon = office.daemon(clock=_running_clock, worker=worker, lease=lease, batch=batch, tick=tick)
-    stopping, total = [], 0
-    with _signals(lambda *_: stopping.append(True)):
-        try:
-            while True:
-                total += daemon.tick().sent
-                if not until_idle or stopping or not daemon.dispatcher.outstanding(_running_clock()):
-                    break
-                time.sleep(tick)  # the process's own pace between ticks
-        finally:
-            daemon.stop()
+    sent = _process.dispatch_until(daemon, _running_clock, until_idle=until_idle, tick=tick)
     if as_json:
-        return _print_json({"worker": daemon.dispatcher.worker, "sent": total})
-    out.print(f"{daemon.dispatcher.worker}: {total} reminders sent")
-
-
-def _logging(as_json: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if as_json:
-        handler.setFormatter(_JsonFormatter())
-    else:  # local time with its zone: an office reads the log in Beijing time
-        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        formatter.formatTime = lambda record, _=None: datetime.fromtimestamp(  # type: ignore[method-assign]
-            record.created, SHANGHAI).isoformat(timespec="milliseconds")
-        handler.setFormatter(formatter)
-    root = logging.getLogger("jiedian")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    for name in ("uvicorn", "apscheduler"):
-        logging.getLogger(name).handlers[:] = [handler]
-        logging.getLogger(name).setLevel(logging.WARNING if name == "apscheduler" else logging.INFO)
-    logging.getLogger("uvicorn.error").handlers[:] = []  # it propagates to "uvicorn"
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        data = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-                "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
-        if record.exc_info:
-            data["error"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        return _print_json({"worker": daemon.dispatcher.worker, "sent": sent})
+    out.print(f"{daemon.dispatcher.worker}: {sent} reminders sent")
 
 
 def main() -> None:

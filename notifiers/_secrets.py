@@ -2,7 +2,7 @@
 
 Plan and units files only *name* a secret (``secret_env: DJB_DING_SECRET``);
 the value comes from the environment or from the file named by
-``JIEDIAN_SECRETS_FILE`` (``NAME=value`` lines, ``#`` comments), which must
+``JIEDIAN_SECRETS_FILE`` (a dotenv file: ``NAME=value`` lines, ``#`` comments), which must
 not be readable by group or others: a secret file anyone can read is refused.
 Values never appear in ``repr``, logs or errors; ``mask`` scrubs them from any
 text (a provider's error that echoes a URL with its token, say).
@@ -10,10 +10,13 @@ text (a provider's error that echoes a URL with its token, say).
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+
+from dotenv.parser import parse_stream
 
 __all__ = ["Secrets", "SecretsError"]
 
@@ -45,14 +48,14 @@ class Secrets:
                 f"run `chmod 600 {path}`"
             )
         values = {}
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            name, sep, value = line.partition("=")
-            if not sep or not name.strip():
-                raise SecretsError(f"{path}:{number}: expected NAME=value")
-            values[name.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+        # python-dotenv reads the file as shells and docker do (quotes, `export`, a trailing
+        # `# comment`); a line it cannot read is an error here, not a silent skip.
+        for binding in parse_stream(io.StringIO(path.read_text(encoding="utf-8"))):
+            if binding.error or (binding.key is not None and binding.value is None):
+                raise SecretsError(f"{path}:{binding.original.line}: expected NAME=value "
+                                   f"(a quote left open?)")
+            if binding.key:
+                values[binding.key] = binding.value or ""
         return cls(env, values)
 
     def get(self, name: str) -> str:

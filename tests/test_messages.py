@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from notifiers import Secrets, SecretsError
 from scheduler import ReminderItem, Templates, render
 from scheduler._messages import countdown
 from tests.test_cli_store import UNITS, run
@@ -81,3 +82,17 @@ def test_insecure_secrets_file_is_refused(env: dict[str, str], tmp_path: Path) -
     result = run(env, "notify", "test", "--unit", "镇党建办")
     assert result.returncode == 1 and "readable by others" in result.stderr
     assert "SECabcdef123456" not in result.stderr + result.stdout
+
+
+def test_the_secrets_file_is_read_as_a_dotenv_file(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("# the office's secrets\nA_TOKEN=abc123  # the robot's\nexport B_KEY='two words'\n"
+                       'C_SECRET="quoted # not a comment"\n', encoding="utf-8")
+    secrets.chmod(0o600)
+    loaded = Secrets.load(secrets, env={})
+    assert (loaded.get("A_TOKEN"), loaded.get("B_KEY")) == ("abc123", "two words")
+    assert loaded.get("C_SECRET") == "quoted # not a comment"
+    secrets.write_text("A_TOKEN=abc123\nB_KEY=\"s3cr3tvalue\nC=3\n", encoding="utf-8")
+    with pytest.raises(SecretsError, match=r"secrets\.env:2: expected NAME=value") as caught:
+        Secrets.load(secrets, env={})
+    assert "s3cr3tvalue" not in str(caught.value) and "abc123" not in str(caught.value)
