@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-JIEDIAN = shutil.which("jiedian", path=str(Path(sys.executable).parent)) or "jiedian"
-CATALOG = Path(__file__).resolve().parent.parent / "plans" / "catalog"
+from tests.conftest import CATALOG, JIEDIAN
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.test_cli import CATALOG, JIEDIAN
+from tests.conftest import CATALOG, UNITS, invoke
 
-ROOT = Path(__file__).resolve().parent.parent
-UNITS = ROOT / "plans" / "units.yaml"
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([JIEDIAN, *args], check=False, capture_output=True, text=True,
-                          timeout=120, env=env)
+run = invoke  # in-process: each test here is a user's session of commands on one store
 
 
 def test_add_show_list_upcoming_remove(env: dict[str, str]) -> None:

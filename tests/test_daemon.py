@@ -29,10 +29,9 @@ import notifiers
 import plans
 import scheduler
 from scheduler._models import DeliveryRow, ReminderRow
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import JIEDIAN, PG_ADMIN_URL
 from tests.providers.robots import FakeClock, WebhookReceiver
 from tests.providers.server import Reply, Request, serve
-from tests.test_cli import JIEDIAN
 from tests.test_reminders import at
 from tests.test_store import PLAN as DEMO
 from tests.test_store import add, import_units, load

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 import plans
 import scheduler
 from scheduler._models import ReminderRow
-from tests.test_cli_store import JIEDIAN, ROOT
+from tests.conftest import JIEDIAN, ROOT
 from tests.test_daemon import _free_port, _get_health, environment
 
 REAL_UNITS = """\

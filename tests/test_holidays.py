@@ -14,7 +14,7 @@ import pytest
 
 import plans
 from plans import ChinaCalendar, PlanError, load_notice, load_notices
-from tests.test_cli_store import JIEDIAN
+from tests.conftest import JIEDIAN
 from tests.test_daemon import DEMO, add, import_units, load, make_daemon
 
 NOTICE_2027 = """\

@@ -28,8 +28,7 @@ from scheduler._models import (
     ReminderRow,
 )
 from scheduler._reminders import Policy
-from tests.conftest import NOW
-from tests.test_cli_store import JIEDIAN, ROOT
+from tests.conftest import JIEDIAN, NOW, ROOT
 
 PLAN = """\
 id: town-cxzy
