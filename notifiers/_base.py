@@ -41,6 +41,7 @@ __all__ = [
     "deliver",
     "http_failure",
     "post_json",
+    "scrub",
 ]
 
 Clock = Callable[[], float]
@@ -251,3 +252,13 @@ def http_failure(answer: HttpAnswer) -> Result | None:
 
 def _short(body: Any, limit: int = 300) -> str:
     return str(body)[:limit]
+
+
+def scrub(secrets: Secrets, url: str, text: str) -> str:
+    """``text`` with every known secret and the URL's tokens (query values, last path
+    segment, when 8 characters or more) masked: providers echo URLs in their errors."""
+    parsed = httpx.URL(url)
+    for value in {*parsed.params.values(), parsed.path.rsplit("/", 1)[-1]}:
+        if len(value) >= 8:
+            text = text.replace(value, "***")
+    return secrets.mask(text)

@@ -32,32 +32,19 @@ reminder's key is the Result's ``request_id`` and is logged with each answer.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import hmac
 import json
-import logging
 from collections.abc import Generator
 from typing import Any, ClassVar
 
 import httpx
 
-from notifiers._base import (
-    Channel,
-    Clock,
-    HttpAnswer,
-    Message,
-    Outcome,
-    Result,
-    cut_utf8,
-    http_failure,
-    post_json,
-)
-from notifiers.webhook import scrub
+from notifiers._base import Clock, HttpAnswer, Message, Result, cut_utf8
+from notifiers._robot import RobotChannel
 
 __all__ = ["DingTalkAuth", "DingTalkChannel", "dingtalk_sign"]
 
-log = logging.getLogger(__name__)
 MAX_BYTES = 20_000
 THROTTLED = {130101: 600.0, 410100: 600.0, -1: None}  # errcode → retry after (s)
 
@@ -82,15 +69,9 @@ class DingTalkAuth(httpx.Auth):
         yield request
 
 
-def _mentions(channel: Channel, message: Message) -> list[str]:
-    """``at_mobiles`` (true: the unit's people; a list: those) plus the message's own."""
-    at = channel.destination.config.get("at_mobiles")
-    configured = channel.destination.mobiles if at is True else (at or ())
-    return list(dict.fromkeys([*message.mention_mobiles, *configured]))
-
-
-class DingTalkChannel(Channel):
+class DingTalkChannel(RobotChannel):
     kind: ClassVar[str] = "dingtalk"
+    provider: ClassVar[str] = "DingTalk"
     limits: ClassVar[tuple[tuple[int, float], ...]] = ((20, 60.0),)
 
     async def send(self, message: Message) -> Result:
@@ -99,17 +80,12 @@ class DingTalkChannel(Channel):
         secret = self.secrets.get(str(secret_env)) if secret_env else None
         if (limited := self.throttled()) is not None:
             return limited
-        mobiles = _mentions(self, message)
-        body = self.payload(message, mobiles)
+        body = self.payload(message, self.mentions(message))
         request = httpx.Request("POST", url)
         if secret is not None:
             request = next(DingTalkAuth(secret, self.clock).sync_auth_flow(request))
-        answer = await post_json(self.client, str(request.url), timeout=self.timeout,
-                                 content=json.dumps(body, ensure_ascii=False).encode())
-        result = self._result(answer, message.idempotency_key, url)
-        log.info("dingtalk %s key=%s → %s %s", self.destination.channel_id,
-                 message.idempotency_key, result.outcome, result.code)
-        return result
+        content = json.dumps(body, ensure_ascii=False).encode()
+        return await self.post(str(request.url), content, message.idempotency_key)
 
     @staticmethod
     def payload(message: Message, mobiles: list[str]) -> dict[str, Any]:
@@ -124,26 +100,5 @@ class DingTalkChannel(Channel):
                     "at": at}
         return {"msgtype": "text", "text": {"content": content}, "at": at}
 
-    def _result(self, answer: HttpAnswer | Result, key: str, url: str) -> Result:
-        if isinstance(answer, Result):
-            return dataclasses.replace(answer, request_id=key)
-
-        def mask(text: object) -> str:
-            return scrub(self.secrets, url, str(text))
-
-        if (failure := http_failure(answer)) is not None:
-            return dataclasses.replace(failure, request_id=key,
-                                       message=mask(failure.message or ""))
-        body = answer.body if isinstance(answer.body, dict) else {}
-        code, text = body.get("errcode"), mask(body.get("errmsg", ""))
-        if not isinstance(code, int):
-            return Result(Outcome.PERMANENT, f"http_{answer.status}",
-                          mask(f"not a DingTalk answer: {str(answer.body)[:200]}"),
-                          latency_ms=answer.latency_ms, request_id=key)
-        if code == 0:
-            outcome, retry = Outcome.DELIVERED, None
-        elif code in THROTTLED:
-            outcome, retry = Outcome.TRANSIENT, THROTTLED[code]
-        else:
-            outcome, retry = Outcome.PERMANENT, None
-        return Result(outcome, str(code), text, retry, answer.latency_ms, request_id=key)
+    def retry_of(self, code: int, text: str, answer: HttpAnswer) -> tuple[bool, float | None]:
+        return (True, THROTTLED[code]) if code in THROTTLED else (False, None)

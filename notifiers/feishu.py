@@ -31,28 +31,16 @@ Result's ``request_id`` and is logged with each answer.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import hmac
 import json
-import logging
 from typing import Any, ClassVar
 
-from notifiers._base import (
-    Channel,
-    HttpAnswer,
-    Message,
-    Outcome,
-    Result,
-    cut_utf8,
-    http_failure,
-    post_json,
-)
-from notifiers.webhook import scrub
+from notifiers._base import HttpAnswer, Message, Result, cut_utf8
+from notifiers._robot import RobotChannel
 
 __all__ = ["FeishuChannel", "feishu_sign"]
 
-log = logging.getLogger(__name__)
 MAX_BODY = 20_000
 RETRY_AFTER = 60.0
 
@@ -63,8 +51,9 @@ def feishu_sign(secret: str, timestamp: str) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode("ascii")
 
 
-class FeishuChannel(Channel):
+class FeishuChannel(RobotChannel):
     kind: ClassVar[str] = "feishu"
+    provider: ClassVar[str] = "Feishu"
     limits: ClassVar[tuple[tuple[int, float], ...]] = ((100, 60.0), (5, 1.0))
 
     async def send(self, message: Message) -> Result:
@@ -85,11 +74,7 @@ class FeishuChannel(Channel):
                 break
             budget -= len(body) - MAX_BODY + 16
             text = cut_utf8(message.text, budget) if budget > 8 else ""
-        answer = await post_json(self.client, url, content=body, timeout=self.timeout)
-        result = self._result(answer, message.idempotency_key, url)
-        log.info("feishu %s key=%s → %s %s", self.destination.channel_id,
-                 message.idempotency_key, result.outcome, result.code)
-        return result
+        return await self.post(url, body, message.idempotency_key)
 
     @staticmethod
     def payload(message: Message, text: str) -> dict[str, Any]:
@@ -99,30 +84,15 @@ class FeishuChannel(Channel):
         return {"msg_type": "post",
                 "content": {"post": {"zh_cn": {"title": message.title, "content": lines}}}}
 
-    def _result(self, answer: HttpAnswer | Result, key: str, url: str) -> Result:
-        if isinstance(answer, Result):
-            return dataclasses.replace(answer, request_id=key)
+    @staticmethod
+    def answer_code(body: dict[str, Any]) -> tuple[object, str]:
+        return body.get("code", body.get("StatusCode")), str(body.get("msg") or body.get("StatusMessage") or "")
 
-        def mask(text: object) -> str:
-            return scrub(self.secrets, url, str(text))
+    def retry_of(self, code: int, text: str, answer: HttpAnswer) -> tuple[bool, float | None]:
+        if code == 11232 or (code == 9499 and "too many" in text.lower()):
+            return True, self.retry_hint(answer) or RETRY_AFTER
+        return False, None
 
+    def retry_hint(self, answer: HttpAnswer) -> float | None:
         reset = answer.headers.get("x-ogw-ratelimit-reset", "")
-        if (failure := http_failure(answer)) is not None:
-            retry = failure.retry_after or (float(reset) if reset.isdigit() else None)
-            return dataclasses.replace(failure, message=mask(failure.message or ""),
-                                       retry_after=retry, request_id=key)
-        body = answer.body if isinstance(answer.body, dict) else {}
-        code = body.get("code", body.get("StatusCode"))
-        text = mask(body.get("msg") or body.get("StatusMessage") or "")
-        if not isinstance(code, int):
-            return Result(Outcome.PERMANENT, f"http_{answer.status}",
-                          mask(f"not a Feishu answer: {str(answer.body)[:200]}"),
-                          latency_ms=answer.latency_ms, request_id=key)
-        throttled = code == 11232 or (code == 9499 and "too many" in text.lower())
-        if code == 0:
-            outcome, retry = Outcome.DELIVERED, None
-        elif throttled:
-            outcome, retry = Outcome.TRANSIENT, float(reset) if reset.isdigit() else RETRY_AFTER
-        else:
-            outcome, retry = Outcome.PERMANENT, None
-        return Result(outcome, str(code), text, retry, answer.latency_ms, request_id=key)
+        return float(reset) if reset.isdigit() else None

@@ -52,22 +52,13 @@ from notifiers._base import (
     Result,
     http_failure,
     post_json,
+    scrub,
 )
-from notifiers._secrets import Secrets, SecretsError
+from notifiers._secrets import SecretsError
 
-__all__ = ["StandardWebhooksAuth", "WebhookChannel", "scrub", "sign", "webhook_id"]
+__all__ = ["StandardWebhooksAuth", "WebhookChannel", "sign", "webhook_id"]
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_:\-]{1,200}")
-
-
-def scrub(secrets: Secrets, url: str, text: str) -> str:
-    """``text`` with every known secret and the URL's tokens (query values, last path
-    segment, when 8 characters or more) masked: providers echo URLs in their errors."""
-    parsed = httpx.URL(url)
-    for value in {*parsed.params.values(), parsed.path.rsplit("/", 1)[-1]}:
-        if len(value) >= 8:
-            text = text.replace(value, "***")
-    return secrets.mask(text)
 
 
 def webhook_id(key: str) -> str:

@@ -24,51 +24,30 @@ reminder's key is the Result's ``request_id`` and is logged with each answer.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import logging
 from typing import Any, ClassVar
 
-from notifiers._base import (
-    Channel,
-    HttpAnswer,
-    Message,
-    Outcome,
-    Result,
-    cut_utf8,
-    http_failure,
-    post_json,
-)
-from notifiers.webhook import scrub
+from notifiers._base import HttpAnswer, Message, Result, cut_utf8
+from notifiers._robot import RobotChannel
 
 __all__ = ["WeComChannel"]
 
-log = logging.getLogger(__name__)
 TEXT_BYTES, MARKDOWN_BYTES = 2048, 4096
 THROTTLED = {45009: 60.0, -1: None}  # errcode → retry after (s)
 
 
-def _mentions(channel: Channel, message: Message) -> list[str]:
-    at = channel.destination.config.get("at_mobiles")
-    configured = channel.destination.mobiles if at is True else (at or ())
-    return list(dict.fromkeys([*message.mention_mobiles, *configured]))
-
-
-class WeComChannel(Channel):
+class WeComChannel(RobotChannel):
     kind: ClassVar[str] = "wecom"
+    provider: ClassVar[str] = "WeCom"
     limits: ClassVar[tuple[tuple[int, float], ...]] = ((20, 60.0),)
 
     async def send(self, message: Message) -> Result:
         url = self.url()  # url_env unset → SecretsError
         if (limited := self.throttled()) is not None:
             return limited
-        body = self.payload(message, _mentions(self, message))
-        answer = await post_json(self.client, url, timeout=self.timeout,
-                                 content=json.dumps(body, ensure_ascii=False).encode())
-        result = self._result(answer, message.idempotency_key, url)
-        log.info("wecom %s key=%s → %s %s", self.destination.channel_id,
-                 message.idempotency_key, result.outcome, result.code)
-        return result
+        body = self.payload(message, self.mentions(message))
+        content = json.dumps(body, ensure_ascii=False).encode()
+        return await self.post(url, content, message.idempotency_key)
 
     @staticmethod
     def payload(message: Message, mobiles: list[str]) -> dict[str, Any]:
@@ -81,26 +60,5 @@ class WeComChannel(Channel):
             text["mentioned_mobile_list"] = mobiles
         return {"msgtype": "text", "text": text}
 
-    def _result(self, answer: HttpAnswer | Result, key: str, url: str) -> Result:
-        if isinstance(answer, Result):
-            return dataclasses.replace(answer, request_id=key)
-
-        def mask(text: object) -> str:
-            return scrub(self.secrets, url, str(text))
-
-        if (failure := http_failure(answer)) is not None:
-            return dataclasses.replace(failure, request_id=key,
-                                       message=mask(failure.message or ""))
-        body = answer.body if isinstance(answer.body, dict) else {}
-        code, text = body.get("errcode"), mask(body.get("errmsg", ""))
-        if not isinstance(code, int):
-            return Result(Outcome.PERMANENT, f"http_{answer.status}",
-                          mask(f"not a WeCom answer: {str(answer.body)[:200]}"),
-                          latency_ms=answer.latency_ms, request_id=key)
-        if code == 0:
-            outcome, retry = Outcome.DELIVERED, None
-        elif code in THROTTLED:
-            outcome, retry = Outcome.TRANSIENT, THROTTLED[code]
-        else:
-            outcome, retry = Outcome.PERMANENT, None
-        return Result(outcome, str(code), text, retry, answer.latency_ms, request_id=key)
+    def retry_of(self, code: int, text: str, answer: HttpAnswer) -> tuple[bool, float | None]:
+        return (True, THROTTLED[code]) if code in THROTTLED else (False, None)
