@@ -7,11 +7,12 @@ writer); PostgreSQL needs nothing special.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, bindparam, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
@@ -66,6 +67,19 @@ def open_store(database_url: str, *, migrate_schema: bool = True, create_folder:
 def bump_generation(session: Session) -> None:
     """Note that something a feed shows has changed (same transaction as the change)."""
     session.execute(text("UPDATE store_state SET generation = generation + 1 WHERE id = 1"))
+
+
+def mark_stale(session: Session, ids: Iterable[str]) -> int:
+    """Forget the stored VEVENTs of these occurrences: the next feed read renders them again
+    (so writing a node never waits for the feeds, and supervision needs no feed code)."""
+    ids = list(ids)
+    stale = text("UPDATE occurrence SET ical_event = NULL WHERE id IN :ids").bindparams(
+        bindparam("ids", expanding=True))
+    for chunk in range(0, len(ids), 500):
+        session.execute(stale, {"ids": ids[chunk:chunk + 500]})
+    if ids:
+        bump_generation(session)
+    return len(ids)
 
 
 def generation(session: Session) -> int:

@@ -1,8 +1,8 @@
 """iCalendar feeds (RFC 5545 + RFC 7986): everything, one plan, or one unit.
 
-Each occurrence's VEVENT is rendered with `icalendar` when the occurrence is
-written (``render_occurrences``) and stored, so a feed is a header and a
-concatenation: a unit feed of thousands of events costs one query. The ETag
+Each occurrence's VEVENT is rendered with `icalendar` by the first feed read after the
+occurrence was written (a write only marks it stale: ``_db.mark_stale``) and stored, so a
+feed is a header and a concatenation: a unit feed of thousands of events costs one query. The ETag
 comes from an aggregate query alone, so a 304 never renders anything.
 
 What a subscriber sees:
@@ -24,7 +24,7 @@ What a subscriber sees:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -35,7 +35,6 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlmodel import Session
 
 from plans import ChinaCalendar, day_times, parse_offset
-from scheduler._db import bump_generation
 from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow, UnitRow
 from scheduler._queries import unit_keys
 from scheduler._supervision import progress
@@ -46,7 +45,6 @@ __all__ = [
     "FeedScope",
     "feed_etag",
     "render_feed",
-    "render_occurrences",
     "scope_all",
     "scope_plan",
     "scope_unit_token",
@@ -159,20 +157,12 @@ def render_event(row: object, *, plan: str, lead: Sequence[str], units: Sequence
     return text, "".join(alarms)
 
 
-def render_occurrences(session: Session, ids: Iterable[str], calendar: ChinaCalendar) -> int:
-    """Render and store the VEVENTs of these occurrences (after any change to them)."""
-    ids = list(ids)
-    for chunk in range(0, len(ids), 500):
-        rows = session.execute(select(_OCC).where(_OCC.c.id.in_(ids[chunk:chunk + 500]))).all()
-        rendered = _render_rows(session, rows, calendar)
-        values = [{"_id": row.id, "ical_event": rendered[row.id][0],
-                   "ical_alarms": rendered[row.id][1], "ical_version": RENDER_VERSION}
-                  for row in rows]
-        if values:
-            session.execute(update(_OCC).where(_OCC.c.id == bindparam("_id")), values)
-    if ids:
-        bump_generation(session)
-    return len(ids)
+def _store(session: Session, rendered: dict[str, tuple[str, str]]) -> None:
+    """Keep VEVENTs rendered on a read, so the next read is a concatenation again."""
+    values = [{"_id": oid, "ical_event": event, "ical_alarms": alarms, "ical_version": RENDER_VERSION}
+              for oid, (event, alarms) in rendered.items()]
+    for chunk in range(0, len(values), 500):
+        session.execute(update(_OCC).where(_OCC.c.id == bindparam("_id")), values[chunk:chunk + 500])
 
 
 def _render_rows(session: Session, rows: Sequence[object],
@@ -234,7 +224,9 @@ def feed_etag(session: Session, scope: FeedScope, *, now: datetime, alarms: bool
 
 def render_feed(session: Session, scope: FeedScope, calendar: ChinaCalendar, *,
                 now: datetime, alarms: bool = True) -> Feed:
-    """The whole VCALENDAR for ``scope``; stale stored VEVENTs are rendered on the way."""
+    """The whole VCALENDAR for ``scope``. VEVENTs are stored with their rows; those a write
+    left stale (mark_stale, or an older RENDER_VERSION) are rendered here and stored in the
+    caller's session (the caller commits; a read that cannot write still answers)."""
     etag, newest = feed_etag(session, scope, now=now, alarms=alarms)
     rows = session.execute(
         select(_OCC.c.id, _OCC.c.plan_id, _OCC.c.plan_year, _OCC.c.milestone_key, _OCC.c.title,
@@ -245,6 +237,7 @@ def render_feed(session: Session, scope: FeedScope, calendar: ChinaCalendar, *,
     ).all()
     stale = _render_rows(session, [r for r in rows if r.ical_version != RENDER_VERSION
                                    or r.ical_event is None], calendar)
+    _store(session, stale)
     parts, years = [], set()
     for row in rows:
         event, row_alarms = stale.get(row.id, (row.ical_event, row.ical_alarms))

@@ -36,7 +36,7 @@ from plans import (
     load_document,
     name_key,
 )
-from scheduler._feeds import render_occurrences
+from scheduler._db import mark_stale
 from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow, PlanYearRow
 
 __all__ = ["Change", "ImportReport", "import_plan", "remove_plan", "stored_plan", "stored_years"]
@@ -197,7 +197,7 @@ def import_plan(
     unit_rows = [r for oid in touched for r in _unit_values(oid, wanted[oid][0])]
     if unit_rows:
         session.execute(insert(_OCC_UNIT), unit_rows)
-    render_occurrences(session, touched + [c["_id"] for c in cancels], calendar)
+    mark_stale(session, touched + [c["_id"] for c in cancels])  # the feeds render them when read
     return report
 
 
@@ -291,5 +291,5 @@ def remove_plan(session: Session, plan_id: str, calendar: ChinaCalendar, *, toda
         update(_OCC).where(*future).values(status="cancelled", cancelled_at=now, updated_at=now,
                                            sequence=_OCC.c.sequence + 1)
     )
-    render_occurrences(session, ids, calendar)
+    mark_stale(session, ids)
     return len(ids)

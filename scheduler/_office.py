@@ -274,7 +274,9 @@ class Office:
                     raise NotFound(f"no stored plan “{plan}”; see `jiedian plan list`")
             elif unit:
                 scope = scheduler.scope_unit_token(session, self._token(session, unit))  # type: ignore[assignment]
-            return scheduler.render_feed(session, scope, self.calendar, now=self.now(), alarms=alarms)
+            feed = scheduler.render_feed(session, scope, self.calendar, now=self.now(), alarms=alarms)
+            session.commit()  # what it rendered is kept
+            return feed
 
     # ── supervision (督办) ────────────────────────────────────────────────────────────
 

@@ -30,6 +30,7 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from plans import ChinaCalendar, Offset, parse_offset
+from scheduler._db import mark_stale
 from scheduler._models import (
     AcknowledgementRow,
     ChannelRow,
@@ -184,8 +185,6 @@ def ack_url(base_url: str, token: str, occurrence_id: str) -> str:
 def acknowledge(session: Session, occurrence_id: str, unit: UnitRow | str, calendar: ChinaCalendar,
                 *, now: datetime, source: str, note: str | None = None) -> AckResult:
     """Record that ``unit`` has done the node (idempotent); the caller commits."""
-    from scheduler._feeds import render_occurrences  # the feeds show 办结情况 (no import cycle)
-
     row = session.get(UnitRow, unit.id) if isinstance(unit, UnitRow) else find_unit(session, unit)
     if row is None:
         raise AckError("unknown_unit", f"unknown unit “{unit}”; see `jiedian units list`")
@@ -212,7 +211,7 @@ def acknowledge(session: Session, occurrence_id: str, unit: UnitRow | str, calen
     occurrence.updated_at = max(now, _utc(occurrence.updated_at) + timedelta(microseconds=1))
     occurrence.sequence += 1
     session.flush()
-    render_occurrences(session, [occurrence_id], calendar)
+    mark_stale(session, [occurrence_id])  # the feed's DESCRIPTION shows 办结情况
     return AckResult(occurrence_id, occurrence.title, row.name, now, source, created=True)
 
 

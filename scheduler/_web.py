@@ -159,6 +159,7 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
                 return Response(status_code=304, headers=_validators(etag, last_modified,
                                                                      cache_control))
             rendered = render_feed(session, scope, calendar, now=moment, alarms=alarms)
+            session.commit()  # the VEVENTs it had to render, kept for the next reader
         headers = _validators(rendered.etag, rendered.last_modified, cache_control)
         if request.method == "HEAD":
             headers["Content-Length"] = str(len(rendered.body))

@@ -4,10 +4,12 @@ names load on first use). httpx's test_exported_members.py is the model."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +43,58 @@ def test_importing_the_packages_loads_none_of_their_heavy_parts() -> None:
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _imports(path: Path) -> set[str]:
+    """The project modules ``path`` imports, at its top or inside a function (an import
+    moved into a function to dodge a cycle is still the cycle); ``if TYPE_CHECKING:`` blocks
+    are for types only and do not count."""
+    found: set[str] = set()
+
+    def walk(nodes: list[ast.stmt] | list[ast.AST]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            walk(list(ast.iter_child_nodes(node)))
+
+    walk(ast.parse(path.read_text(encoding="utf-8")).body)
+    return {name for name in found if name.split(".")[0] in (*PACKAGES, "cli")}
+
+
+def _modules() -> dict[str, set[str]]:
+    root = Path(__file__).resolve().parent.parent
+    graph = {"cli": _imports(root / "cli.py")}
+    for package in PACKAGES:
+        for path in sorted((root / package).glob("*.py")):
+            name = package if path.stem == "__init__" else f"{package}.{path.stem}"
+            graph[name] = _imports(path)
+    return graph
+
+
+def test_imports_run_one_way_as_the_readme_says() -> None:
+    """cli → scheduler → plans, notifiers; plans and notifiers know neither scheduler nor each other."""
+    allowed = {"cli": set(PACKAGES) | {"cli"}, "scheduler": {"scheduler", "plans", "notifiers"},
+               "plans": {"plans"}, "notifiers": {"notifiers"}}
+    wrong = [f"{module} imports {target}" for module, targets in _modules().items()
+             for target in targets if target.split(".")[0] not in allowed[module.split(".")[0]]]
+    assert not wrong
+
+
+def test_no_module_imports_itself_back_through_others() -> None:
+    graph = _modules()
+    cycles = []
+
+    def visit(module: str, path: list[str]) -> None:
+        for target in sorted(graph.get(module, ())):
+            if target in path:
+                cycles.append(" → ".join([*path[path.index(target):], target]))
+            elif target in graph and len(path) < 30:
+                visit(target, [*path, target])
+
+    for start in graph:
+        visit(start, [start])
+    assert not cycles, sorted(set(cycles))[:5]
