@@ -11,6 +11,7 @@ import dataclasses
 import enum
 import json
 import os
+import signal
 import sys
 import time
 from contextvars import ContextVar
@@ -66,7 +67,10 @@ class _Commands(typer.core.TyperGroup):
                 err.print(f"[red]error:[/red] {line}", markup=True, soft_wrap=True)
             raise typer.Exit(2 if isinstance(error, _Usage) else 1) from None
         except KeyboardInterrupt:
-            err.print("interrupted: nothing was written (each command commits once, at its end)")
+            _TOLD.append("interrupted")
+            office = _OFFICE.get(None)
+            err.print("interrupted: " + ("what the command had done before is kept" if office and office.committed
+                                         else "nothing was written (a command commits once, at its end)"))
             raise typer.Exit(130) from None
 
 
@@ -116,6 +120,7 @@ def _running_clock() -> datetime:
 
 
 _OFFICE: ContextVar[Office] = ContextVar("office")
+_TOLD: list[str] = []  # what was already said on stderr about an interrupt
 
 
 def _office() -> Office:
@@ -761,12 +766,26 @@ def dispatch(
 
 
 def main() -> None:
-    """Entry point: run the app; a user's mistake never ends in a traceback."""
+    """Entry point: run the app; a user's mistake never ends in a traceback, nor does Ctrl-C
+    (one that lands inside an import can leave a half-loaded module that fails later)."""
+    interrupted: list[bool] = []
+
+    def on_interrupt(_signum: int, _frame: object) -> None:
+        interrupted.append(True)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
     try:
         app()
+        return
+    except Exception:
+        if not interrupted:
+            raise
     except KeyboardInterrupt:
+        pass
+    if not _TOLD:
         err.print("interrupted")
-        sys.exit(130)
+    sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ class Office:
         self.settings = settings
         self.clock = clock
         self.warnings: list[str] = []  # said once while working (a notice disagreeing …)
+        self.committed = False  # whether this command has written anything yet (for Ctrl-C)
         self._engine: Engine | None = None
 
     # ── what every command shares ────────────────────────────────────────────────────
@@ -120,6 +121,10 @@ class Office:
 
         with Session(self.engine) as session:
             yield session
+
+    def _commit(self, session: Session) -> None:
+        session.commit()
+        self.committed = True
 
     def close(self) -> None:
         if self._engine is not None:
@@ -180,7 +185,7 @@ class Office:
                 session.rollback()
                 return result
             self._sync(session, (c.occurrence_id for r in result.reports for c in r.changes))
-            session.commit()
+            self._commit(session)
         return result
 
     def remove_plan(self, plan_id: str, year: int | None = None) -> int:
@@ -193,7 +198,7 @@ class Office:
                 stored = "" if year is None else f" for {year}"
                 raise NotFound(f"no stored plan “{plan_id}”{stored}; see `jiedian plan list`") from None
             self._sync(session, None)
-            session.commit()
+            self._commit(session)
         return count
 
     def plans(self) -> list[PlanSummary]:
@@ -227,7 +232,7 @@ class Office:
         with self.session() as session:
             report = scheduler.import_units(session, directory, now=self.now())
             self._sync(session, None)  # whom each node reaches may have changed anywhere
-            session.commit()
+            self._commit(session)
         return UnitsImport(directory, report)
 
     def units(self) -> list[UnitDetail]:
@@ -261,7 +266,7 @@ class Office:
                 row = scheduler.rotate_token(session, name, now=self.now())
             except LookupError as error:
                 raise NotFound(str(error).strip("'\"")) from None
-            session.commit()
+            self._commit(session)
             return str(row.name), scheduler.unit_feed_urls(self.settings.base_url, str(row.feed_token))[0]
 
     def export_feed(self, *, plan: str | None = None, unit: str | None = None,
@@ -275,7 +280,7 @@ class Office:
             elif unit:
                 scope = scheduler.scope_unit_token(session, self._token(session, unit))  # type: ignore[assignment]
             feed = scheduler.render_feed(session, scope, self.calendar, now=self.now(), alarms=alarms)
-            session.commit()  # what it rendered is kept
+            self._commit(session)  # what it rendered is kept
             return feed
 
     # ── supervision (督办) ────────────────────────────────────────────────────────────
@@ -284,7 +289,7 @@ class Office:
         with self.session() as session:
             result = scheduler.acknowledge(session, occurrence, unit, self.calendar, now=self.now(),
                                  source="cli", note=note)
-            session.commit()
+            self._commit(session)
         return result
 
     def matrix(self, *, plan: str | None = None, unit: str | None = None, days: int = 30) -> Matrix:
@@ -364,7 +369,7 @@ class Office:
                             f"empty store (a deployment runs `jiedian serve` without --demo and "
                             f"adds its own plans)")
             self._sync(session, None)
-            session.commit()
+            self._commit(session)
         return done
 
     def daemon(self, *, clock: Callable[[], datetime], worker: str | None = None,

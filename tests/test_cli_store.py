@@ -105,3 +105,24 @@ def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
     result = run(env, "plan", "list")
     assert result.returncode == 1 and "cannot open the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_during_plan_add_says_so_and_writes_nothing(env: dict[str, str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(env, "units", "import", str(UNITS)).returncode == 0
+    calls = []
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        calls.append(args)
+        if len(calls) == 2:  # the second plan: the first is imported but not committed
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    import scheduler
+
+    real = scheduler.import_plan
+    monkeypatch.setattr(scheduler, "import_plan", interrupted)
+    stopped = run(env, "plan", "add", str(CATALOG))
+    assert stopped.returncode == 130 and "interrupted: nothing was written" in stopped.stderr
+    monkeypatch.undo()
+    assert json.loads(run(env, "plan", "list", "--json").stdout) == []
