@@ -45,27 +45,21 @@ from plans import Offset, parse_offset
 from scheduler._feeds import unit_feed_urls
 from scheduler._messages import ReminderItem, Templates, render, render_escalation
 from scheduler._models import (
-    ChannelRow,
-    DeliveryRow,
-    OccurrenceRow,
-    OccurrenceUnitRow,
-    PersonRow,
+    CHANNEL as _CH,
+    DELIVERY,
+    OCCURRENCE as _OCC,
+    OCCURRENCE_UNIT as _OU,
+    PERSON as _P,
+    REMINDER as _R,
+    UNIT as _U,
     PlanRow,
-    ReminderRow,
-    UnitRow,
 )
 from scheduler._supervision import ESCALATION_PREFIX, ack_url, progress, queue_escalations
 
 __all__ = ["Dispatcher", "TickReport"]
 
-_R = ReminderRow.__table__  # type: ignore[attr-defined]
-_U = UnitRow.__table__  # type: ignore[attr-defined]
-_CH = ChannelRow.__table__  # type: ignore[attr-defined]
-_P = PersonRow.__table__  # type: ignore[attr-defined]
 _CLAIMED = (_R.c.id, _R.c.occurrence_id, _R.c.unit_id, _R.c.unit_name, _R.c.channel_id,
             _R.c.fire_at, _R.c.attempts, _R.c.batch_key, _R.c.offset)
-_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
-_OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WINDOWS = (time(12), time(18), time(23, 59, 59))  # a digest window ends at noon, 18:00, midnight
 CONNECTIONS = 64  # the HTTP client's pool, and the most sends in flight at once
@@ -392,7 +386,7 @@ class Dispatcher:
                 changes["failed"] += [{"_id": i, **values} for i in ids]
                 report.failed += len(ids)
         if deliveries:
-            session.execute(insert(DeliveryRow.__table__), deliveries)  # type: ignore[attr-defined]
+            session.execute(insert(DELIVERY), deliveries)
         mine = and_(_R.c.id == bindparam("_id"), _R.c.lease_owner == self.worker,
                     _R.c.status == "claimed")
         common = {"attempts": _R.c.attempts + 1, "last_code": bindparam("_code"),

@@ -35,7 +35,13 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlmodel import Session
 
 from plans import ChinaCalendar, day_times, parse_offset
-from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow, UnitRow
+from scheduler._models import (
+    OCCURRENCE as _OCC,
+    OCCURRENCE_UNIT as _OU,
+    MilestoneRow,
+    PlanRow,
+    UnitRow,
+)
 from scheduler._queries import unit_keys
 from scheduler._supervision import progress
 
@@ -58,8 +64,6 @@ TZ = "Asia/Shanghai"
 KIND_ZH = {"deadline": "截止", "event": "活动", "phase": "阶段"}
 WEEKDAYS = "一二三四五六日"
 
-_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
-_OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

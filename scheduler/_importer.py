@@ -37,12 +37,16 @@ from plans import (
     name_key,
 )
 from scheduler._db import mark_stale
-from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow, PlanYearRow
+from scheduler._models import (
+    OCCURRENCE as _OCC,
+    OCCURRENCE_UNIT as _OCC_UNIT,
+    MilestoneRow,
+    PlanRow,
+    PlanYearRow,
+)
 
 __all__ = ["Change", "ImportReport", "import_plan", "remove_plan", "stored_plan", "stored_years"]
 
-_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
-_OCC_UNIT = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

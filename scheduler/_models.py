@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -264,3 +264,19 @@ class StoreStateRow(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     generation: int = 0
+
+
+# Typed handles on the tables for Core queries, in one place (SQLModel leaves ``__table__``
+# untyped): modules import these instead of each reaching into ``Row.__table__``.
+def _table(row: type[SQLModel]) -> Table:
+    return row.__table__  # type: ignore[attr-defined]
+
+
+OCCURRENCE = _table(OccurrenceRow)
+OCCURRENCE_UNIT = _table(OccurrenceUnitRow)
+REMINDER = _table(ReminderRow)
+ACKNOWLEDGEMENT = _table(AcknowledgementRow)
+UNIT = _table(UnitRow)
+CHANNEL = _table(ChannelRow)
+PERSON = _table(PersonRow)
+DELIVERY = _table(DeliveryRow)

@@ -11,11 +11,11 @@ from sqlmodel import Session
 
 from plans import ChinaCalendar, name_key
 from scheduler._models import (
+    OCCURRENCE as _OCC,
+    OCCURRENCE_UNIT as _OU,
+    REMINDER,
     DeliveryRow,
-    OccurrenceRow,
-    OccurrenceUnitRow,
     PlanYearRow,
-    ReminderRow,
     UnitAliasRow,
     UnitMembershipRow,
     UnitRow,
@@ -24,8 +24,6 @@ from scheduler._units_store import find_unit
 
 __all__ = ["PlanSummary", "UnknownUnitError", "Upcoming", "plan_summaries", "unit_keys", "upcoming"]
 
-_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
-_OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
 
 
 class UnknownUnitError(LookupError):
@@ -194,7 +192,7 @@ class ReminderView:
 def list_reminders(session: Session, *, which: str = "upcoming", unit: str | None = None,
                    now: datetime, limit: int = 200) -> list[ReminderView]:
     """Reminders to come (upcoming), that failed or were missed (failed), or sent late (late)."""
-    r, o = ReminderRow.__table__, _OCC  # type: ignore[attr-defined]
+    r, o = REMINDER, _OCC
     query = select(r, o.c.title, o.c.due, o.c.plan_id).join(o, o.c.id == r.c.occurrence_id)
     if which == "upcoming":
         query = query.where(r.c.status.in_(["pending", "claimed"])).order_by(r.c.fire_at)

@@ -35,12 +35,12 @@ from sqlmodel import Session
 
 from plans import ChinaCalendar, Offset, day_times, parse_offset
 from scheduler._models import (
-    AcknowledgementRow,
+    ACKNOWLEDGEMENT as _ACK,
+    OCCURRENCE as _OCC,
+    OCCURRENCE_UNIT as _OU,
+    REMINDER as _R,
     ChannelRow,
     MilestoneRow,
-    OccurrenceRow,
-    OccurrenceUnitRow,
-    ReminderRow,
     UnitAliasRow,
     UnitMembershipRow,
     UnitRow,
@@ -48,10 +48,6 @@ from scheduler._models import (
 
 __all__ = ["Policy", "SyncReport", "fire_time", "node_moment", "sync_reminders"]
 
-_R = ReminderRow.__table__  # type: ignore[attr-defined]
-_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
-_OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
-_ACK = AcknowledgementRow.__table__  # type: ignore[attr-defined]
 ESCALATION_PREFIX = "escalate "  # scheduler._supervision's outbox rows: left alone here
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Outbox rows compared (and their wanted state held) at a time: the whole horizon at once

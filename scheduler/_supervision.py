@@ -32,12 +32,14 @@ from sqlmodel import Session
 from plans import ChinaCalendar, Offset, parse_offset
 from scheduler._db import mark_stale
 from scheduler._models import (
+    ACKNOWLEDGEMENT as _ACK,
+    OCCURRENCE as _OCC,
+    OCCURRENCE_UNIT as _OU,
+    REMINDER as _R,
     AcknowledgementRow,
     ChannelRow,
     OccurrenceRow,
-    OccurrenceUnitRow,
     PlanRow,
-    ReminderRow,
     UnitAliasRow,
     UnitMembershipRow,
     UnitRow,
@@ -65,10 +67,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 ESCALATION_WINDOW = timedelta(days=3)  # queued (and sendable) this long after its time
 STATE_ZH = {"done": "已确认", "pending": "未到期", "overdue": "逾期未确认"}
 
-_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
-_OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
-_R = ReminderRow.__table__  # type: ignore[attr-defined]
-_ACK = AcknowledgementRow.__table__  # type: ignore[attr-defined]
 
 
 class AckError(LookupError):

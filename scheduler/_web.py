@@ -69,9 +69,10 @@ from scheduler._feeds import (
     unit_feed_urls,
 )
 from scheduler._models import (
+    OCCURRENCE as _OCC,
+    OCCURRENCE_UNIT as _OU,
     AcknowledgementRow,
     OccurrenceRow,
-    OccurrenceUnitRow,
     PlanRow,
     UnitRow,
 )
@@ -95,8 +96,6 @@ PAGES = Path(__file__).parent / "pages"
 MARK = {"done": "✓", "pending": "…", "overdue": "✗"}
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
-_OCC = OccurrenceRow.__table__  # type: ignore[attr-defined]
-_OU = OccurrenceUnitRow.__table__  # type: ignore[attr-defined]
 
 
 def _local(moment: datetime) -> str:

@@ -11,8 +11,7 @@ from datetime import date, datetime, timedelta
 import cnlunar
 import holidays
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from plans._calendar import CALENDAR, SOLAR_TERMS, ChinaCalendar
 

@@ -33,8 +33,7 @@ from tests.conftest import JIEDIAN, PG_ADMIN_URL
 from tests.providers.robots import FakeClock, WebhookReceiver
 from tests.providers.server import Reply, Request, serve
 from tests.test_reminders import at
-from tests.test_store import PLAN as DEMO
-from tests.test_store import add, import_units, load
+from tests.test_store import PLAN as DEMO, add, import_units, load
 
 SECRET = "whsec_" + base64.b64encode(b"jiedian-test-secret-0123456789ab").decode()
 UNITS = 60

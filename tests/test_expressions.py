@@ -6,8 +6,7 @@ from contextlib import suppress
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from plans import CALENDAR, ExpressionError, MissingEventError, evaluate, normalize, parse
 

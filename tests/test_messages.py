@@ -10,8 +10,7 @@ import pytest
 from notifiers import Secrets, SecretsError
 from scheduler import ReminderItem, Templates, render
 from scheduler._messages import countdown
-from tests.conftest import UNITS
-from tests.conftest import invoke as run
+from tests.conftest import UNITS, invoke as run
 
 DEADLINE = ReminderItem("合江镇2011年创先争优活动工作要点", "形成创建方案交镇党建办", "deadline",
                         date(2011, 4, 30), date(2011, 4, 30), date(2011, 4, 29),

@@ -20,25 +20,21 @@ from notifiers._base import HttpAnswer
 from notifiers.aliyun_sms import (
     AliyunRpcSigner,
     AliyunSmsChannel,
+    overall as aliyun_overall,
     percent_encode,
     rpc_signature,
     rpc_string_to_sign,
-)
-from notifiers.aliyun_sms import (
-    overall as aliyun_overall,
 )
 from notifiers.tencent_sms import (
     TC3Auth,
     TencentSmsChannel,
     e164,
+    overall as tencent_overall,
     tc3_authorization,
     tc3_canonical_request,
     tc3_signature,
     tc3_string_to_sign,
     until_beijing_midnight,
-)
-from notifiers.tencent_sms import (
-    overall as tencent_overall,
 )
 from tests.providers.server import DROP, Reply, Request, serve
 from tests.providers.sms import AliyunSms, FakeClock, TencentSms
