@@ -112,7 +112,7 @@ class Office:
         """The store, opened (and migrated) on first use."""
         if self._engine is None:
             self._engine = scheduler.open_store(self.settings.database_url,
-                                      create_folder=self.settings.default_database)
+                                                create_folder=self.settings.default_database)
         return self._engine
 
     @contextmanager
@@ -160,7 +160,7 @@ class Office:
                                f"see `jiedian plan list`") from None
 
     def add_plans(self, loaded: list[LoadedPlan], *, year: int | None = None,
-                  dry_run: bool = False, progress: Callable[[], None] = lambda: None) -> AddResult:
+                  dry_run: bool = False) -> AddResult:
         """Import ``loaded`` for one year each, in one transaction (none on a dry run)."""
         ids = [item.plan.id for item in loaded]
         twice = sorted({i for i in ids if ids.count(i) > 1})
@@ -176,7 +176,6 @@ class Office:
                                                       year=year, dry_run=dry_run))
                 except plans.ExpressionError as error:
                     raise plans.PlanError([f"{item.path}: {error}"]) from None
-                progress()
             names = {n for item in loaded for m in item.plan.milestones for n in (*m.lead, *m.units)}
             for name, close in scheduler.unknown_units(session, names).items():
                 hint = f"; closest known: {'、'.join(close)}" if close else ""
