@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 import plans
 from plans import ChinaCalendar, PlanError, load_notice, load_notices
-from tests.conftest import JIEDIAN
+from tests.conftest import Ran, invoke
 from tests.test_daemon import DEMO, add, import_units, load, make_daemon
 
 NOTICE_2027 = """\
@@ -42,11 +41,8 @@ def write(tmp_path: Path, text: str, name: str = "2027.yaml") -> Path:
     return path
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-    full = {k: v for k, v in os.environ.items() if k != "JIEDIAN_HOLIDAYS"}
-    return subprocess.run([JIEDIAN, *args], capture_output=True, text=True, timeout=120, check=False,
-                          env={**full, "COLUMNS": "200", **(env or {})})
+def cli(*args: str, env: dict[str, str] | None = None) -> Ran:
+    return invoke({"COLUMNS": "200", **(env or {})}, *args)
 
 
 def test_a_notice_gives_its_year_rest_days_and_make_up_days(tmp_path: Path) -> None:

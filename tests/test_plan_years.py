@@ -4,7 +4,6 @@ PostgreSQL; adding one year leaves the others alone; the migration keeps an old 
 from __future__ import annotations
 
 import json
-import subprocess
 import textwrap
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from scheduler._models import (
     ReminderRow,
 )
 from scheduler._reminders import Policy
-from tests.conftest import JIEDIAN, NOW, ROOT
+from tests.conftest import NOW, ROOT, Ran, invoke
 
 PLAN = """\
 id: town-cxzy
@@ -218,9 +217,8 @@ def test_a_store_made_before_years_keeps_everything_when_upgraded(database_url: 
     upgraded.dispose()
 
 
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([JIEDIAN, *args], check=False, capture_output=True, text=True,
-                          timeout=120, env={**env, "JIEDIAN_NOW": "2026-12-01T09:00"})
+def run(env: dict[str, str], *args: str) -> Ran:
+    return invoke({**env, "JIEDIAN_NOW": "2026-12-01T09:00"}, *args)
 
 
 def test_the_cli_plans_next_year_beside_this_one(env: dict[str, str]) -> None:

@@ -22,6 +22,7 @@ from plans import CALENDAR
 from scheduler._dispatch import Dispatcher
 from scheduler._models import AcknowledgementRow, ChannelRow, ReminderRow
 from scheduler._reminders import Policy, sync_reminders
+from tests.conftest import invoke as run
 from tests.test_feeds import tokens
 from tests.test_store import PLAN, UNITS, add, import_units, load
 from tests.test_web import CHROMIUM, Clock, chromium, serve
@@ -240,8 +241,6 @@ def files(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
 
 def test_done_status_and_report_from_the_cli(env: dict[str, str], files: tuple[Path, Path],
                                             tmp_path: Path) -> None:
-    from tests.test_cli_store import run
-
     units, plan = files
     assert run(env, "units", "import", str(units)).returncode == 0
     assert run(env, "plan", "add", str(plan)).returncode == 0

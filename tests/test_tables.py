@@ -3,8 +3,7 @@ inputs it refuses (too large, corrupt, old formats, password-protected) without 
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -17,16 +16,20 @@ from ruamel.yaml import YAML
 from plans import CALENDAR, PlanError, extract_file, load_plan
 from plans._segment import MAX_TEXT_BYTES
 from plans._sheets import MAX_ROWS
+from tests.conftest import Ran, invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file's first bytes (.xls, .doc)
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it, from this checkout."""
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=cwd, check=False,
-                          capture_output=True, text=True, timeout=120,
-                          env={"PATH": str(Path(sys.executable).parent), "COLUMNS": "200"})
+def run(*args: str, cwd: Path) -> Ran:
+    """The CLI as a user runs it in ``cwd`` (in-process)."""
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return invoke({"COLUMNS": "200", "JIEDIAN_HOME": str(cwd / ".home")}, *args)
+    finally:
+        os.chdir(before)
 
 
 def loads(text: str, tmp_path: Path) -> dict:
