@@ -14,11 +14,12 @@ _EXPORTS = {name: f"notifiers.{module}" for module, names in {
     "_base": "Channel Clock Destination Message Outcome RateLimiter Result cut_utf8 deliver",
     "_http": "http_client",
     "_secrets": "Secrets SecretsError",
-    "_registry": "CHANNELS build",
+    "_registry": "CHANNELS CHANNEL_CONFIGS build",
 }.items() for name in names.split()}
 
 __all__ = [
     "CHANNELS",
+    "CHANNEL_CONFIGS",
     "Channel",
     "Clock",
     "Destination",

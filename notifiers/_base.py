@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from notifiers._config import ChannelConfig
 from notifiers._secrets import Secrets, SecretsError
 
 __all__ = [
@@ -132,6 +133,7 @@ class Channel(ABC):
 
     kind: ClassVar[str]
     limits: ClassVar[tuple[tuple[int, float], ...]] = ()  # (count, seconds) pairs
+    Config: ClassVar[type[ChannelConfig]] = ChannelConfig  # its fields in units.yaml (none here)
 
     def __init__(
         self,

@@ -16,17 +16,20 @@ from notifiers.tencent_sms import TencentSmsChannel
 from notifiers.webhook import WebhookChannel
 from notifiers.wecom import WeComChannel
 
-__all__ = ["CHANNELS", "build"]
+__all__ = ["CHANNELS", "CHANNEL_CONFIGS", "build"]
 
 CHANNELS: dict[str, type[Channel]] = {
     ConsoleChannel.kind: ConsoleChannel,
-    AliyunSmsChannel.kind: AliyunSmsChannel,
-    TencentSmsChannel.kind: TencentSmsChannel,
     WebhookChannel.kind: WebhookChannel,
     DingTalkChannel.kind: DingTalkChannel,
     WeComChannel.kind: WeComChannel,
     FeishuChannel.kind: FeishuChannel,
+    AliyunSmsChannel.kind: AliyunSmsChannel,
+    TencentSmsChannel.kind: TencentSmsChannel,
 }
+
+# What each kind may hold in units.yaml, for the units loader (plans.load_units(path, CHANNEL_CONFIGS)).
+CHANNEL_CONFIGS = {kind: cls.Config for kind, cls in CHANNELS.items()}
 
 
 def build(

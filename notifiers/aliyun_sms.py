@@ -71,6 +71,7 @@ from notifiers._base import (
     http_failure,
     post_json,
 )
+from notifiers._config import ChannelConfig, EnvName, HttpUrl, Text
 from notifiers._secrets import SecretsError
 from notifiers._sms import (
     Remembered,
@@ -268,6 +269,16 @@ class _Call:
 
 
 class AliyunSmsChannel(Channel):
+    class Config(ChannelConfig):
+        access_key_id_env: EnvName = None
+        access_key_secret_env: EnvName = None
+        sign_name: Text = None
+        template_code: Text = None
+        endpoint: HttpUrl = None
+        template_params: dict[str, str] | None = None
+        rules: ClassVar[tuple[str, ...]] = ("access_key_id_env*", "access_key_secret_env*",
+                                            "sign_name*", "template_code*")
+
     kind: ClassVar[str] = "aliyun_sms"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

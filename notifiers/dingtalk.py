@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 import httpx
 
 from notifiers._base import Clock, HttpAnswer, Message, Result, cut_utf8
+from notifiers._config import AtMobiles, EnvName, UrlConfig
 from notifiers._robot import RobotChannel
 
 __all__ = ["DingTalkAuth", "DingTalkChannel", "dingtalk_sign"]
@@ -70,6 +71,10 @@ class DingTalkAuth(httpx.Auth):
 
 
 class DingTalkChannel(RobotChannel):
+    class Config(UrlConfig):
+        secret_env: EnvName = None  # 加签 secret (SEC…)
+        at_mobiles: AtMobiles = None
+
     kind: ClassVar[str] = "dingtalk"
     provider: ClassVar[str] = "DingTalk"
     limits: ClassVar[tuple[tuple[int, float], ...]] = ((20, 60.0),)

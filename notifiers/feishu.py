@@ -37,6 +37,7 @@ import json
 from typing import Any, ClassVar
 
 from notifiers._base import HttpAnswer, Message, Result, cut_utf8
+from notifiers._config import EnvName, UrlConfig
 from notifiers._robot import RobotChannel
 
 __all__ = ["FeishuChannel", "feishu_sign"]
@@ -52,6 +53,9 @@ def feishu_sign(secret: str, timestamp: str) -> str:
 
 
 class FeishuChannel(RobotChannel):
+    class Config(UrlConfig):
+        secret_env: EnvName = None  # 签名校验 secret
+
     kind: ClassVar[str] = "feishu"
     provider: ClassVar[str] = "Feishu"
     limits: ClassVar[tuple[tuple[int, float], ...]] = ((100, 60.0), (5, 1.0))

@@ -71,9 +71,10 @@ import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import httpx
+from pydantic import Field
 
 from notifiers._base import (
     Channel,
@@ -85,6 +86,7 @@ from notifiers._base import (
     http_failure,
     post_json,
 )
+from notifiers._config import ChannelConfig, EnvName, HttpUrl, Text
 from notifiers._secrets import SecretsError
 from notifiers._sms import (
     Remembered,
@@ -271,6 +273,18 @@ class _Call:
 
 
 class TencentSmsChannel(Channel):
+    class Config(ChannelConfig):
+        secret_id_env: EnvName = None
+        secret_key_env: EnvName = None
+        sdk_app_id: Annotated[str | None, Field(pattern=r"^\d+$")] = None
+        sign_name: Text = None
+        template_id: Text = None
+        region: Annotated[str | None, Field(pattern=r"^[a-z]+(-[a-z0-9]+)+$")] = None
+        endpoint: HttpUrl = None
+        template_params: dict[str, str] | None = None
+        rules: ClassVar[tuple[str, ...]] = ("secret_id_env*", "secret_key_env*", "sdk_app_id*",
+                                            "sign_name*", "template_id*")
+
     kind: ClassVar[str] = "tencent_sms"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -54,6 +54,7 @@ from notifiers._base import (
     post_json,
     scrub,
 )
+from notifiers._config import EnvName, UrlConfig
 from notifiers._secrets import SecretsError
 
 __all__ = ["StandardWebhooksAuth", "WebhookChannel", "sign", "webhook_id"]
@@ -93,6 +94,9 @@ class StandardWebhooksAuth(httpx.Auth):
 
 
 class WebhookChannel(Channel):
+    class Config(UrlConfig):
+        secret_env: EnvName = None  # the Standard Webhooks secret (whsec_…)
+
     kind: ClassVar[str] = "webhook"
 
     def _key(self) -> bytes | None:

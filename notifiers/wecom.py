@@ -28,6 +28,7 @@ import json
 from typing import Any, ClassVar
 
 from notifiers._base import HttpAnswer, Message, Result, cut_utf8
+from notifiers._config import AtMobiles, UrlConfig
 from notifiers._robot import RobotChannel
 
 __all__ = ["WeComChannel"]
@@ -37,6 +38,9 @@ THROTTLED = {45009: 60.0, -1: None}  # errcode → retry after (s)
 
 
 class WeComChannel(RobotChannel):
+    class Config(UrlConfig):
+        at_mobiles: AtMobiles = None
+
     kind: ClassVar[str] = "wecom"
     provider: ClassVar[str] = "WeCom"
     limits: ClassVar[tuple[tuple[int, float], ...]] = ((20, 60.0),)

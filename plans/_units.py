@@ -12,10 +12,12 @@ The rules, each reported as ``file:line: field: message`` (all of a file at once
 - People's mobiles are mainland numbers: 11 digits starting with 1, optionally
   ``+86``; they are kept as the 11 digits.
 - A channel has an ``id`` (a slug, unique in the whole file), a ``kind``,
-  ``enabled`` (default true) and the kind's own fields as listed in `KIND_FIELDS`
-  (``*`` required, ``a|b`` exactly one of them; any other field is an error).
-  ``url`` and ``endpoint`` are http(s) URLs; ``*_env`` name environment variables;
-  ``at_mobiles`` is true (the unit's people) or a list of mobiles.
+  ``enabled`` (default true) and the kind's own fields. This module knows no provider:
+  ``load_units(path, schemas)`` checks each channel with its kind's schema, as the caller
+  hands them (``notifiers.CHANNEL_CONFIGS``: a pydantic model per kind, declared beside the
+  channel's code, with ``rules`` such as ``url|url_env*``: exactly one, required). A field
+  of another kind "does not apply", one of no kind is unknown. Without schemas the kind's
+  fields are kept as written, unchecked.
 - Secrets never go in the file: ``secret``, ``access_key_secret``, ``secret_key``,
   ``token``, ``key`` and ``password`` are refused without echoing their value.
 """
@@ -26,7 +28,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn, get_args
+from typing import Annotated, Any, NoReturn
 
 from pydantic import (
     AfterValidator,
@@ -38,7 +40,6 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from plans._errors import PlanError
@@ -46,31 +47,14 @@ from plans._loader import field_path, line_of, read_yaml, validation_problems
 from plans._schema import UnitNames
 from plans._text import to_simplified
 
-__all__ = ["Channel", "ChannelKind", "Group", "Person", "Unit", "UnitsDirectory", "load_units",
-           "name_key"]
+__all__ = ["Channel", "Group", "Person", "Unit", "UnitsDirectory", "load_units", "name_key"]
 
-ChannelKind = Literal["console", "webhook", "dingtalk", "wecom", "feishu", "aliyun_sms",
-                      "tencent_sms"]
-KINDS: tuple[str, ...] = get_args(ChannelKind)
-
-KIND_FIELDS = {
-    "console": "",
-    "webhook": "url|url_env* secret_env",
-    "dingtalk": "url|url_env* secret_env at_mobiles",
-    "wecom": "url|url_env* at_mobiles",
-    "feishu": "url|url_env* secret_env",
-    "aliyun_sms": "access_key_id_env* access_key_secret_env* sign_name* template_code* endpoint "
-                  "template_params",
-    "tencent_sms": "secret_id_env* secret_key_env* sdk_app_id* sign_name* template_id* region "
-                   "endpoint template_params",
-}
 SECRET_FIELDS = ("secret", "access_key_secret", "secret_key", "token", "key", "password")
 
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 # Quotes are how a plan happens to write a name (“创先争优”), not part of it.
 _NAME_FORM: dict[int, int | None] = {**_FULL_WIDTH, **{ord(q): None for q in "“”‘’\"'「」『』"}}
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def name_key(name: str) -> str:
@@ -99,12 +83,6 @@ def _mobile(value: object) -> str:
     return digits
 
 
-def _at_mobiles(value: object) -> object:
-    if value is not None and not isinstance(value, bool | list):
-        raise ValueError("write true (@ the unit's people), false, or a list of mobiles")
-    return [_mobile(v) for v in value] if isinstance(value, list) else value
-
-
 def _distinct(names: list[str]) -> list[str]:
     # Aliases or groups written twice (in any script) count once; the first spelling stays.
     first: dict[str, str] = {}
@@ -113,44 +91,19 @@ def _distinct(names: list[str]) -> list[str]:
     return list(first.values())
 
 
-def _env_name(value: str | None) -> str | None:
-    if value is not None and not _ENV_NAME.fullmatch(value):
-        raise ValueError("must name an environment variable (letters, digits and _, e.g. "
-                         "DJB_DING_SECRET), not hold the secret itself")
-    return value
-
-
 Name = Annotated[str, Field(min_length=1)]
 Distinct = Annotated[UnitNames, AfterValidator(_distinct)]
 Mobile = Annotated[str, BeforeValidator(_mobile)]
-EnvName = Annotated[str | None, AfterValidator(_env_name)]
-Text = Annotated[str | None, Field(min_length=1)]
 
 
 class Channel(BaseModel):
-    """One way to reach a unit; `config` is what a notifier needs, as a plain dict."""
+    """One way to reach a unit: id, kind, on/off, and the kind's own fields (``config``)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True,
-                              hide_input_in_errors=True)
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, hide_input_in_errors=True)
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=120)]
-    kind: ChannelKind
+    kind: Annotated[str, Field(min_length=1)]
     enabled: bool = True
-    url: str | None = None
-    url_env: EnvName = None
-    secret_env: EnvName = None
-    at_mobiles: Annotated[bool | list[str] | None, BeforeValidator(_at_mobiles)] = None
-    access_key_id_env: EnvName = None
-    access_key_secret_env: EnvName = None
-    secret_id_env: EnvName = None
-    secret_key_env: EnvName = None
-    sdk_app_id: Annotated[str | None, Field(pattern=r"^\d+$")] = None
-    sign_name: Text = None
-    template_code: Text = None
-    template_id: Text = None
-    region: Annotated[str | None, Field(pattern=r"^[a-z]+(-[a-z0-9]+)+$")] = None
-    endpoint: str | None = None
-    template_params: dict[str, str] | None = None
     # Declared only so that an inline secret is refused at its own line (see _no_inline_secret).
     secret: Any = Field(None, exclude=True)
     access_key_secret: Any = Field(None, exclude=True)
@@ -164,43 +117,57 @@ class Channel(BaseModel):
     def _no_inline_secret(cls, value: object, info: ValidationInfo) -> NoReturn:
         raise ValueError(_secret_message(str(info.field_name)))
 
-    @field_validator("kind", mode="before")
-    @classmethod
-    def _known_kind(cls, value: object) -> object:
-        if value not in KINDS:
-            raise ValueError(f"“{value}” is not a channel kind; use one of {', '.join(KINDS)}")
-        return value
-
-    @field_validator("url", "endpoint")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        # Quote only the scheme: a DingTalk or WeCom URL carries its token.
-        scheme, sep, rest = (value or "").partition("://")
-        if value is not None and (not sep or scheme.lower() not in ("http", "https") or not rest):
-            got = f"“{scheme}://”" if sep else "no scheme"
-            raise ValueError(f"must be an http:// or https:// URL (got {got})")
-        return value
-
-    @model_validator(mode="after")
-    def _fields_of_kind(self) -> Channel:
-        given = {f for f in self.model_fields_set - {"id", "kind", "enabled"}
-                 if getattr(self, f) is not None}
-        specs = KIND_FIELDS[self.kind].split()
-        own = {f for spec in specs for f in spec.rstrip("*").split("|")}
-        problems = [f"`{f}` does not apply to a {self.kind} channel" for f in sorted(given - own)]
-        for spec in specs:
-            names = spec.rstrip("*").split("|")
-            if spec.endswith("*") and not given & set(names):
-                problems.append(f"a {self.kind} channel needs {' or '.join(names)}")
-            if len(given & set(names)) > 1:
-                problems.append(f"give {' or '.join(names)}, not both")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
     def config(self) -> dict[str, Any]:
         """The channel's settings without id and kind, for storage (None left out)."""
-        return self.model_dump(exclude={"id", "kind"}, exclude_none=True)
+        own = {k: v for k, v in (self.model_extra or {}).items() if v is not None}
+        return {"enabled": self.enabled, **own}
+
+
+def _channel_problems(raw: Any, schemas: Mapping[str, type[BaseModel]]) -> list[tuple[list[Any], str]]:
+    """Each channel of ``raw`` checked with its kind's schema: (loc, message)."""
+    problems: list[tuple[list[Any], str]] = []
+    known = {name for schema in schemas.values() for name in schema.model_fields}
+    units = raw.get("units") if isinstance(raw, Mapping) else None
+    for i, unit in enumerate(units if isinstance(units, list) else []):
+        channels = unit.get("channels") if isinstance(unit, Mapping) else None
+        for j, channel in enumerate(channels if isinstance(channels, list) else []):
+            if not isinstance(channel, Mapping) or not isinstance(channel.get("kind"), str):
+                continue  # the shape's own error says so
+            at, kind = ["units", i, "channels", j], channel["kind"]
+            schema = schemas.get(kind)
+            if schema is None:
+                said = f"“{kind}” is not a channel kind; use one of {', '.join(schemas)}"
+                problems.append(([*at, "kind"], said))
+                continue
+            given = {k for k, v in channel.items() if v is not None
+                     and k not in {"id", "kind", "enabled", *SECRET_FIELDS}}
+            own = set(schema.model_fields)
+            joint = [f"`{f}` does not apply to a {kind} channel" for f in sorted(given - own) if f in known]
+            problems += [([*at, f], "unknown field (check its spelling against DESIGN.md's units file)")
+                         for f in sorted(given - own - known)]
+            for rule in getattr(schema, "rules", ()):
+                names = rule.rstrip("*").split("|")
+                if rule.endswith("*") and not given & set(names):
+                    joint.append(f"a {kind} channel needs {' or '.join(names)}")
+                if len(given & set(names)) > 1:
+                    joint.append(f"give {' or '.join(names)}, not both")
+            if joint:
+                problems.append((at, "; ".join(joint)))
+            try:
+                schema.model_validate({k: channel[k] for k in given & own})
+            except ValidationError as error:
+                problems += [([*at, *item["loc"]], item["msg"].removeprefix("Value error, "))
+                             for item in error.errors(include_url=False)]
+    return problems
+
+
+def _normalise_channels(directory: UnitsDirectory, schemas: Mapping[str, type[BaseModel]]) -> None:
+    """Each channel's fields as its schema reads them (mobiles as 11 digits, ids as text)."""
+    for unit in directory.units:
+        for channel in unit.channels:
+            own = {k: v for k, v in (channel.model_extra or {}).items() if v is not None}
+            checked = schemas[channel.kind].model_validate(own)
+            channel.__pydantic_extra__ = checked.model_dump(exclude_none=True)
 
 
 class Person(BaseModel):
@@ -329,18 +296,26 @@ def _cross_checks(directory: UnitsDirectory) -> list[tuple[list[Any], str]]:
     return problems
 
 
-def load_units(path: str | Path) -> UnitsDirectory:
-    """Load and check a units directory; raise PlanError listing every problem."""
+def load_units(path: str | Path, schemas: Mapping[str, type[BaseModel]] | None = None) -> UnitsDirectory:
+    """Load and check a units directory (each channel with its kind's schema from ``schemas``,
+    kind → pydantic model); raise PlanError listing every problem."""
     path = Path(path)
     raw = read_yaml(path)
     if raw is None:
         return UnitsDirectory()
     if not isinstance(raw, Mapping):
         raise PlanError([f"{path}:1: units file: expected a mapping with groups and units"])
+    channels = _channel_problems(raw, schemas) if schemas is not None else []
+    said = [f"{path}:{line_of(raw, loc)}: {field_path(loc, 'units')}: {m}" for loc, m in channels]
     try:
         directory = UnitsDirectory.model_validate(raw)
     except ValidationError as error:
-        raise PlanError(validation_problems(path, raw, error, "units")) from None
+        found = validation_problems(path, raw, error, "units") + said
+        raise PlanError(sorted(found, key=lambda p: int(p.split(":")[1]))) from None
+    if said:
+        raise PlanError(said)
+    if schemas is not None:
+        _normalise_channels(directory, schemas)
     found = sorted((line_of(raw, loc), field_path(loc), m) for loc, m in _cross_checks(directory))
     problems = [f"{path}:{line}: {field}: {message}" for line, field, message in found]
     if problems:

@@ -227,7 +227,7 @@ class Office:
 
     def import_units(self, path: Path) -> UnitsImport:
         """Replace the stored directory with ``path``'s (units keep their identity by name)."""
-        directory = plans.load_units(path)
+        directory = plans.load_units(path, notifiers.CHANNEL_CONFIGS)
         with self.session() as session:
             report = scheduler.import_units(session, directory, now=self.now())
             self._sync(session, None)  # whom each node reaches may have changed anywhere
@@ -358,10 +358,10 @@ class Office:
         today, now = self.today(), self.now()
         with self.session() as session:
             if units_path:
-                scheduler.import_units(session, plans.load_units(units_path), now=now)
+                scheduler.import_units(session, plans.load_units(units_path, notifiers.CHANNEL_CONFIGS), now=now)
             if demo and not scheduler.plan_summaries(session, today=today):
                 if not units_path and not scheduler.list_units(session):
-                    scheduler.import_units(session, plans.load_units(plans.BUNDLED_UNITS), now=now)
+                    scheduler.import_units(session, plans.load_units(plans.BUNDLED_UNITS, notifiers.CHANNEL_CONFIGS), now=now)
                 for item in plans.expand_files([plans.BUNDLED_PLANS], self.calendar):
                     scheduler.import_plan(session, item, self.calendar, now=now, year=today.year)
                 done.append(f"demo: loaded the bundled units and plans for {today.year} into an "

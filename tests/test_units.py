@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import plans
+from notifiers import CHANNEL_CONFIGS
 from plans import CALENDAR, PlanError, UnitsDirectory, load_plan, load_units, name_key
 
 BUNDLED = Path(plans.__file__).parent / "units.yaml"
@@ -51,7 +52,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def problems(path: Path) -> list[str]:
     with pytest.raises(PlanError) as caught:
-        load_units(path)
+        load_units(path, CHANNEL_CONFIGS)  # the channels' schemas, as scheduler hands them in
     return caught.value.problems
 
 
@@ -61,7 +62,7 @@ def one_unit(channel: str = "{id: a, kind: console}", mobile: str = '"1380000000
 
 
 def test_bundled_directory_loads_and_names_every_unit_of_every_bundled_plan() -> None:
-    directory = load_units(BUNDLED)
+    directory = load_units(BUNDLED, CHANNEL_CONFIGS)
     assert len(directory.units) >= 20 and len(directory.groups) >= 10
     assert all(unit.people and unit.channels for unit in directory.units)
     assert all(ch.kind == "console" for unit in directory.units for ch in unit.channels)
@@ -76,7 +77,7 @@ def test_bundled_directory_loads_and_names_every_unit_of_every_bundled_plan() ->
 
 
 def test_good_file_channels_people_and_config(tmp_path: Path) -> None:
-    directory = load_units(write(tmp_path, GOOD))
+    directory = load_units(write(tmp_path, GOOD), CHANNEL_CONFIGS)
     unit = directory.units[0]
     assert [p.mobile for p in unit.people] == ["13800000000", "13900000001"]
     channels = {ch.id: ch for ch in unit.channels}
@@ -92,7 +93,7 @@ def test_good_file_channels_people_and_config(tmp_path: Path) -> None:
 
 
 def test_names_resolve_in_any_script_and_width(tmp_path: Path) -> None:
-    directory = load_units(write(tmp_path, GOOD))
+    directory = load_units(write(tmp_path, GOOD), CHANNEL_CONFIGS)
     assert name_key("各黨（總）支部") == name_key("各党(总)支部") == "各党(总)支部"
     assert name_key(" 镇 党建办\u3000") == "镇党建办"
     assert directory.resolve("各黨（總）支部") == ["各党(总)支部"]
@@ -104,7 +105,7 @@ def test_names_resolve_in_any_script_and_width(tmp_path: Path) -> None:
 
 
 def test_expand_unit_includes_groups_and_aliases(tmp_path: Path) -> None:
-    directory = load_units(write(tmp_path, GOOD))
+    directory = load_units(write(tmp_path, GOOD), CHANNEL_CONFIGS)
     assert directory.expand_unit("兽医站党支部") == {"兽医站党支部", "各党(总)支部", "各党支部"}
     assert directory.expand_unit("合江镇党建办") == {"镇党建办", "合江镇党建办"}
     assert directory.expand_unit("各党支部") == {"各党(总)支部", "各党支部"}
@@ -199,3 +200,24 @@ def test_pydantic_errors_do_not_carry_secrets_either() -> None:
     with pytest.raises(ValueError, match="secrets never go in the units file") as caught:
         UnitsDirectory.model_validate({"units": [{"name": "镇党委", "channels": [channel]}]})
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_channel_kind_is_checked_with_the_schema_the_loader_is_handed(tmp_path: Path) -> None:
+    """plans knows no provider: a new kind is its schema, handed in (as notifiers hands its own)."""
+    from typing import ClassVar
+
+    from pydantic import BaseModel, ConfigDict
+
+    class PagerConfig(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        number_env: str | None = None
+        rules: ClassVar[tuple[str, ...]] = ("number_env*",)
+
+    path = write(tmp_path, one_unit("{id: p, kind: pager, number_env: PAGER_NO}"))
+    [unit] = load_units(path, {"pager": PagerConfig}).units
+    assert unit.channels[0].config() == {"enabled": True, "number_env": "PAGER_NO"}
+    with pytest.raises(PlanError, match="“pager” is not a channel kind; use one of console"):
+        load_units(path, CHANNEL_CONFIGS)
+    missing = write(tmp_path, one_unit("{id: p, kind: pager}"))
+    with pytest.raises(PlanError, match=r"channels\[0\]: a pager channel needs number_env"):
+        load_units(missing, {"pager": PagerConfig})

@@ -1,0 +1,75 @@
+"""What a channel's entry in units.yaml may hold: each channel class declares a ``Config``
+(a pydantic model of its own fields, beside its code) and ``CHANNEL_CONFIGS`` hands them to
+the units loader, which checks every channel with its kind's model (``plans.load_units``).
+
+``rules`` are the fields' joint rules: ``"url|url_env*"`` means exactly one of the two and
+required (``*``); ``"a|b"`` at most one. The shared field types check what every channel's
+fields must be: ``*_env`` names environment variables (secrets are never written in the
+file), URLs are http(s), ``at_mobiles`` is true or a list of mainland mobiles.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+__all__ = ["AtMobiles", "ChannelConfig", "EnvName", "HttpUrl", "Text", "UrlConfig"]
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def _env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV_NAME.fullmatch(value):
+        raise ValueError("must name an environment variable (letters, digits and _, e.g. "
+                         "DJB_DING_SECRET), not hold the secret itself")
+    return value
+
+
+def _http_url(value: str | None) -> str | None:
+    # Quote only the scheme: a DingTalk or WeCom URL carries its token.
+    scheme, sep, rest = (value or "").partition("://")
+    if value is not None and (not sep or scheme.lower() not in ("http", "https") or not rest):
+        got = f"“{scheme}://”" if sep else "no scheme"
+        raise ValueError(f"must be an http:// or https:// URL (got {got})")
+    return value
+
+
+def _at_mobiles(value: object) -> object:
+    if value is None or isinstance(value, bool):
+        return value
+    if not isinstance(value, list):
+        raise ValueError("write true (@ the unit's people), false, or a list of mobiles")  # noqa: TRY004 - pydantic reports ValueErrors
+    mobiles = []
+    for item in value:
+        digits = re.sub(r"[\s-]", "", str(item)).removeprefix("+86")
+        if not _MOBILE.fullmatch(digits):
+            raise ValueError(f"“{item}” is not a mainland mobile number; write 11 digits starting "
+                             f"with 1, e.g. 13800000000 (optionally +86)")
+        mobiles.append(digits)
+    return mobiles
+
+
+EnvName = Annotated[str | None, AfterValidator(_env_name)]
+HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
+AtMobiles = Annotated[bool | list[str] | None, BeforeValidator(_at_mobiles)]
+Text = Annotated[str | None, Field(min_length=1)]
+
+
+class ChannelConfig(BaseModel):
+    """A channel kind's fields (all optional here; ``rules`` says which are required)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True,
+                              hide_input_in_errors=True)
+    rules: ClassVar[tuple[str, ...]] = ()
+
+
+class UrlConfig(ChannelConfig):
+    """A channel that posts to one URL, written in the file or named by ``url_env`` (a robot's
+    URL carries its token: then it belongs in the environment)."""
+
+    url: HttpUrl = None
+    url_env: EnvName = None
+    rules: ClassVar[tuple[str, ...]] = ("url|url_env*",)
