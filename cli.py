@@ -674,7 +674,7 @@ def reminders_command(
         return _print_json(rows)
     _table(f"reminders · {which} · {len(rows)}", ["时间 fire at", "节点", "截止 due", "单位 unit", "渠道", "提前", "状态", "answer"],
            [[f"{(t := r.fire_at.astimezone(SHANGHAI)):%Y-%m-%d %H:%M} {_weekday(t.date())}", r.title, f"{r.due}",
-             r.unit, r.channel_id, r.offset,
+             r.unit, r.channel_id, ("督办 " if r.kind == "escalation" else "") + r.offset,
              r.status + (" 补发" if r.late else "") + (f" ×{r.attempts}" if r.attempts > 1 else ""),
              " ".join(filter(None, [r.last_code, r.last_message]))] for r in rows])
 

@@ -54,12 +54,12 @@ from scheduler._models import (
     UNIT as _U,
     PlanRow,
 )
-from scheduler._supervision import ESCALATION_PREFIX, ack_url, progress, queue_escalations
+from scheduler._supervision import ack_url, progress, queue_escalations
 
 __all__ = ["Dispatcher", "TickReport"]
 
 _CLAIMED = (_R.c.id, _R.c.occurrence_id, _R.c.unit_id, _R.c.unit_name, _R.c.channel_id,
-            _R.c.fire_at, _R.c.attempts, _R.c.batch_key, _R.c.offset)
+            _R.c.fire_at, _R.c.attempts, _R.c.batch_key, _R.c.offset, _R.c.kind)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WINDOWS = (time(12), time(18), time(23, 59, 59))  # a digest window ends at noon, 18:00, midnight
 CONNECTIONS = 64  # the HTTP client's pool, and the most sends in flight at once
@@ -79,10 +79,11 @@ class Claimed:
     attempts: int
     batch_key: str
     offset: str = ""
+    kind: str = "reminder"  # or escalation: a 督办 to the lead unit
 
     @property
     def escalation(self) -> bool:
-        return self.offset.startswith(ESCALATION_PREFIX)
+        return self.kind == "escalation"
 
 
 @dataclass
@@ -223,7 +224,7 @@ class Dispatcher:
         keys = self._assign_batch_keys(session, claimed)
         return sorted((Claimed(r.id, r.occurrence_id, r.unit_id, r.unit_name, r.channel_id,
                                _utc(r.fire_at), r.attempts, r.batch_key or keys[r.id],  # type: ignore[arg-type]
-                               r.offset) for r in claimed), key=lambda c: c.id)
+                               r.offset, r.kind) for r in claimed), key=lambda c: c.id)
 
     @staticmethod
     def _assign_batch_keys(session: Session, rows: Sequence[Row[Any]]) -> dict[int, str]:
@@ -235,8 +236,8 @@ class Dispatcher:
         fresh: dict[tuple[int, str, bool], list[int]] = {}
         for row in rows:
             if row.batch_key is None:
-                fresh.setdefault((row.unit_id, row.channel_id,
-                                  row.offset.startswith(ESCALATION_PREFIX)), []).append(row.id)
+                fresh.setdefault((row.unit_id, row.channel_id, row.kind == "escalation"),
+                                 []).append(row.id)
         keys: dict[int, str] = {}
         for group in fresh.values():
             key = "jd-" + hashlib.sha256(",".join(map(str, sorted(group))).encode()).hexdigest()[:24]

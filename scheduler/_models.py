@@ -180,11 +180,11 @@ class ChannelRow(SQLModel, table=True):
 
 
 class ReminderRow(SQLModel, table=True):
-    """The outbox: one row per (occurrence, unit, channel, offset), sent at most once."""
+    """The outbox: one row per (occurrence, unit, channel, kind, offset), sent at most once."""
 
     __tablename__ = "reminder"
     __table_args__ = (
-        UniqueConstraint("occurrence_id", "unit_id", "channel_id", "offset",
+        UniqueConstraint("occurrence_id", "unit_id", "channel_id", "kind", "offset",
                          name="uq_reminder_key"),
         Index("ix_reminder_due", "status", "fire_at"),
         Index("ix_reminder_node", "status", "node_at"),
@@ -197,6 +197,8 @@ class ReminderRow(SQLModel, table=True):
     unit_id: int
     unit_name: str = Field(max_length=200)
     channel_id: str = Field(max_length=120)
+    # reminder: before the node, to its units; escalation: the 督办 to its 牵头单位 (supervision)
+    kind: str = Field(default="reminder", max_length=16)
     offset: str = Field(max_length=32)  # as written: -7d 09:00
     fire_at: datetime  # when to send, after quiet hours and rest days (UTC)
     node_at: datetime  # the node itself: a reminder is never sent after it (UTC)

@@ -187,6 +187,7 @@ class ReminderView:
     plan_id: str
     last_code: str | None
     last_message: str | None
+    kind: str = "reminder"  # or escalation (督办)
 
 
 def list_reminders(session: Session, *, which: str = "upcoming", unit: str | None = None,
@@ -210,7 +211,7 @@ def list_reminders(session: Session, *, which: str = "upcoming", unit: str | Non
     return [
         ReminderView(x.id, _aware(x.fire_at), x.status, x.late, x.attempts, x.unit_name,
                      x.channel_id, x.offset, x.title, x.due, x.plan_id, x.last_code,
-                     x.last_message)
+                     x.last_message, x.kind)
         for x in session.execute(query.limit(limit))
     ]
 

@@ -6,7 +6,7 @@ pending rows rescheduled when their node moved; pending rows cancelled when
 their node, unit, channel or offset went away. Rows already sent (or failed,
 missed, done) are never touched, so nothing is ever sent twice. A unit that
 confirmed a node (办结确认) gets no new reminders for it; the outbox's
-escalation rows (``escalate …``, see ``scheduler._supervision``) are not this
+escalation rows (``kind = 'escalation'``, see ``scheduler._supervision``) are not this
 policy's to keep in line.
 
 When a reminder fires (all in the plan's time zone, Asia/Shanghai):
@@ -48,7 +48,6 @@ from scheduler._models import (
 
 __all__ = ["Policy", "SyncReport", "fire_time", "node_moment", "sync_reminders"]
 
-ESCALATION_PREFIX = "escalate "  # scheduler._supervision's outbox rows: left alone here
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Outbox rows compared (and their wanted state held) at a time: the whole horizon at once
 # would hold every pending row in memory (1,000,000 rows: 1.3 GB, see bench/dispatch.py).
@@ -229,9 +228,9 @@ def _apply(session: Session, occurrence_ids: list[str],
     for chunk in range(0, len(occurrence_ids), 500):
         for row in session.execute(select(_R.c.id, _R.c.occurrence_id, _R.c.unit_id, _R.c.channel_id,
                                           _R.c.offset, _R.c.status, _R.c.fire_at, _R.c.node_at)
-                                   .where(_R.c.occurrence_id.in_(occurrence_ids[chunk:chunk + 500]))):
-            if not row.offset.startswith(ESCALATION_PREFIX):
-                existing[(row.occurrence_id, row.unit_id, row.channel_id, row.offset)] = row
+                                   .where(_R.c.occurrence_id.in_(occurrence_ids[chunk:chunk + 500]),
+                                          _R.c.kind == "reminder")):  # escalations: supervision's
+            existing[(row.occurrence_id, row.unit_id, row.channel_id, row.offset)] = row
     inserts, moves, cancels = [], [], []
     for key, (fire, node_at) in wanted.items():
         row = existing.get(key)

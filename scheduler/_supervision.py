@@ -10,7 +10,7 @@
 - Status of (node, unit): ``done`` when confirmed, ``overdue`` when the node's due date is
   before today and it is not, else ``pending``.
 - Escalation: ``queue_escalations`` puts one outbox row per (node, lead unit, channel) in
-  the reminder table (offset ``escalate +1d 09:00``: counted from the due date, calendar
+  the reminder table (``kind`` escalation, offset ``+1d 09:00``: counted from the due date, calendar
   days, Asia/Shanghai) for deadlines some responsible unit has not confirmed, at the
   escalation time; the dispatcher sends it as one 督办 message to the lead. The outbox's
   unique key makes it once per offset; an offset before the deadline (``-1d 16:00``) works
@@ -44,11 +44,9 @@ from scheduler._models import (
     UnitMembershipRow,
     UnitRow,
 )
-from scheduler._reminders import ESCALATION_PREFIX  # the outbox offset of an escalation row
 from scheduler._units_store import find_unit
 
 __all__ = [
-    "ESCALATION_PREFIX",
     "AckError",
     "AckResult",
     "Matrix",
@@ -204,7 +202,7 @@ def acknowledge(session: Session, occurrence_id: str, unit: UnitRow | str, calen
                                    unit_name=row.name, done_at=now, source=source, note=note))
     session.execute(update(_R).where(
         _R.c.occurrence_id == occurrence_id, _R.c.unit_id == row.id, _R.c.status == "pending",
-        ~_R.c.offset.startswith(ESCALATION_PREFIX)).values(status="done", updated_at=now))
+        _R.c.kind == "reminder").values(status="done", updated_at=now))
     # The VEVENT changes (办结情况): a new LAST-MODIFIED and SEQUENCE so clients and ETags follow.
     occurrence.updated_at = max(now, _utc(occurrence.updated_at) + timedelta(microseconds=1))
     occurrence.sequence += 1
@@ -315,14 +313,14 @@ def queue_escalations(session: Session, *, now: datetime, offsets: Sequence[Offs
         for offset in offsets:
             fire = datetime.combine(occ.due + timedelta(days=offset.days), offset.at, SHANGHAI)
             if fire <= now < fire + ESCALATION_WINDOW:
-                due.setdefault(occ.id, []).append((ESCALATION_PREFIX + offset.text, fire))
+                due.setdefault(occ.id, []).append((offset.text, fire))
     if not due:
         return 0
     ids = list(due)
     directory, roles, acks = _directory(session), _roles(session, ids), _acks(session, ids)
     existing = {(r.occurrence_id, r.unit_id, r.channel_id, r.offset) for r in session.execute(
         select(_R.c.occurrence_id, _R.c.unit_id, _R.c.channel_id, _R.c.offset).where(
-            _R.c.occurrence_id.in_(ids), _R.c.offset.startswith(ESCALATION_PREFIX)))}
+            _R.c.occurrence_id.in_(ids), _R.c.kind == "escalation"))}
     channels: dict[int, list[str]] = {}
     for channel in session.execute(select(ChannelRow).where(ChannelRow.enabled)).scalars():  # type: ignore[arg-type]
         channels.setdefault(channel.unit_id, []).append(channel.id)
@@ -341,7 +339,8 @@ def queue_escalations(session: Session, *, now: datetime, offsets: Sequence[Offs
                         continue
                     inserts.append({
                         "occurrence_id": oid, "unit_id": uid, "unit_name": directory.names[uid],
-                        "channel_id": channel_id, "offset": text, "fire_at": fire.astimezone(UTC),
+                        "channel_id": channel_id, "kind": "escalation", "offset": text,
+                        "fire_at": fire.astimezone(UTC),
                         "node_at": (fire + ESCALATION_WINDOW).astimezone(UTC), "status": "pending",
                         "attempts": 0, "late": False, "created_at": now, "updated_at": now})
     if inserts:

@@ -12,7 +12,7 @@ import httpx
 import icalendar
 import openpyxl
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select
 from sqlmodel import Session
 
 import notifiers
@@ -20,7 +20,7 @@ import scheduler
 from notifiers import Channel, Message, Outcome, Result
 from plans import CALENDAR
 from scheduler._dispatch import Dispatcher
-from scheduler._models import AcknowledgementRow, ChannelRow, ReminderRow
+from scheduler._models import AcknowledgementRow, ChannelRow, ReminderRow, UnitRow
 from scheduler._reminders import Policy, sync_reminders
 from tests.conftest import invoke as run
 from tests.test_feeds import tokens
@@ -137,8 +137,8 @@ def test_confirmed_unit_gets_no_more_reminders_and_the_lead_is_told_once(store: 
     assert d.tick(at("2011-05-01T09:00")).claimed == 0
     with Session(store) as session:
         rows = list(session.execute(select(ReminderRow).where(
-            ReminderRow.offset.startswith("escalate"))).scalars())  # type: ignore[attr-defined]
-    assert [(r.unit_name, r.status) for r in rows] == [("镇党建办", "sent")]
+            ReminderRow.kind == "escalation")).scalars())
+    assert [(r.unit_name, r.status, r.offset) for r in rows] == [("镇党建办", "sent", "+1d 09:00")]
     d.close()
 
 
@@ -306,3 +306,41 @@ def test_a_failed_report_leaves_the_last_good_file(tmp_path: Path,
         scheduler.write_report(matrix, "demo", target, "xlsx")
     assert target.read_bytes() == b"last week's report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
+
+
+def test_escalations_are_a_kind_of_reminder_and_the_migration_goes_both_ways(
+        store: Engine, database_url: str) -> None:
+    """0009 turns the old "escalate +1d 09:00" offsets into kind = escalation, offset +1d 09:00
+    (a reminder may then share the offset), and back."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    offset = "+1d 09:00"
+    with Session(store) as session:
+        unit = session.execute(select(UnitRow).where(UnitRow.name == "镇党建办")).scalar_one()
+        channel = session.execute(select(ChannelRow).where(ChannelRow.unit_id == unit.id)).scalars().first()
+        assert channel is not None
+        moment = at("2011-04-30T09:00")
+        for kind in ("reminder", "escalation"):
+            session.add(ReminderRow(occurrence_id=FANGAN, unit_id=unit.id, unit_name=unit.name,
+                                    channel_id=channel.id, kind=kind, offset=offset, fire_at=moment,
+                                    node_at=moment, created_at=moment, updated_at=moment))
+        session.commit()
+    store.dispose()
+    config = Config()
+    config.set_main_option("script_location", str(Path(scheduler.__file__).parent / "migrations"))
+    back = create_engine(database_url)
+    with back.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+    with back.connect() as connection:
+        offsets = sorted(r[0] for r in connection.execute(text('SELECT "offset" FROM reminder')))
+    back.dispose()
+    assert f"escalate {offset}" in offsets and offset in offsets
+    again = scheduler.open_store(database_url)
+    with Session(again) as session:
+        rows = session.execute(select(ReminderRow.kind, ReminderRow.offset).where(
+            ReminderRow.offset == offset)).all()
+    again.dispose()
+    assert sorted(rows) == [("escalation", offset), ("reminder", offset)]
