@@ -8,11 +8,14 @@ loader (``_loader``) maps its errors to ``file:line`` and then reads every
 from __future__ import annotations
 
 import re
-from datetime import date, time
-from typing import Annotated, Literal
+from datetime import date, time, timedelta
+from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from plans._calendar import ChinaCalendar
 
 __all__ = ["Kind", "Milestone", "Offset", "Plan", "WorkdayPolicy", "parse_offset"]
 
@@ -34,6 +37,12 @@ class Offset(BaseModel):
 
     def __str__(self) -> str:
         return self.text
+
+    def day_from(self, base: date, calendar: ChinaCalendar) -> date:
+        """The day this offset names from ``base``: calendar days, or working days (调休 counted)."""
+        if self.working:
+            return calendar.shift_working_days(base, self.days)
+        return base + timedelta(days=self.days)
 
 
 def parse_offset(text: str) -> Offset:

@@ -99,9 +99,7 @@ def _bounds(start: date, end: date, part_of_day: str | None) -> tuple[date | dat
 def _alarm_trigger(offset_text: str, due: date, start: date | datetime,
                    calendar: ChinaCalendar) -> timedelta:
     offset = parse_offset(offset_text)
-    day = calendar.shift_working_days(due, offset.days) if offset.working else (
-        due + timedelta(days=offset.days))
-    moment = datetime.combine(day, offset.at)
+    moment = datetime.combine(offset.day_from(due, calendar), offset.at)
     begin = start if isinstance(start, datetime) else datetime.combine(start, time())
     return moment - begin.replace(tzinfo=None)
 

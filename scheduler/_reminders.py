@@ -104,9 +104,7 @@ def node_moment(kind: str, start: date, due: date, part_of_day: str | None,
 def fire_time(offset: Offset, base: date, node_at: datetime, policy: Policy,
               calendar: ChinaCalendar) -> datetime:
     """When a reminder with ``offset`` from ``base`` fires, moved out of quiet hours and rest days."""
-    day = calendar.shift_working_days(base, offset.days) if offset.working else (
-        base + timedelta(days=offset.days))
-    planned = datetime.combine(day, offset.at, policy.zone)
+    planned = datetime.combine(offset.day_from(base, calendar), offset.at, policy.zone)
     if policy.allowed(planned, calendar):
         return planned
     forward = _search(planned, policy, calendar, step=1)
