@@ -38,6 +38,7 @@ from sqlmodel import Session
 
 from plans import ChinaCalendar
 from scheduler._dispatch import Dispatcher, TickReport
+from scheduler._feeds import render_stale
 from scheduler._models import OccurrenceRow, ReminderRow
 from scheduler._reminders import Policy, SyncReport, sync_reminders
 
@@ -149,6 +150,7 @@ class Daemon:
             self.sync(now)
         with self._turns:
             report = self.dispatcher.tick(now)
+        self._warm_feeds()
         self.last_tick = now
         if report.claimed:
             log.info("dispatch: %d sent in %d messages, %d late, %d retrying, %d failed",
@@ -161,6 +163,13 @@ class Daemon:
             log.warning("%d reminders missed: their node was over before they could be sent",
                         report.missed)
         return report
+
+    def _warm_feeds(self) -> None:
+        """Render a few hundred VEVENTs that imports and confirmations left stale, so feeds
+        rarely have to (writes never render: see scheduler._feeds)."""
+        with self._turns, Session(self.engine) as session:
+            if render_stale(session, self.calendar):
+                session.commit()
 
     def _safe_tick(self) -> None:
         try:

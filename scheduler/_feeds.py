@@ -51,6 +51,7 @@ __all__ = [
     "FeedScope",
     "feed_etag",
     "render_feed",
+    "render_stale",
     "scope_all",
     "scope_plan",
     "scope_unit_token",
@@ -157,6 +158,15 @@ def render_event(row: object, *, plan: str, lead: Sequence[str], units: Sequence
         alarm.add("trigger", _alarm_trigger(offset, row.due, start, calendar))  # type: ignore[attr-defined]
         alarms.append(alarm.to_ical().decode("utf-8"))
     return text, "".join(alarms)
+
+
+def render_stale(session: Session, calendar: ChinaCalendar, *, limit: int = 500) -> int:
+    """Render up to ``limit`` VEVENTs a write left stale and keep them (the daemon does this
+    between ticks, so a subscriber's next read is a concatenation again); how many."""
+    rows = session.execute(select(_OCC).where(or_(
+        _OCC.c.ical_event.is_(None), _OCC.c.ical_version != RENDER_VERSION)).limit(limit)).all()
+    _store(session, _render_rows(session, rows, calendar))
+    return len(rows)
 
 
 def _store(session: Session, rendered: dict[str, tuple[str, str]]) -> None:

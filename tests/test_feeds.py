@@ -293,3 +293,34 @@ def test_unit_moved_to_another_group_changes_etag_and_last_modified(
     # Same count, same newest occurrence, same sequences: only the units set tells them apart.
     assert after.etag != before.etag
     assert after.last_modified == later  # so If-Modified-Since does not answer 304 either
+
+
+def test_writes_leave_vevents_stale_and_the_first_read_or_the_daemon_renders_them(engine: Engine) -> None:
+    """Importing renders nothing; a feed read renders what is stale and keeps it; the daemon's
+    warm-up renders the rest between ticks. The bytes are the same either way."""
+    from scheduler._feeds import render_stale
+    from scheduler._models import OccurrenceRow
+
+    def stale() -> int:
+        with Session(engine) as session:
+            return len(session.execute(select(OccurrenceRow.id).where(
+                OccurrenceRow.ical_event.is_(None))).all())  # type: ignore[union-attr]
+
+    import_bundled(engine)
+    total = stale()
+    with Session(engine) as session:
+        assert total == len(session.execute(select(OccurrenceRow.id)).all()) > 100  # none rendered
+    with Session(engine) as session:
+        found = scheduler.scope_plan(session, "hejiang-2011-cxzy")
+        assert found is not None
+        first = scheduler.render_feed(session, found, CALENDAR, now=NOW)
+        session.commit()
+    assert 0 < stale() < total  # the plan's rows, rendered by the read, were kept
+    with Session(engine) as session:
+        while render_stale(session, CALENDAR, limit=200):
+            session.commit()
+    assert stale() == 0
+    with Session(engine) as session:
+        found = scheduler.scope_plan(session, "hejiang-2011-cxzy")
+        assert found is not None
+        assert scheduler.render_feed(session, found, CALENDAR, now=NOW).body == first.body
