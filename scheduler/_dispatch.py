@@ -312,7 +312,7 @@ class Dispatcher:
         people: dict[int, list[str]] = {}
         for unit_id, mobile in session.execute(
                 select(_P.c.unit_id, _P.c.mobile).where(_P.c.unit_id.in_(unit_ids))
-                .order_by(_P.c.id)):
+                .order_by(_P.c.position, _P.c.id)):  # as destinations() and the units file order them
             if mobile:
                 people.setdefault(unit_id, []).append(mobile)
         return units, channels, people

@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlmodel import Session
 
 from plans import ChinaCalendar, day_times, parse_offset
+from scheduler._directory import unit_keys
 from scheduler._models import (
     OCCURRENCE as _OCC,
     OCCURRENCE_UNIT as _OU,
@@ -42,7 +43,6 @@ from scheduler._models import (
     PlanRow,
     UnitRow,
 )
-from scheduler._queries import unit_keys
 from scheduler._supervision import progress
 
 __all__ = [

@@ -9,31 +9,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import httpx
-from sqlalchemy import select
 from sqlmodel import Session
 
 import notifiers
-from notifiers import Destination, Result, Secrets
+from notifiers import Result, Secrets
+from scheduler._directory import destinations, find_unit
 from scheduler._messages import ReminderItem, Templates, render
-from scheduler._models import ChannelRow, PersonRow, UnitRow
-from scheduler._units_store import find_unit
 
-__all__ = ["ChannelAnswer", "destinations", "send_test"]
-
-
-def destinations(session: Session, unit: UnitRow, channel_id: str | None = None) -> list[Destination]:
-    """The unit's enabled channels as destinations (with its people's mobiles)."""
-    query = select(ChannelRow).where(ChannelRow.unit_id == unit.id)  # type: ignore[arg-type]
-    if channel_id:
-        query = query.where(ChannelRow.id == channel_id)  # type: ignore[arg-type]
-    people = session.execute(select(PersonRow.mobile).where(PersonRow.unit_id == unit.id)  # type: ignore[call-overload,arg-type]
-                             .order_by(PersonRow.position)).all()  # type: ignore[arg-type]
-    mobiles = tuple(m[0] for m in people if m[0])
-    return [
-        Destination(row.id, row.kind, row.config, mobiles, unit.name)
-        for row in session.execute(query.order_by(ChannelRow.id)).scalars()  # type: ignore[arg-type]
-        if row.enabled or channel_id
-    ]
+__all__ = ["ChannelAnswer", "send_test"]
 
 
 @dataclass(frozen=True)

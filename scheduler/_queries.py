@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
-from plans import ChinaCalendar, name_key
+from plans import ChinaCalendar
+from scheduler._directory import UnknownUnitError, find_unit, unit_keys
 from scheduler._models import (
     OCCURRENCE as _OCC,
     OCCURRENCE_UNIT as _OU,
     REMINDER,
     DeliveryRow,
     PlanYearRow,
-    UnitAliasRow,
-    UnitMembershipRow,
-    UnitRow,
 )
-from scheduler._units_store import find_unit
 
-__all__ = ["PlanSummary", "UnknownUnitError", "Upcoming", "plan_summaries", "unit_keys", "upcoming"]
+__all__ = ["DeliveryView", "PlanSummary", "ReminderView", "Upcoming", "list_deliveries", "list_reminders",
+           "plan_summaries", "upcoming"]
 
-
-
-class UnknownUnitError(LookupError):
-    """A unit name that neither the directory nor any plan knows."""
-
-    def __init__(self, name: str, suggestions: list[str]) -> None:
-        self.name, self.suggestions = name, suggestions
-        hint = f"; did you mean {'、'.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"unknown unit “{name}”{hint}")
 
 
 @dataclass(frozen=True)
@@ -51,28 +39,6 @@ class Upcoming:
     working_days_left: int  # working days after today up to and including the due date
     lead: tuple[str, ...]
     units: tuple[str, ...]
-
-
-def unit_keys(session: Session, name: str) -> set[str]:
-    """The name keys that address ``name``: itself, its aliases, its groups and theirs.
-
-    Raises UnknownUnitError (with the closest names) when neither the directory
-    nor any stored occurrence knows the name.
-    """
-    key = name_key(name)
-    unit = find_unit(session, name)
-    if unit is None:
-        if session.execute(select(_OU.c.name_key).where(_OU.c.name_key == key).limit(1)).first():
-            return {key}
-        known = [row[0] for row in session.execute(select(UnitRow.name))]  # type: ignore[call-overload]
-        known += [row[0] for row in session.execute(select(_OU.c.name).distinct())]
-        raise UnknownUnitError(name, difflib.get_close_matches(name, known, n=3, cutoff=0.4))
-    ids = {unit.id} | {row[0] for row in session.execute(
-        select(UnitMembershipRow.group_id).where(UnitMembershipRow.unit_id == unit.id))}  # type: ignore[call-overload,arg-type]
-    keys = {row[0] for row in session.execute(select(UnitRow.name_key).where(UnitRow.id.in_(ids)))}  # type: ignore[call-overload,union-attr]
-    keys |= {row[0] for row in session.execute(
-        select(UnitAliasRow.name_key).where(UnitAliasRow.unit_id.in_(ids)))}  # type: ignore[call-overload,attr-defined]
-    return keys
 
 
 def _working_days_prefix(calendar: ChinaCalendar, today: date, last: date) -> dict[date, int]:

@@ -34,16 +34,13 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from plans import ChinaCalendar, Offset, day_times, parse_offset
+from scheduler._directory import load_directory
 from scheduler._models import (
     ACKNOWLEDGEMENT as _ACK,
     OCCURRENCE as _OCC,
     OCCURRENCE_UNIT as _OU,
     REMINDER as _R,
-    ChannelRow,
     MilestoneRow,
-    UnitAliasRow,
-    UnitMembershipRow,
-    UnitRow,
 )
 
 __all__ = ["Policy", "SyncReport", "fire_time", "node_moment", "sync_reminders"]
@@ -147,18 +144,9 @@ class SyncReport:
 
 def _recipients(session: Session) -> tuple[dict[str, list[int]], dict[int, tuple[str, list[str]]]]:
     """name key → unit ids it reaches (a group reaches its members), unit id → (name, channels)."""
-    units = {row.id: row for row in session.execute(select(UnitRow)).scalars()}
-    members: dict[int, list[int]] = {}
-    for link in session.execute(select(UnitMembershipRow)).scalars():
-        members.setdefault(link.group_id, []).append(link.unit_id)
-    keys: dict[str, int] = {row.name_key: row.id for row in units.values()}  # type: ignore[misc]
-    for alias in session.execute(select(UnitAliasRow)).scalars():
-        keys.setdefault(alias.name_key, alias.unit_id)
-    reach = {key: sorted({unit_id, *members.get(unit_id, [])}) for key, unit_id in keys.items()}
-    channels: dict[int, tuple[str, list[str]]] = {uid: (row.name, []) for uid, row in units.items()}  # type: ignore[misc]
-    for channel in session.execute(select(ChannelRow).where(ChannelRow.enabled)).scalars():  # type: ignore[arg-type]
-        channels[channel.unit_id][1].append(channel.id)
-    return reach, channels
+    directory = load_directory(session)
+    reach = {key: directory.addressed(key) for key in directory.key_unit}
+    return reach, {uid: (name, directory.channels.get(uid, [])) for uid, name in directory.names.items()}
 
 
 def sync_reminders(

@@ -31,20 +31,18 @@ from sqlmodel import Session
 
 from plans import ChinaCalendar, Offset, parse_offset
 from scheduler._db import mark_stale
+from scheduler._directory import Directory, find_unit, load_directory
 from scheduler._models import (
     ACKNOWLEDGEMENT as _ACK,
     OCCURRENCE as _OCC,
     OCCURRENCE_UNIT as _OU,
     REMINDER as _R,
     AcknowledgementRow,
-    ChannelRow,
     OccurrenceRow,
     PlanRow,
-    UnitAliasRow,
     UnitMembershipRow,
     UnitRow,
 )
-from scheduler._units_store import find_unit
 
 __all__ = [
     "AckError",
@@ -87,33 +85,6 @@ class AckResult:
 
 # --- who is responsible -------------------------------------------------------------------
 
-@dataclass
-class _Directory:
-    names: dict[int, str]
-    groups: set[int]
-    key_unit: dict[str, int]  # name key or alias key → unit id
-    members: dict[int, list[int]]
-
-    def reach(self, key: str) -> list[int]:
-        """The units (not groups) a name key stands for."""
-        uid = self.key_unit.get(key)
-        if uid is None:
-            return []
-        return sorted(self.members.get(uid, [])) if uid in self.groups else [uid]
-
-
-def _directory(session: Session) -> _Directory:
-    units = list(session.execute(select(UnitRow)).scalars())
-    names = {u.id: u.name for u in units}  # type: ignore[misc]
-    keys: dict[str, int] = {u.name_key: u.id for u in units}  # type: ignore[misc]
-    for alias in session.execute(select(UnitAliasRow)).scalars():
-        keys.setdefault(alias.name_key, alias.unit_id)
-    members: dict[int, list[int]] = {}
-    for link in session.execute(select(UnitMembershipRow)).scalars():
-        members.setdefault(link.group_id, []).append(link.unit_id)
-    return _Directory(names, {u.id for u in units if u.is_group}, keys, members)  # type: ignore[misc]
-
-
 def _roles(session: Session, ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
     found: dict[str, dict[str, list[str]]] = {}
     for chunk in range(0, len(ids), 500):
@@ -123,7 +94,7 @@ def _roles(session: Session, ids: Sequence[str]) -> dict[str, dict[str, list[str
     return found
 
 
-def _responsible(roles: dict[str, list[str]], directory: _Directory) -> list[int]:
+def _responsible(roles: dict[str, list[str]], directory: Directory) -> list[int]:
     for role in ("unit", "lead"):
         ids = sorted({uid for key in roles.get(role, []) for uid in directory.reach(key)})
         if ids:
@@ -134,7 +105,7 @@ def _responsible(roles: dict[str, list[str]], directory: _Directory) -> list[int
 def responsible(session: Session, ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
     """Occurrence id → the (unit id, name) pairs expected to confirm it."""
     ids = list(ids)
-    directory, roles = _directory(session), _roles(session, ids)
+    directory, roles = load_directory(session), _roles(session, ids)
     return {oid: [(uid, directory.names[uid]) for uid in _responsible(roles.get(oid, {}), directory)]
             for oid in ids}
 
@@ -160,7 +131,7 @@ def progress(session: Session, ids: Iterable[str]) -> dict[str, tuple[list[str],
 
 def addressed_units(session: Session, occurrence_id: str) -> set[int]:
     """Every unit (and group) the node is addressed to, as lead or unit, directly or via groups."""
-    directory = _directory(session)
+    directory = load_directory(session)
     ids: set[int] = set()
     for keys in _roles(session, [occurrence_id]).get(occurrence_id, {}).values():
         for key in keys:
@@ -264,7 +235,7 @@ def status_matrix(session: Session, *, today: date, plan: str | None = None,
             UnitMembershipRow.group_id == row.id))]  # type: ignore[arg-type]
         wanted = {row.id, *members}  # type: ignore[arg-type]
     ids = [o.id for o in occurrences]
-    directory, roles, acks = _directory(session), _roles(session, ids), _acks(session, ids)
+    directory, roles, acks = load_directory(session), _roles(session, ids), _acks(session, ids)
     rows, columns = [], {}
     for occ in occurrences:
         owed = [uid for uid in _responsible(roles.get(occ.id, {}), directory)
@@ -317,13 +288,11 @@ def queue_escalations(session: Session, *, now: datetime, offsets: Sequence[Offs
     if not due:
         return 0
     ids = list(due)
-    directory, roles, acks = _directory(session), _roles(session, ids), _acks(session, ids)
+    directory, roles, acks = load_directory(session), _roles(session, ids), _acks(session, ids)
     existing = {(r.occurrence_id, r.unit_id, r.channel_id, r.offset) for r in session.execute(
         select(_R.c.occurrence_id, _R.c.unit_id, _R.c.channel_id, _R.c.offset).where(
             _R.c.occurrence_id.in_(ids), _R.c.kind == "escalation"))}
-    channels: dict[int, list[str]] = {}
-    for channel in session.execute(select(ChannelRow).where(ChannelRow.enabled)).scalars():  # type: ignore[arg-type]
-        channels.setdefault(channel.unit_id, []).append(channel.id)
+    channels = directory.channels
     inserts = []
     for oid, moments in due.items():
         owed = _responsible(roles.get(oid, {}), directory)

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from plans import UnitsDirectory, name_key
 from scheduler._db import bump_generation
+from scheduler._directory import find_unit
 from scheduler._models import (
     ChannelRow,
     PersonRow,
@@ -30,7 +31,6 @@ from scheduler._models import (
 __all__ = [
     "UnitDetail",
     "UnitsReport",
-    "find_unit",
     "import_units",
     "list_units",
     "rotate_token",
@@ -147,16 +147,6 @@ def rotate_token(session: Session, name: str, *, now: datetime) -> UnitRow:
     row.feed_token, row.updated_at = secrets.token_urlsafe(24), now
     session.flush()
     bump_generation(session)
-    return row
-
-
-def find_unit(session: Session, name: str) -> UnitRow | None:
-    """A stored unit or group by name or alias, in any script; None when unknown."""
-    key = name_key(name)
-    row = session.execute(select(UnitRow).where(UnitRow.name_key == key)).scalars().first()  # type: ignore[arg-type]
-    if row is None:
-        alias = session.get(UnitAliasRow, key)
-        row = session.get(UnitRow, alias.unit_id) if alias else None
     return row
 
 
