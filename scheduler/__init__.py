@@ -19,7 +19,7 @@ _EXPORTS = {name: f"scheduler.{module}" for module, names in {
     "_messages": "ReminderItem Templates render",
     "_office": "AddResult NotFound Office UnitsImport",
     "_directory": "Directory UnknownUnitError destinations find_unit load_directory unit_keys",
-    "_notify": "ChannelAnswer send_test",
+    "_channel_test": "ChannelAnswer send_test",
     "_queries": "DeliveryView PlanSummary ReminderView Upcoming list_deliveries list_reminders plan_summaries upcoming",
     "_reminders": "Policy SyncReport sync_reminders",
     "_report": "REPORT_FORMATS STATE_ZH report_table write_report",

@@ -1,4 +1,4 @@
-"""From stored units to notifier destinations, and the `notify test` send."""
+"""`jiedian notify test`: one test message through a unit's channels, and what each provider answered."""
 
 from __future__ import annotations
 
