@@ -99,6 +99,7 @@ class Daemon:
             report = sync_reminders(session, self.calendar, self.policy, now=now)
             session.commit()
         self.last_sync = now
+        self._warm_feeds()
         if report.created or report.rescheduled or report.cancelled:
             log.info("outbox synced: %d new, %d rescheduled, %d cancelled",
                      report.created, report.rescheduled, report.cancelled)
@@ -150,7 +151,6 @@ class Daemon:
             self.sync(now)
         with self._turns:
             report = self.dispatcher.tick(now)
-        self._warm_feeds()
         self.last_tick = now
         if report.claimed:
             log.info("dispatch: %d sent in %d messages, %d late, %d retrying, %d failed",
@@ -165,10 +165,14 @@ class Daemon:
         return report
 
     def _warm_feeds(self) -> None:
-        """Render a few hundred VEVENTs that imports and confirmations left stale, so feeds
-        rarely have to (writes never render: see scheduler._feeds)."""
-        with self._turns, Session(self.engine) as session:
-            if render_stale(session, self.calendar):
+        """Render the VEVENTs that imports and confirmations left stale, a few hundred at a
+        time (each its own short transaction), so feeds rarely have to: writes never render
+        (see scheduler._feeds). Run with the outbox sync, not with each tick, which must stay
+        short (a tick outlasting --tick is skipped)."""
+        while True:
+            with self._turns, Session(self.engine) as session:
+                if not render_stale(session, self.calendar):
+                    return
                 session.commit()
 
     def _safe_tick(self) -> None:
