@@ -15,8 +15,7 @@ import scheduler
 from plans import CALENDAR, day_times, parse
 from scheduler._models import OccurrenceRow, ReminderRow
 from scheduler._reminders import node_moment
-from tests.conftest import NOW
-from tests.test_feeds import render, unfold, vevents
+from tests.conftest import NOW, render, unfold, vevents
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PLAN = """\

@@ -29,11 +29,9 @@ import notifiers
 import plans
 import scheduler
 from scheduler._models import DeliveryRow, ReminderRow
-from tests.conftest import JIEDIAN, PG_ADMIN_URL
+from tests.conftest import DEMO_PLAN as DEMO, JIEDIAN, PG_ADMIN_URL, add, at, import_units, load
 from tests.providers.robots import FakeClock, WebhookReceiver
 from tests.providers.server import Reply, Request, serve
-from tests.test_reminders import at
-from tests.test_store import PLAN as DEMO, add, import_units, load
 
 SECRET = "whsec_" + base64.b64encode(b"jiedian-test-secret-0123456789ab").decode()
 UNITS = 60

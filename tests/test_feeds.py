@@ -22,55 +22,16 @@ from sqlmodel import Session
 import plans
 import scheduler
 from plans import CALENDAR
-from scheduler._models import UnitRow
-from tests.conftest import NOW
-
-CATALOG = Path(plans.__file__).parent / "catalog"
-UNITS = Path(plans.__file__).parent / "units.yaml"
-TIMED_UNIT = "市委党联办"  # addressed by 惠州's weekly “党代表接待日” (每周五上午)
-
-
-def import_bundled(engine: Engine, now: datetime = NOW) -> None:
-    """The bundled units directory and every bundled plan, in one transaction."""
-    with Session(engine) as session:
-        scheduler.import_units(session, plans.load_units(UNITS), now=now)
-        for path in sorted(CATALOG.glob("*.yaml")):
-            scheduler.import_plan(session, plans.load_plan(path, CALENDAR), CALENDAR, now=now)
-        session.commit()
-
-
-def tokens(engine: Engine) -> dict[str, str]:
-    """Unit name → feed token."""
-    with Session(engine) as session:
-        return dict(session.execute(select(UnitRow.name, UnitRow.feed_token)).all())  # type: ignore[call-overload]
-
-
-def render(engine: Engine, scope: str = "all", *, now: datetime = NOW,
-           alarms: bool = True) -> scheduler.Feed:
-    """The feed of ``all``, ``plan:ID`` or ``unit:NAME``."""
-    with Session(engine) as session:
-        if scope == "all":
-            found = scheduler.scope_all()
-        elif scope.startswith("plan:"):
-            found = scheduler.scope_plan(session, scope.removeprefix("plan:"))
-        else:
-            found = scheduler.scope_unit_token(session, tokens(engine)[scope.removeprefix("unit:")])
-        assert found is not None, scope
-        return scheduler.render_feed(session, found, CALENDAR, now=now, alarms=alarms)
-
-
-def unfold(text: str) -> str:
-    return re.sub(r"\r\n[ \t]", "", text)
-
-
-def vevents(text: str) -> dict[str, dict[str, str]]:
-    """UID → {"NAME;PARAMS": value} of each VEVENT's own lines (unfolded, VALARMs left out)."""
-    found = {}
-    for block in re.findall(r"BEGIN:VEVENT\r\n(.*?)END:VEVENT\r\n", unfold(text), re.DOTALL):
-        block = re.sub(r"BEGIN:VALARM\r\n.*?END:VALARM\r\n", "", block, flags=re.DOTALL)
-        lines = dict(line.split(":", 1) for line in block.split("\r\n") if line)
-        found[lines["UID"]] = lines
-    return found
+from tests.conftest import (
+    CATALOG,
+    NOW,
+    TIMED_UNIT,
+    import_bundled,
+    render,
+    tokens,
+    unfold,
+    vevents,
+)
 
 
 def check_feed(feed: scheduler.Feed) -> icalendar.Calendar:

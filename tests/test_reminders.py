@@ -19,13 +19,9 @@ from plans import CALENDAR, parse_offset
 from scheduler._dispatch import Dispatcher
 from scheduler._models import ChannelRow, DeliveryRow, ReminderRow
 from scheduler._reminders import Policy, fire_time, node_moment, sync_reminders
-from tests.test_store import PLAN, add, import_units, load
+from tests.conftest import DEMO_PLAN as PLAN, add, at, import_units, load
 
 SH = ZoneInfo("Asia/Shanghai")
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SH)
 
 
 @pytest.mark.parametrize(

@@ -2,68 +2,17 @@
 
 from __future__ import annotations
 
-import textwrap
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event, inspect, select
 from sqlmodel import Session
 
-import plans
 import scheduler
-from plans import CALENDAR, load_plan
+from plans import CALENDAR
 from scheduler._models import OccurrenceRow, OccurrenceUnitRow, PlanRow
-from tests.conftest import NOW
-
-PLAN = """\
-id: demo-2011
-title: 示范镇2011年创先争优工作要点
-year: 2011
-milestones:
-  - id: fangan
-    title: 形成创建方案交镇党建办
-    when: 4月底前
-    lead: [镇党建办]
-    units: [各党(总)支部]
-  - id: biaozhang
-    title: 表彰先进
-    when: “七一”前夕
-    lead: [镇党委]
-  - id: baosong
-    title: 报送信息
-    when: 每季度末
-    units: [各党(总)支部]
-"""
-
-UNITS = """\
-groups:
-  - name: 各党(总)支部
-    aliases: [各党支部]
-units:
-  - name: 镇党建办
-    people: [{name: 张三, mobile: "13800000001"}]
-    channels: [{id: djb-console, kind: console}]
-  - name: 镇党委
-    channels: [{id: dw-console, kind: console}]
-  - name: 机关党支部
-    groups: [各党(总)支部]
-    channels: [{id: jg-console, kind: console}]
-"""
-
-
-def load(tmp_path: Path, text: str, name: str = "plan.yaml") -> plans.LoadedPlan:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return load_plan(path, CALENDAR)
-
-
-def add(engine: Engine, loaded: plans.LoadedPlan, now: datetime = NOW,
-        **options: object) -> scheduler.ImportReport:
-    with Session(engine) as session:
-        report = scheduler.import_plan(session, loaded, CALENDAR, now=now, **options)  # type: ignore[arg-type]
-        session.commit()
-    return report
+from tests.conftest import DEMO_PLAN as PLAN, DEMO_UNITS as UNITS, NOW, add, import_units, load
 
 
 def occurrences(engine: Engine) -> dict[str, OccurrenceRow]:
@@ -177,15 +126,6 @@ def test_remove_cancels_future_nodes_and_keeps_history(engine: Engine, tmp_path:
     assert rows["demo-2011/baosong/2011-06-30"].status == "cancelled"
     with Session(engine) as session, pytest.raises(KeyError):
         scheduler.remove_plan(session, "nope", CALENDAR, today=date(2011, 6, 1), now=NOW)
-
-
-def import_units(engine: Engine, tmp_path: Path, text: str = UNITS) -> scheduler.UnitsReport:
-    path = tmp_path / "units.yaml"
-    path.write_text(text, encoding="utf-8")
-    with Session(engine) as session:
-        report = scheduler.import_units(session, plans.load_units(path), now=NOW)
-        session.commit()
-    return report
 
 
 def test_units_import_show_and_resync(engine: Engine, tmp_path: Path) -> None:

@@ -22,10 +22,19 @@ from plans import CALENDAR
 from scheduler._dispatch import Dispatcher
 from scheduler._models import AcknowledgementRow, ChannelRow, ReminderRow, UnitRow
 from scheduler._reminders import Policy, sync_reminders
-from tests.conftest import invoke as run
-from tests.test_feeds import tokens
-from tests.test_store import PLAN, UNITS, add, import_units, load
-from tests.test_web import CHROMIUM, Clock, chromium, serve
+from tests.conftest import (
+    CHROMIUM,
+    DEMO_PLAN as PLAN,
+    DEMO_UNITS as UNITS,
+    Clock,
+    add,
+    chromium,
+    import_units,
+    invoke as run,
+    load,
+    serve,
+    tokens,
+)
 
 SCHOOL = """\
   - name: 学校党支部

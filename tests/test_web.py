@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import gzip
 import socket
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html.parser import HTMLParser
@@ -18,59 +14,25 @@ import cv2
 import httpx
 import icalendar
 import pytest
-import uvicorn
 from sqlalchemy import Engine, select
 from sqlmodel import Session
-from starlette.types import ASGIApp
 
 import plans
 import scheduler
 from plans import CALENDAR
 from scheduler._models import OccurrenceRow, OccurrenceUnitRow
-from tests.conftest import NOW
-from tests.test_feeds import TIMED_UNIT, import_bundled, tokens
-
-CHROMIUM = Path("/usr/bin/chromium")
-ICS = "text/calendar; charset=utf-8"
-
-
-class Clock:
-    """The injected clock; tests move it."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@contextmanager
-def serve(engine: Engine, clock: Clock) -> Iterator[str]:
-    """The app on uvicorn on 127.0.0.1 (a free port) in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with running(scheduler.create_app(engine, CALENDAR, clock=clock, base_url=base_url), sock):
-        yield base_url
-
-
-@contextmanager
-def running(app: ASGIApp, sock: socket.socket) -> Iterator[None]:
-    """``app`` on uvicorn, listening on the bound ``sock``, in a thread, until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:  # poll the startup flag
-            assert thread.is_alive(), "uvicorn stopped while starting"
-            assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
-            time.sleep(0.01)
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+from tests.conftest import (
+    CHROMIUM,
+    ICS,
+    NOW,
+    TIMED_UNIT,
+    Clock,
+    chromium,
+    import_bundled,
+    running,
+    serve,
+    tokens,
+)
 
 
 @pytest.fixture
@@ -261,17 +223,6 @@ def test_calendar_page(bundled: Engine, client: httpx.Client, tmp_path: Path) ->
 
 
 # --- a real browser -----------------------------------------------------------------------
-
-def chromium(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-proxy-server", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'chromium-profile'}", *options, url],
-        capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=180,
-        check=False,
-    )
-
 
 @pytest.fixture
 def sqlite_bundled(tmp_path: Path) -> Iterator[Engine]:
