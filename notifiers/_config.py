@@ -37,6 +37,8 @@ def _http_url(value: str | None) -> str | None:
     return value
 
 
+# The mobile rule of plans._units (people's mobiles) again, on purpose: notifiers does not
+# import plans (the layering the README states), and at_mobiles is a channel's own field.
 def _at_mobiles(value: object) -> object:
     if value is None or isinstance(value, bool):
         return value

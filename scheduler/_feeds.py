@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event, Timezone
 from icalendar.prop import vDuration
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from plans import ChinaCalendar, day_times, parse_offset
@@ -238,7 +239,8 @@ def render_feed(session: Session, scope: FeedScope, calendar: ChinaCalendar, *,
                 now: datetime, alarms: bool = True) -> Feed:
     """The whole VCALENDAR for ``scope``. VEVENTs are stored with their rows; those a write
     left stale (mark_stale, or an older RENDER_VERSION) are rendered here and stored in the
-    caller's session (the caller commits; a read that cannot write still answers)."""
+    caller's session (the caller commits; when the store cannot take the write now, the feed
+    is answered all the same and the next read renders them again)."""
     etag, newest = feed_etag(session, scope, now=now, alarms=alarms)
     rows = session.execute(
         select(_OCC.c.id, _OCC.c.plan_id, _OCC.c.plan_year, _OCC.c.milestone_key, _OCC.c.title,
@@ -249,7 +251,11 @@ def render_feed(session: Session, scope: FeedScope, calendar: ChinaCalendar, *,
     ).all()
     stale = _render_rows(session, [r for r in rows if r.ical_version != RENDER_VERSION
                                    or r.ical_event is None], calendar)
-    _store(session, stale)
+    if stale:
+        try:
+            _store(session, stale)
+        except OperationalError:  # a store locked by a long write: answer anyway, keep nothing
+            session.rollback()
     parts, years = [], set()
     for row in rows:
         event, row_alarms = stale.get(row.id, (row.ical_event, row.ical_alarms))

@@ -3,7 +3,9 @@
 An :class:`Office` is built once per command (in the CLI's app callback) from
 :class:`~scheduler.Settings` and a clock. The CLI parses arguments, calls one method and
 prints what it returns; every method that writes commits once, after the outbox has been
-brought in line with exactly the occurrences it touched.
+brought in line with the occurrences it touched (a units import: all of them, since whom a
+node reaches may change anywhere). ``bootstrap`` leaves the outbox to the daemon it
+precedes, whose first act is a full sync.
 
 Mistakes a user can fix come out as exceptions carrying the message to show:
 ``plans.PlanError`` (with its problems), ``plans.ExpressionError``, :class:`NotFound`,
@@ -189,14 +191,21 @@ class Office:
 
     def remove_plan(self, plan_id: str, year: int | None = None) -> int:
         """Cancel the plan's (or one year's) nodes not yet due; how many."""
+        from sqlalchemy import select  # here: see the imports above
+
+        from scheduler._models import OCCURRENCE
+
+        now = self.now()
         with self.session() as session:
             try:
                 count = scheduler.remove_plan(session, plan_id, self.calendar, today=self.today(),
-                                    now=self.now(), year=year)
+                                              now=now, year=year)
             except KeyError:
                 stored = "" if year is None else f" for {year}"
                 raise NotFound(f"no stored plan “{plan_id}”{stored}; see `jiedian plan list`") from None
-            self._sync(session, None)
+            cancelled = session.execute(select(OCCURRENCE.c.id).where(  # what it just cancelled
+                OCCURRENCE.c.plan_id == plan_id, OCCURRENCE.c.cancelled_at == now)).scalars()
+            self._sync(session, cancelled)
             self._commit(session)
         return count
 
@@ -367,8 +376,7 @@ class Office:
                 done.append(f"demo: loaded the bundled units and plans for {today.year} into an "
                             f"empty store (a deployment runs `jiedian serve` without --demo and "
                             f"adds its own plans)")
-            self._sync(session, None)
-            self._commit(session)
+            self._commit(session)  # no outbox sync here: the daemon it precedes syncs as it starts
         return done
 
     def daemon(self, *, clock: Callable[[], datetime], worker: str | None = None,

@@ -43,6 +43,7 @@ import jinja2
 import segno
 from markupsafe import Markup, escape
 from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -158,7 +159,10 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
                 return Response(status_code=304, headers=_validators(etag, last_modified,
                                                                      cache_control))
             rendered = render_feed(session, scope, calendar, now=moment, alarms=alarms)
-            session.commit()  # the VEVENTs it had to render, kept for the next reader
+            try:
+                session.commit()  # the VEVENTs it had to render, kept for the next reader
+            except OperationalError:  # locked by a long write: the reader still gets its feed
+                session.rollback()
         headers = _validators(rendered.etag, rendered.last_modified, cache_control)
         if request.method == "HEAD":
             headers["Content-Length"] = str(len(rendered.body))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,20 @@ def test_ctrl_c_during_plan_add_says_so_and_writes_nothing(env: dict[str, str],
     assert stopped.returncode == 130 and "interrupted: nothing was written" in stopped.stderr
     monkeypatch.undo()
     assert json.loads(run(env, "plan", "list", "--json").stdout) == []
+
+
+def test_removing_a_plan_cancels_its_pending_reminders_and_no_other_plans(env: dict[str, str]) -> None:
+    """plan remove syncs the outbox for the nodes it cancelled, and only those."""
+    assert run(env, "units", "import", str(UNITS)).returncode == 0
+    for name in ("hejiang-2011-cxzy.yaml", "huizhou-2011-djcxn.yaml"):
+        assert run(env, "plan", "add", str(CATALOG / name)).returncode == 0
+
+    def pending() -> Counter[str]:
+        rows = json.loads(run(env, "reminders", "--upcoming", "--limit", "100000", "--json").stdout)
+        return Counter(r["plan_id"] for r in rows)
+
+    before = pending()
+    assert before["hejiang-2011-cxzy"] > 0 and before["huizhou-2011-djcxn"] > 0
+    assert run(env, "plan", "remove", "hejiang-2011-cxzy").returncode == 0
+    after = pending()
+    assert after["hejiang-2011-cxzy"] == 0 and after["huizhou-2011-djcxn"] == before["huizhou-2011-djcxn"]
