@@ -10,12 +10,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import os
 import signal
 import sys
-import time
 from contextvars import ContextVar
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,17 +22,18 @@ from zoneinfo import ZoneInfo
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import notifiers
 import plans
 import scheduler
+from plans import KIND_ZH, day_zh, span_zh
 
 if TYPE_CHECKING:
     from scheduler import Office
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-WEEKDAYS = "一二三四五六日"
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
@@ -97,28 +96,6 @@ Unit = Annotated[str | None, typer.Option(help="Only this unit (a group: its mem
 
 # ── the clock, the office, printing ───────────────────────────────────────────────────
 
-def _now() -> datetime:
-    """The clock, read here only. JIEDIAN_NOW (ISO 8601) freezes it for tests and demos."""
-    frozen = os.environ.get("JIEDIAN_NOW")
-    if not frozen:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(frozen)
-    except ValueError:
-        raise scheduler.SettingsError(f"JIEDIAN_NOW “{frozen}”: write an ISO date-time, "
-                                      f"2011-04-20T09:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
-
-
-_STARTED = time.monotonic()
-
-
-def _running_clock() -> datetime:
-    """The daemon's clock: real, or JIEDIAN_NOW fast-forwarded by the time since start."""
-    return _now() + timedelta(seconds=time.monotonic() - _STARTED) if os.environ.get("JIEDIAN_NOW") \
-        else datetime.now(UTC)
-
-
 _OFFICE: ContextVar[Office] = ContextVar("office")
 _TOLD: list[str] = []  # what was already said on stderr about an interrupt
 
@@ -141,7 +118,9 @@ def main_options(
                                                help="Print the version.")] = False,
 ) -> None:
     """节点 Jiedian: campaign plan milestones → calendars and reminders."""
-    office = scheduler.Office(scheduler.Settings.from_env(), clock=_now)
+    from scheduler import _process
+
+    office = scheduler.Office(scheduler.Settings.from_env(), clock=_process.frozen_clock)
     _OFFICE.set(office)
     ctx.call_on_close(lambda: (_warn(office.warnings), office.close()))
 
@@ -175,23 +154,6 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     for row in rows:
         table.add_row(*row)
     out.print(table)
-
-
-def _weekday(day: date) -> str:
-    return "周" + WEEKDAYS[day.weekday()]
-
-
-def _span(start: date, end: date) -> str:
-    return f"{start} {_weekday(start)}" if start == end else \
-        f"{start} {_weekday(start)} – {end} {_weekday(end)}"
-
-
-def _part(part_of_day: str | None) -> str:
-    return f" {part_of_day}" if part_of_day else ""
-
-
-def _kind_zh(kind: str) -> str:
-    return {"deadline": "截止 deadline", "event": "活动 event", "phase": "阶段 phase"}[kind]
 
 
 def _units_text(lead: tuple[str, ...] | list[str], units: tuple[str, ...] | list[str]) -> str:
@@ -239,27 +201,13 @@ def when(
     named = plans.load_events(events) if events else {}
     result = plans.evaluate(expression, year, office.calendar, named, workdays)  # type: ignore[arg-type]
     office.warnings += result.warnings
-    calendar = office.calendar
-    rows = [{"start": o.start, "end": o.end, **({"due": due} if due else {}),
-             "weekday": _weekday(o.start), **({"part_of_day": o.part_of_day} if o.part_of_day else {})}
-            for o, due in result.occurrences]
     if as_json:
-        return _print_json({"expression": result.rule.expression, "kind": result.rule.kind,
-                            "occurrences": rows, "year": result.year,
-                            "normalized": result.rule.normalized, "workdays": result.policy,
-                            "warnings": list(result.warnings)})
-
-    def day_kind(day: date) -> str:
-        if calendar.is_makeup_working_day(day):
-            return "调休上班"
-        name = calendar.holiday_name(day)
-        return f"休息日 ({name})" if name else "休息日" if calendar.is_rest_day(day) else "工作日"
-
-    columns = ["日期", "休息/工作", *(["截止 (due)"] if result.policy else [])]
-    _table(f"{expression} · {year} · {_kind_zh(result.rule.kind)}", columns, [
-        [_span(o.start, o.end) + _part(o.part_of_day), day_kind(o.end),
-         *([f"{due} {_weekday(due)}" if due else ""] if result.policy else [])]
-        for o, due in result.occurrences])
+        return _print_json(result.as_data())
+    kind = result.rule.kind
+    _table(f"{expression} · {year} · {KIND_ZH[kind]} {kind}",
+           ["日期", "休息/工作", *(["截止 (due)"] if result.policy else [])],
+           [[span_zh(o.start, o.end, o.part_of_day), office.calendar.day_label(o.end),
+             *([day_zh(due) if due else ""] if result.policy else [])] for o, due in result.occurrences])
 
 
 @plan_app.command("validate")
@@ -351,24 +299,14 @@ def plan_show(
         found, rows = office.stored_nodes(stored_id, year, cutoff)
         years = "、".join(str(s.applied_year) for s in found)
         return _print_upcoming(rows, as_json, title=f"{stored_id} · {found[-1].title} · {years}")
-    loaded = office.load_plans([Path(t) for t in targets or []] or [plans.BUNDLED_PLANS])
-    nodes = [(item, node) for item in loaded
-             for node in plans.expand_plan(item, office.calendar, year, office.warnings)]
-    nodes = sorted([n for n in nodes if cutoff is None or n[1].end >= cutoff],
-                   key=lambda n: (n[1].due, n[1].start))
+    nodes = office.file_nodes([Path(t) for t in targets or []] or [plans.BUNDLED_PLANS], year, cutoff)
     if as_json:
-        return _print_json([{"plan": n.plan_id, "milestone": n.milestone_id, "title": n.title,
-                             "kind": n.kind, "start": n.start, "end": n.end, "due": n.due,
-                             "workdays": n.workdays, "part_of_day": n.part_of_day, "lead": n.lead,
-                             "units": n.units, "remind": [str(o) for o in n.remind],
-                             "source": n.source, "warnings": _fallback([n.start, n.due])}
-                            for _, n in nodes])
-    several = len(loaded) > 1
+        return _print_json([{**n.as_data(), "warnings": _fallback([n.start, n.due])} for _, n in nodes])
+    several = len({item.plan.id for item, _ in nodes}) > 1
     _table(f"{len(nodes)} nodes" + (f" · {year}" if year else ""),
            ["截止 due", "日期", "类型", "节点", "牵头 / 责任单位", *(["计划"] if several else [])],
-           [[f"{n.due} {_weekday(n.due)}", _span(n.start, n.end) + _part(n.part_of_day),
-             _kind_zh(n.kind).split()[0], n.title, _units_text(n.lead, n.units),
-             *([item.plan.id] if several else [])] for item, n in nodes])
+           [[day_zh(n.due), span_zh(n.start, n.end, n.part_of_day), KIND_ZH[n.kind], n.title,
+             _units_text(n.lead, n.units), *([item.plan.id] if several else [])] for item, n in nodes])
 
 
 # ── the store: plans, units, feeds ─────────────────────────────────────────────────────
@@ -396,19 +334,12 @@ def plan_add(
     office.warnings += [w for r in result.reports for w in r.warnings] + result.warnings
     if as_json:
         return _print_json({"dry_run": dry_run, "plans": result.reports, "warnings": office.warnings})
-    verb = "would add" if dry_run else "added"
+    limit = 0 if quiet else 15
     for report in result.reports:
-        name = f"{report.plan_id} · {report.year}"
-        new = "new plan, " if report.new_plan else "new year, " if report.new_year else ""
-        out.print(f"{name}: {new}{report.count('added')} {verb}, {report.count('changed')} changed, "
-                  f"{report.count('cancelled')} cancelled, {report.unchanged} unchanged"
-                  if report.changes or report.new_year
-                  else f"{name}: unchanged ({report.unchanged} nodes); nothing written")
-        limit = 0 if quiet else 15
-        for change in report.changes[:limit]:
-            detail = f" — {change.detail}" if change.detail else ""
-            out.print(f"  {_SIGN[change.what]} {_span(change.start, change.end)} {change.title} "
-                      f"(due {change.due}){detail}", markup=True)
+        out.print(report.summary(dry_run))
+        for c in report.changes[:limit]:
+            out.print(f"  {_SIGN[c.what]} {span_zh(c.start, c.end)} {escape(c.title)} (due {c.due})"
+                      + (f" — {escape(c.detail)}" if c.detail else ""), markup=True)
         if limit and len(report.changes) > limit:
             out.print(f"  … and {len(report.changes) - limit} more")
 
@@ -419,11 +350,8 @@ def plan_list(as_json: Json = False) -> None:
     summaries = _office().plans()
     if as_json:
         return _print_json(summaries)
-    _table(f"{len({s.id for s in summaries})} plans, {len(summaries)} stored years",
-           ["id", "标题 title", "年份 year", "节点 nodes", "下一个截止 next due", "状态"],
-           [[s.id, s.title, str(s.year) if s.year == s.applied_year else f"{s.year} → {s.applied_year}",
-             f"{s.active}" + (f" (+{s.cancelled} cancelled)" if s.cancelled else ""),
-             f"{s.next_due} {_weekday(s.next_due)}" if s.next_due else "—", s.status] for s in summaries])
+    _table(f"{len({s.id for s in summaries})} plans, {len(summaries)} stored years", scheduler.PlanSummary.COLUMNS,
+           [s.row() for s in summaries])
 
 
 @plan_app.command("remove")
@@ -438,18 +366,13 @@ def plan_remove(
 
 
 def _print_year(calendar: plans.ChinaCalendar, year: int, where: str, as_json: bool) -> None:
-    holidays, makeup = calendar.holidays_of(year), calendar.makeup_days(year)
-    warnings = [w for w in [calendar.coverage_warning(year), *calendar.disagreements(year)] if w]
     if as_json:
-        return _print_json({"year": year, "source": calendar.source(year), "from": where,
-                            "holidays": [{"name": n, "first": a, "last": b} for n, a, b in holidays],
-                            "work": makeup, "warnings": warnings})
+        return _print_json({**calendar.year_data(year), "from": where})
     out.print(f"{year}: {where}")
-    near = [[d for d in makeup if abs((d - a).days) <= 14 or abs((d - b).days) <= 14] for _, a, b in holidays]
     _table(f"{year} 放假安排 · rest days and make-up working days",
            ["假日 holiday", "放假 days off", "天数", "调休上班 make-up working days"],
-           [[n, _span(a, b), str((b - a).days + 1), "、".join(f"{d} {_weekday(d)}" for d in w) or "—"]
-            for (n, a, b), w in zip(holidays, near, strict=True)])
+           [[name, span_zh(first, last), str((last - first).days + 1), "、".join(map(day_zh, work)) or "—"]
+            for name, first, last, work in calendar.holiday_runs(year)])
     _warn([w for w in [calendar.coverage_warning(year)] if w])
 
 
@@ -487,20 +410,13 @@ def upcoming_command(
     _print_upcoming(rows, as_json, title=f"upcoming {days} days" + (f" · {unit}" if unit else ""))
 
 
-def _countdown(row: scheduler.Upcoming) -> str:
-    if row.days_left < 0:
-        return f"已过{-row.days_left}天"
-    return {0: "今天截止", 1: "明天截止"}.get(row.days_left) or \
-        f"还有{row.days_left}天 ({row.working_days_left}个工作日)"
-
-
 def _print_upcoming(rows: list[scheduler.Upcoming], as_json: bool, title: str) -> None:
     if as_json:
-        return _print_json([{**_plain(r), "weekday": _weekday(r.due), "warnings": _fallback([r.start, r.due])}
-                            for r in rows])
+        return _print_json([{**_plain(r), "weekday": plans.weekday_zh(r.due),
+                             "warnings": _fallback([r.start, r.due])} for r in rows])
     _table(f"{title} · {len(rows)} nodes", ["截止 due", "剩余 left", "节点", "类型", "牵头 / 责任单位", "计划"],
-           [[f"{r.due} {_weekday(r.due)}" + (" ⚠" if _fallback([r.due]) else ""), _countdown(r),
-             r.title, _kind_zh(r.kind).split()[0], _units_text(r.lead, r.units), r.plan_id] for r in rows])
+           [[day_zh(r.due) + (" ⚠" if _fallback([r.due]) else ""),
+             plans.countdown_zh(r.days_left, r.working_days_left), r.title, KIND_ZH[r.kind], _units_text(r.lead, r.units), r.plan_id] for r in rows])
     _warn(_fallback([d for r in rows for d in (r.start, r.due)]))
 
 
@@ -523,10 +439,7 @@ def units_list(as_json: Json = False) -> None:
     details = _office().units()
     if as_json:
         return _print_json(details)
-    _table(f"{len(details)} units and groups", ["名称 name", "类型", "别名 aliases", "所属/成员", "联系人", "渠道 channels"],
-           [[d.name, "组 group" if d.is_group else "单位 unit", "、".join(d.aliases),
-             "、".join(d.members if d.is_group else d.groups), str(len(d.people)),
-             ", ".join(f"{c[1]}:{c[0]}" for c in d.channels)] for d in details])
+    _table(f"{len(details)} units and groups", scheduler.UnitDetail.COLUMNS, [d.row() for d in details])
 
 
 @units_app.command("show")
@@ -536,15 +449,9 @@ def units_show(name: Annotated[str, typer.Argument(help="A unit or group, by nam
     d = _office().unit(name)
     if as_json:
         return _print_json(d)
-    out.print(f"[bold]{d.name}[/bold] ({'group' if d.is_group else 'unit'})", markup=True)
-    for label, names in (("aliases", d.aliases), ("groups", d.groups), ("members", d.members)):
-        if names:
-            out.print(f"{label}: " + "、".join(names))
-    for person, mobile in d.people:
-        out.print(f"person: {person} {mobile or ''}")
-    for channel_id, kind, enabled, config in d.channels:
-        settings = ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
-        out.print(f"channel: {channel_id} ({kind}{'' if enabled else ', disabled'}) {settings}")
+    out.print(f"[bold]{escape(d.name)}[/bold] ({'group' if d.is_group else 'unit'})", markup=True)
+    for line in d.lines():
+        out.print(line, markup=False)
 
 
 @app.command("export")
@@ -615,7 +522,7 @@ def status_command(
         return out.print("no nodes to confirm" + (f" in {plan}" if plan else f" within {days} days"))
     title = f"办结情况 · {plan or f'±{days} days'}" + (f" · {unit}" if unit else "") + f" · {matrix.today}"
     _table(title, ["截止 due", "节点", *matrix.units],
-           [[f"{r.due} {_weekday(r.due)}", r.title, *(_MARK.get(r.cells.get(n, ""), "") for n in matrix.units)]
+           [[day_zh(r.due), r.title, *(_MARK.get(r.cells.get(n, ""), "") for n in matrix.units)]
             for r in matrix.rows])
     counts = matrix.counts()
     out.print("  ".join(f"{_MARK[s]} {scheduler.STATE_ZH[s]} {counts[s]}" for s in _MARK))
@@ -672,11 +579,7 @@ def reminders_command(
     rows = _office().reminders(which, unit, limit)
     if as_json:
         return _print_json(rows)
-    _table(f"reminders · {which} · {len(rows)}", ["时间 fire at", "节点", "截止 due", "单位 unit", "渠道", "提前", "状态", "answer"],
-           [[f"{(t := r.fire_at.astimezone(SHANGHAI)):%Y-%m-%d %H:%M} {_weekday(t.date())}", r.title, f"{r.due}",
-             r.unit, r.channel_id, ("督办 " if r.kind == "escalation" else "") + r.offset,
-             r.status + (" 补发" if r.late else "") + (f" ×{r.attempts}" if r.attempts > 1 else ""),
-             " ".join(filter(None, [r.last_code, r.last_message]))] for r in rows])
+    _table(f"reminders · {which} · {len(rows)}", scheduler.ReminderView.COLUMNS, [r.row() for r in rows])
 
 
 @app.command("deliveries")
@@ -690,10 +593,7 @@ def deliveries_command(
     rows = _office().deliveries(start, unit)
     if as_json:
         return _print_json(rows)
-    _table(f"deliveries since {start} · {len(rows)}", ["时间", "单位 unit", "渠道", "结果", "provider answer", "ms", "提醒数", "key"],
-           [[f"{d.attempted_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}", d.unit, d.channel_id, d.outcome,
-             " ".join(filter(None, [d.code, d.message])), f"{d.latency_ms:.0f}", str(d.reminders), d.batch_key]
-            for d in rows])
+    _table(f"deliveries since {start} · {len(rows)}", scheduler.DeliveryView.COLUMNS, [d.row() for d in rows])
 
 
 # ── the daemon ──────────────────────────────────────────────────────────────────────────
@@ -717,17 +617,7 @@ def serve(
     """Run the daemon: send reminders on time, and serve the feeds and calendar pages."""
     from scheduler import _process
 
-    _process.configure_logging(log_json)
-    _process.check_port(host, port)
-    office = _office()
-    for line in office.bootstrap(demo=demo):
-        _process.log.info(line)
-    daemon = office.daemon(clock=_running_clock, worker=worker, lease=lease, tick=tick)
-    web = office.web(clock=_running_clock, health=daemon.health)
-    _process.log.info("serving feeds and the calendar at http://%s:%d/ (links as %s); database %s; "
-                      "worker %s", host, port, office.settings.base_url,
-                      office.engine.url.render_as_string(), daemon.dispatcher.worker)
-    _process.run_server(web, host, port, daemon)
+    _process.serve(_office(), host, port, demo=demo, log_json=log_json, worker=worker, lease=lease, tick=tick)
 
 
 @feeds_app.command("serve")
@@ -736,11 +626,7 @@ def feeds_serve(host: Host = "127.0.0.1",
     """Serve the feeds and calendar pages only (no reminders are sent)."""
     from scheduler import _process
 
-    _process.configure_logging(False)
-    _process.check_port(host, port)
-    web = _office().web(clock=_running_clock)
-    _process.log.info("serving feeds at http://%s:%d/", host, port)
-    _process.run_server(web, host, port)
+    _process.serve_feeds(_office(), host, port)
 
 
 @app.command("dispatch")
@@ -755,14 +641,11 @@ def dispatch(
     """Send what is due now, once (for cron), or until nothing is left (--until-idle)."""
     from scheduler import _process
 
-    _process.configure_logging(False)
-    office = _office()
-    office.bootstrap(demo=False)
-    daemon = office.daemon(clock=_running_clock, worker=worker, lease=lease, batch=batch, tick=tick)
-    sent = _process.dispatch_until(daemon, _running_clock, until_idle=until_idle, tick=tick)
+    name, sent = _process.dispatch(_office(), until_idle=until_idle, tick=tick, worker=worker,
+                                   lease=lease, batch=batch)
     if as_json:
-        return _print_json({"worker": daemon.dispatcher.worker, "sent": sent})
-    out.print(f"{daemon.dispatcher.worker}: {sent} reminders sent")
+        return _print_json({"worker": name, "sent": sent})
+    out.print(f"{name}: {sent} reminders sent")
 
 
 def main() -> None:

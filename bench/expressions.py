@@ -7,7 +7,7 @@ What it measures, on one core:
      (the parser's caches cleared before every expression: the cost of a wording seen for the
      first time) and as Jiedian runs (parse and expand are memoised, because the daemon's
      sync, the feeds and the pages expand the same stored expressions again and again);
-  3. milliseconds to validate and expand every bundled plan (expand_files + expand_plan): the
+  3. milliseconds to validate and expand every bundled plan (load_plans + expand_plan): the
      first run in the process (China-calendar caches cold) and the median of the warm runs;
   4. JioNLP's parse_time on the same expressions, if it is installed (the `bench` extra);
 and prints each figure next to its target with PASS or MISS.
@@ -27,7 +27,7 @@ from pathlib import Path
 from time import perf_counter
 
 import plans
-from plans import CALENDAR, expand_files, expand_plan, parse
+from plans import CALENDAR, load_plans, expand_plan, parse
 from plans._expressions import clear_caches
 
 CATALOG = Path(plans.__file__).parent / "catalog"
@@ -38,7 +38,7 @@ Item = tuple[str, str, int, dict[str, date]]  # plan id, expression, plan year, 
 
 
 def expand_catalog() -> list:
-    loaded = expand_files([CATALOG], CALENDAR)
+    loaded = load_plans([CATALOG], CALENDAR)
     for one in loaded:
         expand_plan(one, CALENDAR)
     return loaded
@@ -134,7 +134,7 @@ def main() -> None:
         start = perf_counter()
         expand_catalog()
         warm.append((perf_counter() - start) * 1000)
-    print(f"\n3. Validate and expand all {len(loaded)} bundled plans (expand_files + expand_plan):")
+    print(f"\n3. Validate and expand all {len(loaded)} bundled plans (load_plans + expand_plan):")
     print(f"  first run (cold caches)  {cold_ms:8.1f} ms")
     print(
         f"  warm, median of {PLAN_RUNS}      {statistics.median(warm):8.1f} ms   "

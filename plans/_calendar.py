@@ -173,6 +173,20 @@ class ChinaCalendar:
             day += _DAY
         return runs
 
+    def holiday_runs(self, year: int) -> list[tuple[str, date, date, list[date]]]:
+        """(name, first, last, make-up working days within two weeks) of each run of days off."""
+        makeup = self.makeup_days(year)
+        return [(name, first, last, [d for d in makeup if (first - d).days <= 14 and (d - last).days <= 14])
+                for name, first, last in self.holidays_of(year)]
+
+    def year_data(self, year: int) -> dict[str, object]:
+        """A year's days off and make-up working days as JSON-ready data (``holidays show``)."""
+        return {"year": year, "source": self.source(year), "holidays": [
+            {"name": name, "first": first.isoformat(), "last": last.isoformat(),
+             "work": [d.isoformat() for d in work]} for name, first, last, work in self.holiday_runs(year)],
+            "work": [d.isoformat() for d in self.makeup_days(year)],
+            "warnings": [w for w in [self.coverage_warning(year), *self.disagreements(year)] if w]}
+
     def makeup_days(self, year: int) -> list[date]:
         """The Saturdays and Sundays of ``year`` that are working days (调休上班)."""
         return sorted(self._year(year).makeup)
@@ -187,6 +201,13 @@ class ChinaCalendar:
     def is_makeup_working_day(self, d: date) -> bool:
         """A Saturday or Sunday that is a working day (调休上班)."""
         return d in self._year(d.year).makeup
+
+    def day_label(self, d: date) -> str:
+        """调休上班, 休息日 (春节), 休息日 or 工作日: what kind of day ``d`` is, in words."""
+        if self.is_makeup_working_day(d):
+            return "调休上班"
+        name = self.holiday_name(d)
+        return f"休息日 ({name})" if name else "休息日" if self.is_rest_day(d) else "工作日"
 
     def holiday_name(self, d: date) -> str | None:
         """The Chinese name of the statutory holiday if d is a statutory day off, else None.

@@ -29,14 +29,14 @@ from plans._expand import WhenResult, evaluate
 from plans._expressions import Occurrence
 from plans._loader import load_plan
 from plans._text import normalize
+from plans._words import KIND_ZH, day_zh, span_zh
 
 __all__ = ["interview"]
 
 Ask = Callable[[str, str | None], str]
 Say = Callable[[str], None]
 
-WEEKDAYS = "一二三四五六日"
-KINDS = {"deadline": "截止 deadline", "event": "活动 event", "phase": "阶段 phase"}
+KINDS = {kind: f"{zh} {kind}" for kind, zh in KIND_ZH.items()}  # 截止 deadline …
 _KIND_WORDS = {"截止": "deadline", "活动": "event", "阶段": "phase"}
 _YES = {"y", "yes", "是", "对", "好"}
 _SEPARATORS = re.compile(r"[,，、;；]")
@@ -162,14 +162,8 @@ def _show(say: Say, result: WhenResult) -> None:
 
 
 def _line(occurrence: Occurrence, due: date | None) -> str:
-    start, end = occurrence.start, occurrence.end
-    text = _day(start) if start == end else f"{_day(start)} – {_day(end)}"
-    text += f" {occurrence.part_of_day}" if occurrence.part_of_day else ""
-    return text + (f" · 截止 {_day(due)}" if due else "")
-
-
-def _day(day: date) -> str:
-    return f"{day.isoformat()} 周{WEEKDAYS[day.weekday()]}"
+    text = span_zh(occurrence.start, occurrence.end, occurrence.part_of_day)
+    return text + (f" · 截止 {day_zh(due)}" if due else "")
 
 
 def _names(answer: str) -> list[str]:

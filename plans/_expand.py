@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from plans._calendar import ChinaCalendar
 from plans._expressions import Occurrence, Rule, parse
+from plans._words import weekday_zh
 
 if TYPE_CHECKING:  # `jiedian when` reads expressions without loading the plan file's schema
     from plans._loader import LoadedPlan
@@ -49,6 +50,14 @@ class Node:
     units: tuple[str, ...]
     remind: tuple[Offset, ...]
     source: str | None
+
+    def as_data(self) -> dict[str, object]:
+        """The node as JSON-ready data (``plan show --json``; README's “JSON output”)."""
+        return {"plan": self.plan_id, "milestone": self.milestone_id, "title": self.title,
+                "kind": self.kind, "start": self.start.isoformat(), "end": self.end.isoformat(),
+                "due": self.due.isoformat(), "workdays": self.workdays, "part_of_day": self.part_of_day,
+                "lead": list(self.lead), "units": list(self.units), "remind": [str(o) for o in self.remind],
+                "source": self.source}
 
 
 def workday_policy(kind: str, given: WorkdayPolicy | None) -> WorkdayPolicy:
@@ -152,6 +161,16 @@ class WhenResult:
     policy: WorkdayPolicy | None  # None: no due dates (an event without --workdays)
     occurrences: tuple[tuple[Occurrence, date | None], ...]
     warnings: tuple[str, ...]
+
+    def as_data(self) -> dict[str, object]:
+        """The result as JSON-ready data (``when --json``; README's “JSON output”)."""
+        rows = [{"start": o.start.isoformat(), "end": o.end.isoformat(),
+                 **({"due": due.isoformat()} if due else {}), "weekday": weekday_zh(o.start),
+                 **({"part_of_day": o.part_of_day} if o.part_of_day else {})}
+                for o, due in self.occurrences]
+        return {"expression": self.rule.expression, "kind": self.rule.kind, "occurrences": rows,
+                "year": self.year, "normalized": self.rule.normalized, "workdays": self.policy,
+                "warnings": list(self.warnings)}
 
 
 def evaluate(

@@ -26,11 +26,11 @@ from plans._schema import Plan
 
 __all__ = [
     "LoadedPlan",
-    "expand_files",
     "field_path",
     "line_of",
     "load_events",
     "load_plan",
+    "load_plans",
     "plan_files",
     "read_yaml",
     "validation_problems",
@@ -218,7 +218,7 @@ def plan_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def expand_files(paths: Iterable[str | Path], calendar: ChinaCalendar) -> list[LoadedPlan]:
+def load_plans(paths: Iterable[str | Path], calendar: ChinaCalendar) -> list[LoadedPlan]:
     """Load every file; raise one PlanError listing the problems of all of them."""
     loaded, problems = [], []
     for path in plan_files(paths):

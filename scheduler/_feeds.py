@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from plans import ChinaCalendar, day_times, parse_offset
+from plans import KIND_ZH, ChinaCalendar, day_times, month_day_zh, parse_offset
 from scheduler._directory import unit_keys
 from scheduler._models import (
     OCCURRENCE as _OCC,
@@ -63,8 +63,6 @@ RENDER_VERSION = 2  # bump when the VEVENT layout changes: stale rows are re-ren
 CANCELLED_KEPT = timedelta(days=30)
 PRODID = "-//Jiedian//节点 campaign milestones//ZH"
 TZ = "Asia/Shanghai"
-KIND_ZH = {"deadline": "截止", "event": "活动", "phase": "阶段"}
-WEEKDAYS = "一二三四五六日"
 
 
 
@@ -111,7 +109,7 @@ def _description(row: object, lead: Sequence[str], units: Sequence[str], plan: s
     lines = [f"计划：{plan}"]
     if row.kind == "deadline" and row.due != row.end:  # type: ignore[attr-defined]
         end = row.end  # type: ignore[attr-defined]
-        lines.append(f"原定{end.month}月{end.day}日（周{WEEKDAYS[end.weekday()]}）逢休息日，"
+        lines.append(f"原定{month_day_zh(end)}逢休息日，"
                      f"提前至{row.due.month}月{row.due.day}日")  # type: ignore[attr-defined]
     if lead:
         lines.append("牵头单位：" + "、".join(lead))

@@ -77,6 +77,16 @@ class ImportReport:
     def count(self, what: str) -> int:
         return sum(1 for change in self.changes if change.what == what)
 
+    def summary(self, dry_run: bool = False) -> str:
+        """One line: ``plan · year: new plan, 3 added, 1 changed, …`` (``plan add``)."""
+        name = f"{self.plan_id} · {self.year}"
+        if not self.wrote:
+            return f"{name}: unchanged ({self.unchanged} nodes); nothing written"
+        new = "new plan, " if self.new_plan else "new year, " if self.new_year else ""
+        return (f"{name}: {new}{self.count('added')} {'would add' if dry_run else 'added'}, "
+                f"{self.count('changed')} changed, {self.count('cancelled')} cancelled, "
+                f"{self.unchanged} unchanged")
+
     @property
     def wrote(self) -> bool:
         return self.new_year or bool(self.changes)

@@ -19,10 +19,10 @@ from datetime import date
 from pathlib import Path
 
 from notifiers import Message
+from plans import KIND_ZH, month_day_zh, weekday_zh
 
 __all__ = ["ReminderItem", "Templates", "countdown", "item_fields", "render", "render_escalation"]
 
-WEEKDAYS = "一二三四五六日"
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,6 @@ class ReminderItem:
     owed: int = 0  # escalations: how many units are expected to confirm
 
 
-def _day(day: date) -> str:
-    return f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
-
-
 def countdown(item: ReminderItem, today: date) -> str:
     """还有3天 / 明天截止 / 今天截止 for deadlines; 明天 / 今天开始 … for the others."""
     target = item.due if item.kind == "deadline" else item.start
@@ -61,19 +57,19 @@ def countdown(item: ReminderItem, today: date) -> str:
 
 def item_fields(item: ReminderItem, today: date) -> dict[str, str]:
     """The variables of one node, for templates and SMS template parameters."""
-    when = _day(item.due) if item.kind == "deadline" else _day(item.start)
+    when = month_day_zh(item.due) if item.kind == "deadline" else month_day_zh(item.start)
     if item.kind == "phase" and item.end != item.start:
-        when = f"{_day(item.start)}至{_day(item.end)}"
+        when = f"{month_day_zh(item.start)}至{month_day_zh(item.end)}"
     if item.part_of_day:
         when += item.part_of_day
     return {
         "plan": item.plan_title,
         "node": item.title,
-        "kind": {"deadline": "截止", "event": "活动", "phase": "阶段"}[item.kind],
+        "kind": KIND_ZH[item.kind],
         "when_label": "截止" if item.kind == "deadline" else "时间",
         "when": when,
         "due": item.due.isoformat(),
-        "weekday": f"周{WEEKDAYS[item.due.weekday()]}",
+        "weekday": weekday_zh(item.due),
         "countdown": countdown(item, today),
         "lead": "、".join(item.lead) or "—",
         "units": "、".join(item.units) or "—",

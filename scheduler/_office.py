@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the store's parts load when a method first needs them (`jie
     from sqlalchemy import Engine
     from sqlmodel import Session
 
-    from plans import ChinaCalendar, LoadedPlan
+    from plans import ChinaCalendar, LoadedPlan, Node
     from scheduler import (
         AckResult,
         ChannelAnswer,
@@ -150,7 +150,15 @@ class Office:
     # ── plans ────────────────────────────────────────────────────────────────────────
 
     def load_plans(self, files: list[Path]) -> list[LoadedPlan]:
-        return plans.expand_files(files, self.calendar)
+        return plans.load_plans(files, self.calendar)
+
+    def file_nodes(self, files: list[Path], year: int | None = None,
+                   since: date | None = None) -> list[tuple[LoadedPlan, Node]]:
+        """The dated nodes of plan files (no store), soonest due first; ``since``: not over by then."""
+        nodes = [(item, node) for item in self.load_plans(files)
+                 for node in plans.expand_plan(item, self.calendar, year, self.warnings)]
+        return sorted([n for n in nodes if since is None or n[1].end >= since],
+                      key=lambda n: (n[1].due, n[1].start))
 
     def stored_as_file(self, plan_id: str) -> LoadedPlan:
         """A stored plan's latest year, as if read from its file (``plan add ID --year Y``)."""
@@ -371,7 +379,7 @@ class Office:
             if demo and not scheduler.plan_summaries(session, today=today):
                 if not units_path and not scheduler.list_units(session):
                     scheduler.import_units(session, plans.load_units(plans.BUNDLED_UNITS, notifiers.CHANNEL_CONFIGS), now=now)
-                for item in plans.expand_files([plans.BUNDLED_PLANS], self.calendar):
+                for item in plans.load_plans([plans.BUNDLED_PLANS], self.calendar):
                     scheduler.import_plan(session, item, self.calendar, now=now, year=today.year)
                 done.append(f"demo: loaded the bundled units and plans for {today.year} into an "
                             f"empty store (a deployment runs `jiedian serve` without --demo and "

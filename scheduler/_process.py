@@ -10,23 +10,49 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from scheduler._daemon import Daemon
 from scheduler._settings import SettingsError
 
-__all__ = ["check_port", "configure_logging", "dispatch_until", "run_server"]
+if TYPE_CHECKING:  # `jiedian when` reads the clock here and must not load the store
+    from scheduler._daemon import Daemon
+    from scheduler._office import Office
+
+__all__ = ["check_port", "configure_logging", "dispatch", "dispatch_until", "frozen_clock",
+           "run_server", "running_clock", "serve", "serve_feeds"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger("jiedian")
+_STARTED = time.monotonic()
+
+
+def frozen_clock() -> datetime:
+    """The clock of a command. JIEDIAN_NOW (ISO 8601; Beijing time unless it names a zone)
+    freezes it, for tests and demos."""
+    frozen = os.environ.get("JIEDIAN_NOW")
+    if not frozen:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(frozen)
+    except ValueError:
+        raise SettingsError(f"JIEDIAN_NOW “{frozen}”: write an ISO date-time, 2011-04-20T09:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+
+
+def running_clock() -> datetime:
+    """The daemon's clock: real, or JIEDIAN_NOW moving on from the process's start."""
+    if not os.environ.get("JIEDIAN_NOW"):
+        return datetime.now(UTC)
+    return frozen_clock() + timedelta(seconds=time.monotonic() - _STARTED)
 
 
 def configure_logging(as_json: bool) -> None:
@@ -114,3 +140,35 @@ def dispatch_until(daemon: Daemon, clock: Callable[[], datetime], *, until_idle:
         finally:
             daemon.stop()
     return total
+
+
+def serve(office: Office, host: str, port: int, *, demo: bool, log_json: bool,
+          **daemon_options: Any) -> None:
+    """``jiedian serve``: the daemon and the web side in one process, until a signal."""
+    configure_logging(log_json)
+    check_port(host, port)
+    for line in office.bootstrap(demo=demo):
+        log.info(line)
+    daemon = office.daemon(clock=running_clock, **daemon_options)
+    web = office.web(clock=running_clock, health=daemon.health)
+    log.info("serving feeds and the calendar at http://%s:%d/ (links as %s); database %s; worker %s",
+             host, port, office.settings.base_url, office.engine.url.render_as_string(),
+             daemon.dispatcher.worker)
+    run_server(web, host, port, daemon)
+
+
+def serve_feeds(office: Office, host: str, port: int) -> None:
+    """``jiedian feeds serve``: the feeds and pages only, nothing is sent."""
+    configure_logging(False)
+    check_port(host, port)
+    web = office.web(clock=running_clock)
+    log.info("serving feeds at http://%s:%d/", host, port)
+    run_server(web, host, port)
+
+
+def dispatch(office: Office, *, until_idle: bool, tick: float, **daemon_options: Any) -> tuple[str, int]:
+    """``jiedian dispatch``: this worker's name and how many reminders it sent."""
+    configure_logging(False)
+    office.bootstrap(demo=False)
+    daemon = office.daemon(clock=running_clock, tick=tick, **daemon_options)
+    return daemon.dispatcher.worker, dispatch_until(daemon, running_clock, until_idle=until_idle, tick=tick)

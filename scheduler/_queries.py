@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
-from plans import ChinaCalendar
+from plans import ChinaCalendar, day_zh, weekday_zh
 from scheduler._directory import UnknownUnitError, find_unit, unit_keys
 from scheduler._models import (
     OCCURRENCE as _OCC,
@@ -22,6 +24,8 @@ __all__ = ["DeliveryView", "PlanSummary", "ReminderView", "Upcoming", "list_deli
            "plan_summaries", "upcoming"]
 
 
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 @dataclass(frozen=True)
 class Upcoming:
@@ -112,6 +116,14 @@ class PlanSummary:
     cancelled: int
     next_due: date | None
 
+    COLUMNS: ClassVar = ["id", "标题 title", "年份 year", "节点 nodes", "下一个截止 next due", "状态"]
+
+    def row(self) -> list[str]:
+        """The summary as a ``plan list`` table row."""
+        year = str(self.year) if self.year == self.applied_year else f"{self.year} → {self.applied_year}"
+        nodes = f"{self.active}" + (f" (+{self.cancelled} cancelled)" if self.cancelled else "")
+        return [self.id, self.title, year, nodes, day_zh(self.next_due) if self.next_due else "—", self.status]
+
 
 def plan_summaries(session: Session, *, today: date) -> list[PlanSummary]:
     """Every stored plan and year (``applied_year``) with its counts and next due date."""
@@ -155,6 +167,16 @@ class ReminderView:
     last_message: str | None
     kind: str = "reminder"  # or escalation (督办)
 
+    COLUMNS: ClassVar = ["时间 fire at", "节点", "截止 due", "单位 unit", "渠道", "提前", "状态", "answer"]
+
+    def row(self) -> list[str]:
+        """The reminder as a ``reminders`` table row (times in Beijing time)."""
+        at = self.fire_at.astimezone(SHANGHAI)
+        status = self.status + (" 补发" if self.late else "") + (f" ×{self.attempts}" if self.attempts > 1 else "")
+        return [f"{at:%Y-%m-%d %H:%M} {weekday_zh(at)}", self.title, f"{self.due}", self.unit, self.channel_id,
+                ("督办 " if self.kind == "escalation" else "") + self.offset, status,
+                " ".join(filter(None, [self.last_code, self.last_message]))]
+
 
 def list_reminders(session: Session, *, which: str = "upcoming", unit: str | None = None,
                    now: datetime, limit: int = 200) -> list[ReminderView]:
@@ -194,6 +216,14 @@ class DeliveryView:
     reminders: int
     batch_key: str
     worker: str
+
+    COLUMNS: ClassVar = ["时间", "单位 unit", "渠道", "结果", "provider answer", "ms", "提醒数", "key"]
+
+    def row(self) -> list[str]:
+        """The attempt as a ``deliveries`` table row (times in Beijing time)."""
+        return [f"{self.attempted_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}", self.unit, self.channel_id,
+                self.outcome, " ".join(filter(None, [self.code, self.message])), f"{self.latency_ms:.0f}",
+                str(self.reminders), self.batch_key]
 
 
 def list_deliveries(session: Session, *, since: datetime, unit: str | None = None,

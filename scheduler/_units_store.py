@@ -12,7 +12,7 @@ import difflib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, select
 from sqlmodel import Session
@@ -131,6 +131,23 @@ class UnitDetail:
     members: tuple[str, ...]
     people: tuple[tuple[str, str | None], ...]
     channels: tuple[tuple[str, str, bool, dict[str, Any]], ...]
+
+    COLUMNS: ClassVar = ["名称 name", "类型", "别名 aliases", "所属/成员", "联系人", "渠道 channels"]
+
+    def row(self) -> list[str]:
+        """The unit as a ``units list`` table row."""
+        return [self.name, "组 group" if self.is_group else "单位 unit", "、".join(self.aliases),
+                "、".join(self.members if self.is_group else self.groups), str(len(self.people)),
+                ", ".join(f"{kind}:{channel_id}" for channel_id, kind, *_ in self.channels)]
+
+    def lines(self) -> list[str]:
+        """The unit as ``units show`` prints it after its name (secrets by name only)."""
+        lines = [f"{label}: " + "、".join(names) for label, names in
+                 (("aliases", self.aliases), ("groups", self.groups), ("members", self.members)) if names]
+        lines += [f"person: {person} {mobile or ''}" for person, mobile in self.people]
+        return lines + [f"channel: {channel_id} ({kind}{'' if enabled else ', disabled'}) "
+                        + ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
+                        for channel_id, kind, enabled, config in self.channels]
 
 
 def list_units(session: Session) -> list[UnitDetail]:

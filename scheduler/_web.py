@@ -57,10 +57,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from plans import ChinaCalendar
+from plans import KIND_ZH, WEEKDAYS, ChinaCalendar
 from scheduler._db import generation
 from scheduler._feeds import (
-    KIND_ZH,
     FeedScope,
     feed_etag,
     render_feed,
@@ -91,7 +90,6 @@ __all__ = ["create_app"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ICS = "text/calendar; charset=utf-8"
 NOT_FOUND = "Not Found"  # the same body for an unknown path and a wrong token
-WEEKDAYS = "一二三四五六日"
 FIRST_MONTH, LAST_MONTH = date(1900, 1, 1), date(2200, 12, 1)
 PAGES = Path(__file__).parent / "pages"
 MARK = {"done": "✓", "pending": "…", "overdue": "✗"}

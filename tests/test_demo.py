@@ -54,7 +54,7 @@ def test_serve_demo_loads_the_bundled_plans_for_this_year_and_says_so(
     assert "demo: loaded the bundled units and plans for 2026" in err
     stored = _stored(env)
     assert {p["applied_year"] for p in stored} == {2026} and len(stored) == len(
-        plans.expand_files([plans.BUNDLED_PLANS], plans.CALENDAR))
+        plans.load_plans([plans.BUNDLED_PLANS], plans.CALENDAR))
     assert "demo: loaded" not in _serve(env, "--demo")  # a store with plans: nothing loaded again
     # the README's tour then adds the 2011 plan: it sits beside the demo's 2026, which stays
     tour = subprocess.run([JIEDIAN, "plan", "add", str(ROOT / "plans" / "catalog" / "hejiang-2011-cxzy.yaml")],

@@ -111,13 +111,16 @@ def test_when_and_plan_show_read_the_notice_and_flag_the_fallback(tmp_path: Path
 def test_holidays_show_says_where_each_year_comes_from(tmp_path: Path) -> None:
     notice = write(tmp_path, NOTICE_2027)
     library = json.loads(cli("holidays", "show", "2026", "--json").stdout)
-    assert library["source"] == "library" and {"name": "国庆节", "first": "2026-10-01",
-                                                "last": "2026-10-07"} in library["holidays"]
+    # each holiday carries its make-up working days (the two weeks either side), as a notice writes them
+    assert library["source"] == "library" and {"name": "国庆节", "first": "2026-10-01", "last": "2026-10-07",
+                                                "work": ["2026-09-20", "2026-10-10"]} in library["holidays"]
     none = cli("holidays", "show", "2027")
     assert "weekends only" in none.stdout and "weekends only" in none.stderr
     typed = json.loads(cli("holidays", "show", "2027", "--json", env={"JIEDIAN_HOLIDAYS": str(notice)}).stdout)
     assert typed["source"] == "notice" and typed["work"] == ["2027-02-13", "2027-02-14", "2027-09-26",
                                                                "2027-10-09"]
+    assert {"name": "春节", "first": "2027-02-05", "last": "2027-02-11",
+            "work": ["2027-02-13", "2027-02-14"]} in typed["holidays"]
     checked = cli("holidays", "check", str(notice))
     assert checked.returncode == 0 and "ok" in checked.stdout and "国庆节" in checked.stdout
     helped = cli("holidays", "--help")
