@@ -14,7 +14,6 @@ import signal
 import sys
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
@@ -47,7 +46,7 @@ class _Refused(Exception):
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    return (plans.PlanError, plans.ExpressionError, scheduler.NotFound, scheduler.StoreError,
+    return (plans.PlanError, plans.ExpressionError, scheduler.NotFound, scheduler.CannotWrite, scheduler.StoreError,
             scheduler.SettingsError, scheduler.AckError, scheduler.UnknownUnitError,
             notifiers.SecretsError, _Usage, _Refused)
 
@@ -107,6 +106,8 @@ def _office() -> Office:
 
 def _version(show: bool) -> None:
     if show:
+        from importlib.metadata import version
+
         out.print(f"jiedian {version('jiedian')}")
         raise typer.Exit()
 
@@ -154,6 +155,13 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     for row in rows:
         table.add_row(*row)
     out.print(table)
+
+
+def _listing(rows: list[Any], as_json: bool, title: str, kind: Any) -> None:
+    """JSON, or a table of ``kind.COLUMNS`` and each row's ``row()``."""
+    if as_json:
+        return _print_json(rows)
+    _table(title, kind.COLUMNS, [r.row() for r in rows])
 
 
 def _units_text(lead: tuple[str, ...] | list[str], units: tuple[str, ...] | list[str]) -> str:
@@ -348,10 +356,7 @@ def plan_add(
 def plan_list(as_json: Json = False) -> None:
     """List the stored plans with their node counts and next due date."""
     summaries = _office().plans()
-    if as_json:
-        return _print_json(summaries)
-    _table(f"{len({s.id for s in summaries})} plans, {len(summaries)} stored years", scheduler.PlanSummary.COLUMNS,
-           [s.row() for s in summaries])
+    _listing(summaries, as_json, f"{len({s.id for s in summaries})} plans, {len(summaries)} stored years", scheduler.PlanSummary)
 
 
 @plan_app.command("remove")
@@ -437,9 +442,7 @@ def units_import(file: Annotated[Path, typer.Argument(help="A units.yaml file.")
 def units_list(as_json: Json = False) -> None:
     """List the units and groups of the directory."""
     details = _office().units()
-    if as_json:
-        return _print_json(details)
-    _table(f"{len(details)} units and groups", scheduler.UnitDetail.COLUMNS, [d.row() for d in details])
+    _listing(details, as_json, f"{len(details)} units and groups", scheduler.UnitDetail)
 
 
 @units_app.command("show")
@@ -577,9 +580,7 @@ def reminders_command(
     """What will be sent (or failed, or went out late), soonest first."""
     which = "failed" if failed else "late" if late else "upcoming"
     rows = _office().reminders(which, unit, limit)
-    if as_json:
-        return _print_json(rows)
-    _table(f"reminders · {which} · {len(rows)}", scheduler.ReminderView.COLUMNS, [r.row() for r in rows])
+    _listing(rows, as_json, f"reminders · {which} · {len(rows)}", scheduler.ReminderView)
 
 
 @app.command("deliveries")
@@ -591,9 +592,7 @@ def deliveries_command(
     """Every attempt to send: when, to whom, the provider's answer and its latency."""
     start = _date_option("--since", since) or (_office().today() - timedelta(days=7))
     rows = _office().deliveries(start, unit)
-    if as_json:
-        return _print_json(rows)
-    _table(f"deliveries since {start} · {len(rows)}", scheduler.DeliveryView.COLUMNS, [d.row() for d in rows])
+    _listing(rows, as_json, f"deliveries since {start} · {len(rows)}", scheduler.DeliveryView)
 
 
 # ── the daemon ──────────────────────────────────────────────────────────────────────────

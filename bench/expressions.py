@@ -27,7 +27,7 @@ from pathlib import Path
 from time import perf_counter
 
 import plans
-from plans import CALENDAR, load_plans, expand_plan, parse
+from plans import CALENDAR, expand_plan, load_plans, parse
 from plans._expressions import clear_caches
 
 CATALOG = Path(plans.__file__).parent / "catalog"

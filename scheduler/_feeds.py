@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from plans import KIND_ZH, ChinaCalendar, day_times, month_day_zh, parse_offset
+from plans import KIND_ZH, ChinaCalendar, Offset, day_times, month_day_zh
 from scheduler._directory import unit_keys
 from scheduler._models import (
     OCCURRENCE as _OCC,
@@ -96,9 +96,8 @@ def _bounds(start: date, end: date, part_of_day: str | None) -> tuple[date | dat
     return start, end + timedelta(days=1)
 
 
-def _alarm_trigger(offset_text: str, due: date, start: date | datetime,
+def _alarm_trigger(offset: Offset, due: date, start: date | datetime,
                    calendar: ChinaCalendar) -> timedelta:
-    offset = parse_offset(offset_text)
     moment = datetime.combine(offset.day_from(due, calendar), offset.at)
     begin = start if isinstance(start, datetime) else datetime.combine(start, time())
     return moment - begin.replace(tzinfo=None)
@@ -126,7 +125,7 @@ def _description(row: object, lead: Sequence[str], units: Sequence[str], plan: s
 
 
 def render_event(row: object, *, plan: str, lead: Sequence[str], units: Sequence[str],
-                 remind: Sequence[str], calendar: ChinaCalendar,
+                 remind: Sequence[Offset], calendar: ChinaCalendar,
                  done: tuple[Sequence[str], Sequence[str]] | None = None) -> tuple[str, str]:
     """(VEVENT without its END line, its VALARMs) for one occurrence row.
 

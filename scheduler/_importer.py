@@ -261,7 +261,7 @@ def _write_plan(session: Session, loaded: LoadedPlan, year: int, content_hash: s
             plan_id=plan.id, year=year, key=m.id, position=i, title=m.title, when=m.when,
             kind=nodes_kind[m.id], workdays=m.workdays or ("previous" if nodes_kind[m.id] ==
                                                           "deadline" else "none"),
-            remind=[str(o) for o in effective_remind(loaded, m, nodes_kind[m.id])],
+            remind=list(effective_remind(loaded, m, nodes_kind[m.id])),
             source=m.source,
         )
         for i, m in enumerate(plan.milestones)

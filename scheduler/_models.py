@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Table, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from plans import Offset, parse_offset
 
 __all__ = [
     "AcknowledgementRow",
@@ -74,6 +76,21 @@ class PlanYearRow(SQLModel, table=True):
     removed_at: datetime | None = None
 
 
+class Offsets(TypeDecorator[list[Offset]]):
+    """A milestone's reminder offsets: stored as their text (``["-3d 09:00"]``, readable in the
+    database and unchanged since migration 0001), read back as Offsets, so the outbox and the
+    feeds never parse them again."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> list[str] | None:
+        return None if value is None else [str(offset) for offset in value]
+
+    def process_result_value(self, value: Any, dialect: Any) -> list[Offset] | None:
+        return None if value is None else [parse_offset(text) for text in value]
+
+
 class MilestoneRow(SQLModel, table=True):
     __tablename__ = "milestone"
 
@@ -85,7 +102,7 @@ class MilestoneRow(SQLModel, table=True):
     when: str
     kind: str = Field(max_length=16)
     workdays: str = Field(max_length=16)
-    remind: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    remind: list[Offset] = Field(sa_column=Column(Offsets, nullable=False))
     source: str | None = None
 
 

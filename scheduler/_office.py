@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # the store's parts load when a method first needs them (`jie
         Upcoming,
     )
 
-__all__ = ["AddResult", "NotFound", "Office", "UnitsImport"]
+__all__ = ["AddResult", "CannotWrite", "NotFound", "Office", "UnitsImport"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -64,6 +64,13 @@ class NotFound(LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "not found"
+
+
+class CannotWrite(OSError):
+    """A file the command was asked to write that cannot be written; the message names it."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "cannot be written"
 
 
 @dataclass
@@ -329,7 +336,7 @@ class Office:
         try:
             scheduler.write_report(matrix, plan, output, fmt)
         except OSError as error:
-            raise SettingsError(f"{output}: cannot be written: {error.strerror}") from None
+            raise CannotWrite(f"{output}: cannot be written: {error.strerror}") from None
         return matrix
 
     def reminders(self, which: str, unit: str | None = None, limit: int = 200) -> list[ReminderView]:

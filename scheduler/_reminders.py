@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from plans import ChinaCalendar, Offset, day_times, parse_offset
+from plans import ChinaCalendar, Offset, day_times
 from scheduler._directory import load_directory
 from scheduler._models import (
     ACKNOWLEDGEMENT as _ACK,
@@ -160,7 +160,7 @@ def sync_reminders(
     """Make the outbox match the stored nodes (all of them, or only ``occurrence_ids``)."""
     report = SyncReport()
     reach, channels = _recipients(session)
-    remind = {(m.plan_id, m.year, m.key): [parse_offset(o) for o in m.remind]
+    remind = {(m.plan_id, m.year, m.key): m.remind
               for m in session.execute(select(MilestoneRow)).scalars()}
     query = select(_OCC.c.id, _OCC.c.plan_id, _OCC.c.plan_year, _OCC.c.milestone_key, _OCC.c.kind, _OCC.c.start,
                    _OCC.c.due, _OCC.c.part_of_day, _OCC.c.status)

@@ -4,6 +4,8 @@ a real process (``JIEDIAN``, for the few smoke tests that need one)."""
 
 from __future__ import annotations
 
+import base64
+import importlib.util
 import os
 import re
 import shutil
@@ -20,8 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine, create_engine, select, text
@@ -29,6 +33,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from starlette.types import ASGIApp
 
+import notifiers
 import plans
 import scheduler
 from plans import CALENDAR, load_plan
@@ -301,3 +306,56 @@ def import_units(engine: Engine, tmp_path: Path, text: str = DEMO_UNITS) -> sche
         report = scheduler.import_units(session, plans.load_units(path), now=NOW)
         session.commit()
     return report
+
+
+# ── real processes and daemons (test_daemon, test_demo, test_holidays) ──────────────────
+
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"jiedian-test-secret-0123456789ab").decode()
+
+
+def daemon_environment(database_url: str, home: Path, now: str) -> dict[str, str]:
+    """The environment of a `jiedian` process on ``database_url``, its clock at ``now``."""
+    return {"PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+            "JIEDIAN_HOME": str(home), "JIEDIAN_DATABASE_URL": database_url,
+            "JIEDIAN_NOW": now, "HOOK_SECRET": WEBHOOK_SECRET, "JIEDIAN_QUIET_HOURS": ""}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get_health(port: int, *, settled: bool = False) -> dict[str, object]:
+    """/healthz once the server answers; with ``settled``, once nothing is pending: the sink
+    counts a message when it answers, the daemon records it a moment later."""
+    health: dict[str, object] = {}
+    for _ in range(300):  # the server's start-up and that moment: poll until it holds
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            if response.status_code in (200, 503):
+                health = dict(response.json())
+                if not settled or health.get("pending") == 0:
+                    return health
+        except httpx.TransportError:
+            pass
+        threading.Event().wait(0.1)
+    raise AssertionError(f"serve never answered /healthz as asked; last: {health}")
+
+
+def make_daemon(engine: object, clock: Callable[[], datetime],
+                tick_seconds: float = 10.0, calendar: plans.ChinaCalendar = plans.CALENDAR) -> scheduler.Daemon:
+    """A daemon over ``engine`` with a console-only dispatcher (no secrets) on ``clock``."""
+    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
+    return scheduler.Daemon(engine, calendar, dispatcher,  # type: ignore[arg-type]
+                            policy=scheduler.Policy(), clock=clock, tick_seconds=tick_seconds)
+
+
+def bench_module(name: str) -> Any:
+    """``bench/NAME.py`` loaded as a module (the extraction scorer, the wordings bench)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module

@@ -8,14 +8,14 @@ from types import ModuleType
 
 import pytest
 
-from tests.test_extract import _scorer as load_scorer
+from tests.conftest import bench_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return load_scorer()
+    return bench_module("extract")
 
 
 def test_a_node_finds_a_key_it_holds_whole(bench: ModuleType) -> None:

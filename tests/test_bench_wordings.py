@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_wordings", ROOT / "bench" / "wordings.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_wordings"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import bench_module
 
 
 def test_expressions_and_sentences_are_both_scored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -31,7 +20,7 @@ def test_expressions_and_sentences_are_both_scored(tmp_path: Path, monkeypatch: 
     ]
     path = tmp_path / "wordings.json"
     path.write_text(json.dumps(entries, ensure_ascii=False), encoding="utf-8")
-    bench = _bench()
+    bench = bench_module("wordings")
     monkeypatch.setattr(bench, "FILES", [path])
     assert bench.main() == 0
     out = capsys.readouterr().out

@@ -6,34 +6,39 @@ is killed with SIGKILL in the middle of dispatch, the other carries on.
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, select, text
 from sqlmodel import Session
 
 import notifiers
-import plans
 import scheduler
 from scheduler._models import DeliveryRow, ReminderRow
-from tests.conftest import DEMO_PLAN as DEMO, JIEDIAN, PG_ADMIN_URL, add, at, import_units, load
+from tests.conftest import (
+    DEMO_PLAN as DEMO,
+    JIEDIAN,
+    PG_ADMIN_URL,
+    WEBHOOK_SECRET as SECRET,
+    add,
+    at,
+    daemon_environment,
+    free_port,
+    get_health,
+    import_units,
+    load,
+    make_daemon,
+)
 from tests.providers.robots import FakeClock, WebhookReceiver
 from tests.providers.server import Reply, Request, serve
 
-SECRET = "whsec_" + base64.b64encode(b"jiedian-test-secret-0123456789ab").decode()
 UNITS = 60
 
 
@@ -79,12 +84,6 @@ class Sink:
             return self.arrived.wait_for(lambda: sum(self.ids.values()) >= count, timeout)
 
 
-def environment(database_url: str, home: Path, now: str) -> dict[str, str]:
-    return {"PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
-            "JIEDIAN_HOME": str(home), "JIEDIAN_DATABASE_URL": database_url,
-            "JIEDIAN_NOW": now, "HOOK_SECRET": SECRET, "JIEDIAN_QUIET_HOURS": ""}
-
-
 def prepare(env: dict[str, str], tmp_path: Path, url: str) -> None:
     (tmp_path / "units.yaml").write_text(units_yaml(url), encoding="utf-8")
     (tmp_path / "plan.yaml").write_text(PLAN, encoding="utf-8")
@@ -121,7 +120,7 @@ def test_two_daemons_one_killed_every_reminder_delivered(pg_admin: object, tmp_p
     try:
         sink = Sink(delay=0.05)
         with serve(sink) as server:
-            env = environment(database_url, tmp_path / "home", "2026-03-02T08:00")
+            env = daemon_environment(database_url, tmp_path / "home", "2026-03-02T08:00")
             prepare(env, tmp_path, server.url + "/hook")
             assert statuses(database_url) == Counter({"pending": UNITS})
             env["JIEDIAN_NOW"] = "2026-03-02T09:00:30"
@@ -156,16 +155,16 @@ def test_two_daemons_one_killed_every_reminder_delivered(pg_admin: object, tmp_p
 def test_serve_runs_healthz_and_stops_cleanly_on_sigterm(database_url: str, tmp_path: Path) -> None:
     sink = Sink(delay=0.0)
     with serve(sink) as server:
-        env = environment(database_url, tmp_path / "home", "2026-03-02T08:00")
+        env = daemon_environment(database_url, tmp_path / "home", "2026-03-02T08:00")
         prepare(env, tmp_path, server.url + "/hook")
         env["JIEDIAN_NOW"] = "2026-03-02T09:00:30"
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen([JIEDIAN, "serve", "--port", str(port), "--tick", "0.2",
                                     "--log-json"], env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert sink.wait_for(UNITS, timeout=60), "the daemon sent nothing"
-            health = _get_health(port, settled=True)  # the sink may answer before the record
+            health = get_health(port, settled=True)  # the sink may answer before the record
             assert health["database"] == "ok" and health["pending"] == 0
             assert health["sent"] == UNITS and health["last_tick"]
         finally:
@@ -176,37 +175,6 @@ def test_serve_runs_healthz_and_stops_cleanly_on_sigterm(database_url: str, tmp_
         assert "maximum number of running instances" not in err  # ticks outlasting --tick 0.2
     assert statuses(database_url) == Counter({"sent": UNITS})
     assert sum(sink.ids.values()) == UNITS, err
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get_health(port: int, *, settled: bool = False) -> dict[str, object]:
-    """/healthz once the server answers; with ``settled``, once nothing is pending: the sink
-    counts a message when it answers, the daemon records it a moment later."""
-    health: dict[str, object] = {}
-    for _ in range(300):  # the server's start-up and that moment: poll until it holds
-        try:
-            response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            if response.status_code in (200, 503):
-                health = dict(response.json())
-                if not settled or health.get("pending") == 0:
-                    return health
-        except httpx.TransportError:
-            pass
-        threading.Event().wait(0.1)
-    raise AssertionError(f"serve never answered /healthz as asked; last: {health}")
-
-
-def make_daemon(engine: object, clock: Callable[[], datetime],
-                tick_seconds: float = 10.0, calendar: plans.ChinaCalendar = plans.CALENDAR) -> scheduler.Daemon:
-    """A daemon over ``engine`` with a console-only dispatcher (no secrets) on ``clock``."""
-    dispatcher = scheduler.Dispatcher(engine, worker="t", secrets=notifiers.Secrets({}))  # type: ignore[arg-type]
-    return scheduler.Daemon(engine, calendar, dispatcher,  # type: ignore[arg-type]
-                            policy=scheduler.Policy(), clock=clock, tick_seconds=tick_seconds)
 
 
 def test_daemon_ticks_on_an_injected_clock(engine: object, tmp_path: Path) -> None:

@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 import plans
 import scheduler
 from scheduler._models import ReminderRow
-from tests.conftest import JIEDIAN, ROOT
-from tests.test_daemon import _free_port, _get_health, environment
+from tests.conftest import JIEDIAN, ROOT, daemon_environment, free_port, get_health
 
 REAL_UNITS = """\
 groups:
@@ -35,11 +34,11 @@ def _stored(env: dict[str, str]) -> list[dict[str, object]]:
 
 def _serve(env: dict[str, str], *flags: str) -> str:
     """Start `jiedian serve`, wait for /healthz, stop it with SIGTERM; its stderr."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([JIEDIAN, "serve", "--port", str(port), "--tick", "0.5", *flags],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _get_health(port)
+        get_health(port)
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
@@ -49,7 +48,7 @@ def _serve(env: dict[str, str], *flags: str) -> str:
 
 def test_serve_demo_loads_the_bundled_plans_for_this_year_and_says_so(
         database_url: str, tmp_path: Path) -> None:
-    env = environment(database_url, tmp_path / "home", "2026-12-01T09:00")
+    env = daemon_environment(database_url, tmp_path / "home", "2026-12-01T09:00")
     err = _serve(env, "--demo")
     assert "demo: loaded the bundled units and plans for 2026" in err
     stored = _stored(env)
@@ -67,7 +66,7 @@ def test_serve_demo_loads_the_bundled_plans_for_this_year_and_says_so(
 def test_a_deployment_never_loads_anything_bundled(database_url: str, tmp_path: Path) -> None:
     units = tmp_path / "units.yaml"
     units.write_text(REAL_UNITS, encoding="utf-8")
-    env = {**environment(database_url, tmp_path / "home", "2026-12-01T09:00"),
+    env = {**daemon_environment(database_url, tmp_path / "home", "2026-12-01T09:00"),
            "JIEDIAN_UNITS": str(units)}
     err = _serve(env)
     assert "demo: loaded" not in err and _stored(env) == []  # 各党支部 gets no other town's plan

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -20,8 +18,8 @@ from plans import (
     parse,
     to_simplified,
 )
+from tests.conftest import ROOT, bench_module
 
-ROOT = Path(__file__).resolve().parent.parent
 KEYS = ROOT / "tests" / "data" / "keys"
 SEED_DIRS = [ROOT / "tests" / "data" / "seeds",
              Path(os.environ.get("JIEDIAN_SEEDS", "/nonexistent")), Path("/work/shared/seeds")]
@@ -473,19 +471,10 @@ def test_unreadable_files_raise_a_clear_error(tmp_path: Path) -> None:
     assert [n.when for n in extract_file(gbk).nodes] == ["3月底前"]
 
 
-def _scorer():  # bench/extract.py, loaded as a module
-    spec = importlib.util.spec_from_file_location("bench_extract", ROOT / "bench" / "extract.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.skipif(not KEYS.is_dir() or not any(KEYS.glob("*.yaml")),
                     reason="no answer keys in tests/data/keys")
 def test_recall_and_precision_against_the_answer_keys() -> None:
-    bench = _scorer()
+    bench = bench_module("extract")
     scores = []
     for document, key in bench.pairs([]):
         if document is None:
@@ -504,7 +493,7 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 def test_the_development_corpus_does_not_regress() -> None:
     """The 30 real documents of ../shared/corpus, scored strictly: floors at today's figures
     (recall 86.5%, precision 93.4%, units 83.3%), so a change that reads them worse fails here."""
-    bench = _scorer()
+    bench = bench_module("extract")
     scores, _ = bench.score_set("corpus", [])
     corpus = bench.total("corpus", scores)
     assert corpus.recall >= 0.85 and corpus.precision >= 0.91, bench.total_line(corpus)
@@ -519,7 +508,7 @@ def test_the_second_development_set_does_not_regress() -> None:
     """../shared/dev2 (24 real documents keyed by a reader who had not seen the rules; first
     measured at recall 75.3%, precision 77.2%, units 53.0%): floors at today's figures
     (83.1%, 88.9%, 66.0%)."""
-    bench = _scorer()
+    bench = bench_module("extract")
     scores, _ = bench.score_set("dev2", [])
     dev2 = bench.total("dev2", scores)
     assert dev2.recall >= 0.81 and dev2.precision >= 0.87 and dev2.units >= 0.64, bench.total_line(dev2)

@@ -13,8 +13,7 @@ import pytest
 
 import plans
 from plans import ChinaCalendar, PlanError, load_notice, load_notices
-from tests.conftest import Ran, invoke
-from tests.test_daemon import DEMO, add, import_units, load, make_daemon
+from tests.conftest import DEMO_PLAN as DEMO, Ran, add, import_units, invoke, load, make_daemon
 
 NOTICE_2027 = """\
 year: 2027

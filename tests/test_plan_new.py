@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
-import pytest
 from ruamel.yaml import YAML
 
 from plans import CALENDAR, expand_plan, interview, load_plan
-
-JIEDIAN = Path(sys.executable).parent / "jiedian"
-ENV = {"PATH": str(Path(sys.executable).parent), "COLUMNS": "200"}
+from tests.conftest import invoke
 
 
 class Script:
@@ -167,34 +162,20 @@ def test_event_given_for_a_when_then_refused_is_not_kept() -> None:
     assert "events" not in text
 
 
-def _wired() -> bool:
-    try:
-        result = subprocess.run([str(JIEDIAN), "plan", "new", "--help"], check=False,
-                                capture_output=True, text=True, timeout=60, env=ENV)
-    except OSError:
-        return False
-    return result.returncode == 0
-
-
-not_wired = pytest.mark.skipif(not _wired(), reason="plan new is not wired into cli.py yet")
-
-
-@not_wired
 def test_cli_plan_new_end_to_end(tmp_path: Path) -> None:
     target = tmp_path / "p.yaml"
     answers = "\n".join(HAPPY) + "\n"
-    result = subprocess.run([str(JIEDIAN), "plan", "new", "-o", str(target)], input=answers,
-                            check=False, capture_output=True, text=True, timeout=60, env=ENV)
+    env = {"JIEDIAN_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    result = invoke(env, "plan", "new", "-o", str(target), stdin=answers)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2011-04-30 周六 · 截止 2011-04-29 周五" in result.stdout
     assert str(target) in result.stdout and "jiedian plan validate" in result.stdout
     loaded = load_plan(target, CALENDAR)
     assert [m.when for m in loaded.plan.milestones] == ["4月底前", "每周五上午"]
     # An existing file is kept unless --force.
-    again = subprocess.run([str(JIEDIAN), "plan", "new", "-o", str(target)], input=answers,
-                           check=False, capture_output=True, text=True, timeout=60, env=ENV)
-    assert again.returncode != 0 and "--force" in again.stderr
-    forced = subprocess.run([str(JIEDIAN), "plan", "new", "-o", str(target), "--force"],
-                            input=answers, check=False, capture_output=True, text=True,
-                            timeout=60, env=ENV)
+    before = target.read_text(encoding="utf-8")
+    again = invoke(env, "plan", "new", "-o", str(target), stdin=answers)
+    assert again.returncode == 1 and "--force" in again.stderr
+    assert target.read_text(encoding="utf-8") == before
+    forced = invoke(env, "plan", "new", "-o", str(target), "--force", stdin=answers)
     assert forced.returncode == 0, forced.stdout + forced.stderr

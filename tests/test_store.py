@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event, inspect, select
+from sqlalchemy import Engine, event, inspect, select, text
 from sqlmodel import Session
 
 import scheduler
-from plans import CALENDAR
-from scheduler._models import OccurrenceRow, OccurrenceUnitRow, PlanRow
+from plans import CALENDAR, Offset
+from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow
 from tests.conftest import DEMO_PLAN as PLAN, DEMO_UNITS as UNITS, NOW, add, import_units, load
 
 
@@ -52,6 +53,17 @@ def test_first_import_adds_every_occurrence_with_stable_ids(engine: Engine, tmp_
         names = session.execute(select(OccurrenceUnitRow.role, OccurrenceUnitRow.name).where(
             OccurrenceUnitRow.occurrence_id == fangan.id)).all()
     assert sorted(names) == [("lead", "镇党建办"), ("unit", "各党(总)支部")]
+
+
+def test_reminder_offsets_are_stored_as_text_and_read_back_typed(engine: Engine, tmp_path: Path) -> None:
+    add(engine, load(tmp_path, PLAN))
+    with Session(engine) as session:
+        raw = session.execute(text("SELECT key, remind FROM milestone")).all()
+        typed = {m.key: m.remind for m in session.execute(select(MilestoneRow)).scalars()}
+    stored = {key: json.loads(value) if isinstance(value, str) else value for key, value in raw}
+    assert stored["fangan"] and all(isinstance(t, str) for t in stored["fangan"])
+    assert {key: [str(o) for o in offsets] for key, offsets in typed.items()} == stored
+    assert all(isinstance(o, Offset) for offsets in typed.values() for o in offsets)
 
 
 def test_unchanged_reimport_writes_nothing(engine: Engine, tmp_path: Path) -> None:
