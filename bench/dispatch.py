@@ -89,6 +89,7 @@ from scheduler._models import (
     OccurrenceUnitRow,
     PersonRow,
     PlanRow,
+    PlanYearRow,
     ReminderRow,
     UnitMembershipRow,
     UnitRow,
@@ -137,27 +138,31 @@ def table(model: Any) -> Any:
 # --- the store -----------------------------------------------------------------------------
 
 
-def plan_rows(now: datetime, occurrences: int, first: date, remind: str) -> tuple[list, list, list]:
-    """One plan, ``occurrences`` milestones each with one deadline occurrence (one a day)."""
+def plan_rows(now: datetime, occurrences: int, first: date, remind: str) -> tuple[list, list, list, list]:
+    """One plan stored for one year (its plan and plan_year rows), ``occurrences`` milestones
+    each with one deadline occurrence (one a day)."""
     plan = [{"id": "bench", "title": "2026年党建工作要点（基准）", "issuer": "县委组织部",
              "issued": None, "year": first.year, "applied_year": first.year,
              "timezone": "Asia/Shanghai", "source_path": None, "content_hash": "bench",
              "document": {}, "status": "active", "created_at": now, "updated_at": now,
              "removed_at": None}]
+    years = [{"plan_id": "bench", "year": first.year, "title": plan[0]["title"], "issuer": "县委组织部",
+              "base_year": first.year, "source_path": None, "content_hash": "bench", "document": {},
+              "status": "active", "created_at": now, "updated_at": now}]
     milestones, rows = [], []
     for k in range(occurrences):
         due = first + timedelta(days=k % 360)
-        milestones.append({"plan_id": "bench", "key": f"m{k:03d}", "position": k,
+        milestones.append({"plan_id": "bench", "year": first.year, "key": f"m{k:03d}", "position": k,
                            "title": f"报送第{k + 1}项工作情况", "when": "月底前", "kind": "deadline",
                            "workdays": "calendar", "remind": [remind], "source": None})
-        rows.append({"id": f"bench/m{k:03d}/{due.isoformat()}", "plan_id": "bench",
+        rows.append({"id": f"bench/m{k:03d}/{due.isoformat()}", "plan_id": "bench", "plan_year": first.year,
                      "milestone_key": f"m{k:03d}", "title": f"报送第{k + 1}项工作情况",
                      "kind": "deadline", "start": due, "end": due, "due": due,
                      "part_of_day": None, "source": None, "fingerprint": f"{k:064d}",
                      "sequence": 0, "status": "active", "created_at": now, "updated_at": now,
                      "cancelled_at": None, "ical_event": None, "ical_alarms": None,
                      "ical_version": 0})
-    return plan, milestones, rows
+    return plan, years, milestones, rows
 
 
 def chunks(rows: list[dict[str, Any]], size: int = 10_000) -> Iterator[list[dict[str, Any]]]:
@@ -207,10 +212,11 @@ def add_reminders(engine: Engine, units: range, offset: str, fire_at: list[datet
 
 def open_dispatch_store(url: str, sink_url: str, now: datetime) -> Engine:
     engine = scheduler.open_store(url)
-    plan, milestones, occurrences = plan_rows(now, OCCURRENCES, (now + timedelta(days=7)).date(),
+    plan, years, milestones, occurrences = plan_rows(now, OCCURRENCES, (now + timedelta(days=7)).date(),
                                               "-7d 09:00")
     with engine.begin() as conn:
         conn.execute(insert(table(PlanRow)), plan)
+        conn.execute(insert(table(PlanYearRow)), years)
         conn.execute(insert(table(MilestoneRow)), milestones)
         conn.execute(insert(table(OccurrenceRow)), occurrences)
         conn.execute(insert(table(OccurrenceUnitRow)), [
@@ -471,10 +477,11 @@ def build_memory_store(url: str, now: datetime) -> int:
     """MEMORY_OCCURRENCES deadlines x MEMORY_UNITS units, the reminders sync_reminders makes."""
     engine = scheduler.open_store(url)
     first = (now + timedelta(days=3)).date()
-    plan, milestones, occurrences = plan_rows(now, MEMORY_OCCURRENCES, first, "-1d 09:00")
+    plan, years, milestones, occurrences = plan_rows(now, MEMORY_OCCURRENCES, first, "-1d 09:00")
     policy, calendar = Policy(), plans.CALENDAR
     with engine.begin() as conn:
         conn.execute(insert(table(PlanRow)), plan)
+        conn.execute(insert(table(PlanYearRow)), years)
         conn.execute(insert(table(MilestoneRow)), milestones)
         conn.execute(insert(table(OccurrenceRow)), occurrences)
         conn.execute(insert(table(OccurrenceUnitRow)), [
