@@ -12,23 +12,31 @@ One ``tick(now)``:
    补发 (late): once, never a flood.
 3. Rows for one unit and channel due in the same window (the same morning,
    afternoon or evening) go out as one digest message, soonest node first.
-4. Delivered rows are ``sent``; transient failures retry with exponential
-   backoff and jitter (or the provider's retry-after) until the node is over;
-   permanent ones are ``failed`` with the provider's code and message.
+4. Just before each send (at most ``in_flight`` at once) the rows are read again: a row
+   the outbox sync moved or cancelled since the claim (its node changed) is not sent,
+   and the delivery log says so (``skipped``).
+5. Each answer is recorded as it comes, a few at a time (``_Recorder``), not when the
+   batch is done: delivered rows are ``sent``; transient failures retry with exponential
+   backoff and jitter (or the provider's retry-after) until the node is over; permanent
+   ones are ``failed`` with the provider's code and message. While sends go on, the
+   worker renews the lease on what it still holds, so a slow receiver never hands a
+   batch being sent to another daemon.
 
-The crash window: a daemon killed after the provider accepted a message and
-before the row is marked sent leaves the row claimed; after the lease another
-daemon sends it again with the same idempotency key.
+The crash window is the messages in flight (and answers not yet written, a fraction of a
+second): a daemon killed then leaves those rows claimed; after the lease another daemon
+records their outcome as ``unknown`` (the delivery log shows every attempt) and sends
+them again with the same idempotency key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from typing import Any
 from urllib.parse import quote
@@ -64,6 +72,10 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 WINDOWS = (time(12), time(18), time(23, 59, 59))  # a digest window ends at noon, 18:00, midnight
 CONNECTIONS = 64  # the HTTP client's pool, and the most sends in flight at once
 CHANNELS_KEPT = 10_000  # channel objects (each holds its rate limits) kept between ticks
+CLAIM_SECONDS = 5.0  # a claim holds what this worker sends in about this long (see _claim_size)
+RECORD_EVERY, RECORD_AT_MOST = 0.2, 64  # answers are written this often (s), or this many at once
+_SKIPPED = {"node_changed": "its node was changed or cancelled after the claim: not sent",
+            "lease_lost": "another worker holds it now (this one outlived its lease): not sent"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,7 @@ class TickReport:
     failed: int = 0
     missed: int = 0
     late: int = 0
+    skipped: int = 0  # rows not sent: their node changed after the claim
     results: list[tuple[str, Result]] = field(default_factory=list)  # (batch key, result)
 
 
@@ -129,13 +142,17 @@ class Dispatcher:
         transport: httpx.AsyncBaseTransport | None = None,
         jitter: Callable[[], float] = random.random,
         escalate: Sequence[Offset] = (parse_offset("+1d 09:00"),),
+        in_flight: int = CONNECTIONS,
     ) -> None:
         self.engine, self.worker, self.secrets = engine, worker, secrets
         self.templates = templates or Templates()
         self.base_url, self.lease, self.late_after, self.batch = base_url, lease, late_after, batch
         self.jitter, self.escalate = jitter, tuple(escalate)
+        self.in_flight = in_flight
+        self._rate: float | None = None  # messages per second of the last batch sent
+        self._claimed_all = False
         self._loop = asyncio.new_event_loop()
-        self._client = notifiers.http_client(connections=CONNECTIONS, transport=transport)
+        self._client = notifiers.http_client(connections=max(in_flight, 1), transport=transport)
         self._channels: dict[tuple[str, str], Channel] = {}
         self._now = datetime.now(UTC)  # replaced by every tick: the channels' clock
 
@@ -162,17 +179,29 @@ class Dispatcher:
         self._escalate(now)
         current, started = now, monotonic()
         while True:
+            size = self._claim_size()
             with Session(self.engine) as session:
-                claimed = self._claim(session, current)
+                claimed = self._claim(session, current, size)
                 session.commit()
             if not claimed:
                 return report
             report.claimed += len(claimed)
-            self._send(claimed, current, report)
-            if len(claimed) < self.batch:
+            began = monotonic()
+            messages = self._send(claimed, current, report)
+            if messages:
+                self._rate = messages / max(monotonic() - began, 1e-3)
+            if not self._claimed_all:
                 return report
             current = now + timedelta(seconds=monotonic() - started)
             self._now = current
+
+    def _claim_size(self) -> int:
+        """How many messages to claim: what this worker sends in about CLAIM_SECONDS (at the
+        last batch's pace), between ``in_flight`` and ``batch``. Against a slow receiver a
+        claim stays small, so two daemons share a backlog instead of one holding it all."""
+        if self._rate is None:
+            return min(self.batch, 2 * self.in_flight)
+        return max(min(self.in_flight, self.batch), min(self.batch, int(self._rate * CLAIM_SECONDS)))
 
     def _settle(self, session: Session, now: datetime, report: TickReport) -> None:
         over = and_(_R.c.status == "pending", _R.c.node_at <= now)
@@ -190,18 +219,28 @@ class Dispatcher:
             except IntegrityError:
                 session.rollback()
 
-    def _claim(self, session: Session, now: datetime) -> list[Claimed]:
+    def _claim(self, session: Session, now: datetime, size: int | None = None) -> list[Claimed]:
+        size = size or self.batch
         window = _window_end(now)
-        due = or_(
-            and_(_R.c.status == "pending", _R.c.fire_at <= now,
-                 or_(_R.c.next_attempt_at.is_(None), _R.c.next_attempt_at <= now)),
-            and_(_R.c.status == "claimed", _R.c.lease_until < now),
-        )
-        query = select(_R.c.id, _R.c.unit_id, _R.c.channel_id).where(due, _R.c.node_at > now) \
-            .order_by(_R.c.fire_at).limit(self.batch)
+        # Two queries, each an index range on (status, fire_at) in fire_at order, stopping
+        # at ``size``: one OR of both read every pending row and sorted them (SQLite), or
+        # scanned the whole table, sent rows included (PostgreSQL).
+        columns = (_R.c.id, _R.c.unit_id, _R.c.channel_id, _R.c.status, _R.c.lease_owner,
+                   _R.c.batch_key)
+        expired = select(*columns).where(_R.c.status == "claimed", _R.c.fire_at <= now,
+                                         _R.c.lease_until < now, _R.c.node_at > now) \
+            .order_by(_R.c.fire_at).limit(size)
+        due = select(*columns).where(
+            _R.c.status == "pending", _R.c.fire_at <= now, _R.c.node_at > now,
+            or_(_R.c.next_attempt_at.is_(None), _R.c.next_attempt_at <= now)) \
+            .order_by(_R.c.fire_at).limit(size)
         if self.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = session.execute(query).all()
+            expired = expired.with_for_update(skip_locked=True)
+            due = due.with_for_update(skip_locked=True)
+        rows = session.execute(expired).all()
+        self._log_unknown(session, rows, now)
+        rows += session.execute(due.limit(size - len(rows))).all() if len(rows) < size else []
+        self._claimed_all = len(rows) >= size  # more may be due: claim again in this tick
         if not rows:
             return []
         # The digest: this unit and channel's other rows due before the window ends. Filtered
@@ -221,17 +260,37 @@ class Dispatcher:
         claimed = session.execute(claim.values(
             status="claimed", lease_owner=self.worker, lease_until=now + self.lease,
             updated_at=now).returning(*_CLAIMED)).all()
-        keys = self._assign_batch_keys(session, claimed)
+        keys = self._assign_batch_keys(session, claimed, now)
         return sorted((Claimed(r.id, r.occurrence_id, r.unit_id, r.unit_name, r.channel_id,
                                _utc(r.fire_at), r.attempts, r.batch_key or keys[r.id],  # type: ignore[arg-type]
                                r.offset, r.kind) for r in claimed), key=lambda c: c.id)
 
+    def _log_unknown(self, session: Session, rows: Sequence[Row[Any]], now: datetime) -> None:
+        """Rows reclaimed from a worker that stopped: their last attempt may have reached the
+        receiver or not; the delivery log gets it, as ``unknown``, one row per message."""
+        messages: dict[tuple[str, str], list[int]] = {}
+        for row in rows:
+            messages.setdefault((row.batch_key or "", row.lease_owner or ""), []).append(row.id)
+        if not messages:
+            return
+        first = {r.id: r for r in session.execute(select(_R.c.id, _R.c.unit_id, _R.c.unit_name,
+                                                         _R.c.channel_id).where(
+            _R.c.id.in_([ids[0] for ids in messages.values()])))}
+        session.execute(insert(DELIVERY), [{
+            "batch_key": key or "-", "channel_id": first[ids[0]].channel_id,
+            "unit_id": first[ids[0]].unit_id, "unit_name": first[ids[0]].unit_name,
+            "reminder_ids": ids, "attempted_at": now, "outcome": "unknown", "code": "lease_expired",
+            "message": f"{owner or 'a worker'} stopped before recording an answer; sent again",
+            "latency_ms": 0.0, "worker": owner or "?"} for (key, owner), ids in messages.items()])
+
     @staticmethod
-    def _assign_batch_keys(session: Session, rows: Sequence[Row[Any]]) -> dict[int, str]:
-        """Give rows claimed for the first time their batch key (= the idempotency key).
+    def _assign_batch_keys(session: Session, rows: Sequence[Row[Any]], now: datetime) -> dict[int, str]:
+        """Give rows claimed without a key their batch key (= the idempotency key).
 
         One per unit, channel and kind (escalations go apart: another message), made from
-        the rows' ids, so a row reclaimed after a crash keeps the key it was first sent with.
+        the rows' ids and the claim's time, and kept on the rows: a row reclaimed after a
+        crash carries the key it was first sent with, and a row whose node changed (the sync
+        clears its key) gets a new one, so a receiver never drops the new wording as a repeat.
         """
         fresh: dict[tuple[int, str, bool], list[int]] = {}
         for row in rows:
@@ -240,7 +299,8 @@ class Dispatcher:
                                  []).append(row.id)
         keys: dict[int, str] = {}
         for group in fresh.values():
-            key = "jd-" + hashlib.sha256(",".join(map(str, sorted(group))).encode()).hexdigest()[:24]
+            made = ",".join(map(str, sorted(group))) + "@" + now.isoformat()
+            key = "jd-" + hashlib.sha256(made.encode()).hexdigest()[:24]
             keys.update(dict.fromkeys(group, key))
         if keys:
             session.execute(update(_R).where(_R.c.id == bindparam("_id")).values(
@@ -249,7 +309,8 @@ class Dispatcher:
 
     # --- sending -------------------------------------------------------------------------
 
-    def _send(self, rows: list[Claimed], now: datetime, report: TickReport) -> None:
+    def _send(self, rows: list[Claimed], now: datetime, report: TickReport) -> int:
+        """Send the claimed rows' messages; how many messages were attempted."""
         batches: dict[str, list[Claimed]] = {}
         for row in rows:
             batches.setdefault(row.batch_key, []).append(row)
@@ -259,44 +320,45 @@ class Dispatcher:
             escalated = sorted({r.occurrence_id for r in rows if r.escalation})
             done = progress(session, escalated) if escalated else {}  # it loads every unit
             units, channels, people = self._directory(session, rows)
-            jobs = []
-            for key, group in batches.items():
-                first = group[0]
-                unit = units.get(first.unit_id)
-                channel = channels.get(first.channel_id)
-                if unit is None or channel is None:  # removed since: nobody to send it to
-                    jobs.append((key, group, None, None))
-                    continue
-                ordered = sorted(group, key=lambda r: r.fire_at)
-                mobiles = tuple(people.get(first.unit_id, ()))
-                today = now.astimezone(SHANGHAI).date()
-                if first.escalation:
-                    seen = list(dict.fromkeys(r.occurrence_id for r in ordered))
-                    items = [replace(self._item(occurrences[oid], plans, False),
-                                     missing=tuple(done[oid][1]),
-                                     owed=len(done[oid][0]) + len(done[oid][1])) for oid in seen]
-                    plan_ids = sorted({occurrences[oid][0].plan_id for oid in seen})  # type: ignore[attr-defined]
-                    link = f"{self.base_url.rstrip('/')}/status" + (
-                        f"?plan={quote(plan_ids[0], safe='')}" if len(plan_ids) == 1 else "")
-                    message = render_escalation(items, today=today, idempotency_key=key,
-                                                unit=unit.name, link=link, mobiles=mobiles)
-                else:
-                    items = [replace(self._item(occurrences[r.occurrence_id], plans,
-                                                r.fire_at < now - self.late_after),
-                                     ack=ack_url(self.base_url, unit.feed_token, r.occurrence_id))
-                             for r in ordered]
-                    link = unit_feed_urls(self.base_url, unit.feed_token)[0]
-                    message = render(items, today=today, idempotency_key=key, unit=unit.name,
-                                     link=link, mobiles=mobiles, templates=self.templates)
-                destination = Destination(channel.id, channel.kind, channel.config, mobiles,
-                                          unit.name)
-                jobs.append((key, group, self._channel(destination), message))
-        results = self._loop.run_until_complete(_deliver_all([(ch, msg) for _, _, ch, msg in jobs],
-                                                             CONNECTIONS))
-        with Session(self.engine) as session:
-            self._record(session, [(key, group) for key, group, _, _ in jobs], results, now,
-                         report)
-            session.commit()
+        today = now.astimezone(SHANGHAI).date()
+        jobs = []
+        for key, group in batches.items():
+            first = group[0]
+            unit, channel = units.get(first.unit_id), channels.get(first.channel_id)
+            if unit is None or channel is None:  # removed since: nobody to send it to
+                jobs.append(_Job(key, group, None, lambda _rows: None))
+                continue
+            mobiles = tuple(people.get(first.unit_id, ()))
+
+            def message(kept: list[Claimed], unit: Any = unit, key: str = key,
+                        mobiles: tuple[str, ...] = mobiles) -> object:
+                return self._message(kept, key, unit, mobiles, occurrences, plans, done, now, today)
+
+            destination = Destination(channel.id, channel.kind, channel.config, mobiles, unit.name)
+            jobs.append(_Job(key, group, self._channel(destination), message))
+        sequences = {oid: entry[0].sequence for oid, entry in occurrences.items()}  # type: ignore[attr-defined]
+        recorder = _Recorder(self, now, report, sequences)
+        self._loop.run_until_complete(recorder.deliver(jobs, self.in_flight))
+        return recorder.attempted
+
+    def _message(self, rows: list[Claimed], key: str, unit: Any, mobiles: tuple[str, ...],
+                 occurrences: dict[str, tuple[object, list[str], list[str]]], plans: dict[str, str],
+                 done: dict[str, Any], now: datetime, today: date) -> object:
+        ordered = sorted(rows, key=lambda r: r.fire_at)
+        if ordered[0].escalation:
+            seen = list(dict.fromkeys(r.occurrence_id for r in ordered))
+            items = [replace(self._item(occurrences[oid], plans, False), missing=tuple(done[oid][1]),
+                             owed=len(done[oid][0]) + len(done[oid][1])) for oid in seen]
+            plan_ids = sorted({occurrences[oid][0].plan_id for oid in seen})  # type: ignore[attr-defined]
+            link = f"{self.base_url.rstrip('/')}/status" + (
+                f"?plan={quote(plan_ids[0], safe='')}" if len(plan_ids) == 1 else "")
+            return render_escalation(items, today=today, idempotency_key=key, unit=unit.name,
+                                     link=link, mobiles=mobiles)
+        items = [replace(self._item(occurrences[r.occurrence_id], plans, r.fire_at < now - self.late_after),
+                         ack=ack_url(self.base_url, unit.feed_token, r.occurrence_id)) for r in ordered]
+        return render(items, today=today, idempotency_key=key, unit=unit.name,
+                      link=unit_feed_urls(self.base_url, unit.feed_token)[0], mobiles=mobiles,
+                      templates=self.templates)
 
     @staticmethod
     def _directory(session: Session, rows: list[Claimed]) -> tuple[
@@ -388,6 +450,8 @@ class Dispatcher:
                 report.failed += len(ids)
         if deliveries:
             session.execute(insert(DELIVERY), deliveries)
+        if not changes["sent"] and not changes["pending"] and not changes["failed"]:
+            return
         mine = and_(_R.c.id == bindparam("_id"), _R.c.lease_owner == self.worker,
                     _R.c.status == "claimed")
         common = {"attempts": _R.c.attempts + 1, "last_code": bindparam("_code"),
@@ -423,25 +487,156 @@ class Dispatcher:
         return int(count or 0)
 
 
-async def _deliver_all(jobs: list[tuple[Channel | None, object]], limit: int) -> list[Result]:
-    """Every job's result, in order, with at most ``limit`` sends in flight.
+@dataclass
+class _Job:
+    """One message to send: its key, its rows, its channel, and how to word it for the rows
+    still to send (the ones a change since the claim did not take away)."""
 
-    Not the whole batch at once: a send queued for one of the pool's connections spends
-    its timeout waiting (httpx counts the wait for the pool in it) and comes back a
-    spurious transient "timeout"; and the pool rescans its queue for every request.
+    key: str
+    rows: list[Claimed]
+    channel: Channel | None
+    message: Callable[[list[Claimed]], object]
+
+
+class _Recorder:
+    """Sends a batch's messages, ``in_flight`` at a time, and writes what happens as it
+    happens, from one thread beside the sends (a few answers at once: one short
+    transaction per RECORD_EVERY, not one per message, which would halve the rate):
+
+    - before a send, the job's rows are read again (all jobs waiting for a slot in one
+      query): rows no longer this worker's, or whose node changed, are not sent;
+    - each answer is written within RECORD_EVERY seconds (or RECORD_AT_MOST answers);
+    - the lease on what this worker still holds is renewed every third of the lease.
+
+    Written by hand, not with a task queue: it is a few dozen lines, and the order (check,
+    send, record, renew) is the invariant DESIGN.md's "Delivery under load" asks for.
     """
-    gate = asyncio.Semaphore(limit)
 
-    async def one(channel: Channel | None, message: object) -> Result:
-        async with gate:
-            if channel is None:
-                return await _nobody()
-            return await notifiers.deliver(channel, message)  # type: ignore[arg-type]
+    def __init__(self, dispatcher: Dispatcher, now: datetime, report: TickReport,
+                 sequences: dict[str, int]) -> None:
+        self.d, self.report, self.sequences = dispatcher, report, sequences
+        self.started, self.now = monotonic(), now
+        self.renewed = self.started
+        self.answers: list[tuple[_Job, list[Claimed], Result]] = []
+        self.skipped: list[tuple[_Job, list[Claimed], str]] = []
+        self.checks: list[tuple[_Job, asyncio.Future[list[Claimed]]]] = []
+        self.attempted = 0
+        self.wake = asyncio.Event()
 
-    return list(await asyncio.gather(*(one(channel, message) for channel, message in jobs)))
+    def clock(self) -> datetime:
+        return self.now + timedelta(seconds=monotonic() - self.started)
+
+    async def deliver(self, jobs: list[_Job], in_flight: int) -> None:
+        gate = asyncio.Semaphore(max(in_flight, 1))
+        writer = asyncio.create_task(self._write_loop())
+
+        async def one(job: _Job) -> None:
+            async with gate:
+                kept = await self._check(job)
+                if not kept:
+                    return
+                message = job.message(kept)
+                self.attempted += 1
+                result = await (notifiers.deliver(job.channel, message) if job.channel is not None  # type: ignore[arg-type]
+                                else _nobody())
+                self.answers.append((job, kept, result))
+                if len(self.answers) >= RECORD_AT_MOST:
+                    self.wake.set()
+
+        sends = [asyncio.ensure_future(one(job)) for job in jobs]
+        try:
+            await asyncio.gather(*sends)
+        except BaseException:
+            for send in sends:  # none may outlive this batch in the dispatcher's loop
+                send.cancel()
+            await asyncio.gather(*sends, return_exceptions=True)
+            raise
+        finally:
+            self.closing = True
+            self.wake.set()
+            await writer
+
+    async def _check(self, job: _Job) -> list[Claimed]:
+        future: asyncio.Future[list[Claimed]] = asyncio.get_running_loop().create_future()
+        self.checks.append((job, future))
+        self.wake.set()
+        return await future
+
+    closing = False
+
+    async def _write_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), RECORD_EVERY)
+            self.wake.clear()
+            checks, self.checks = self.checks, []
+            answers, self.answers = self.answers, []
+            skipped, self.skipped = self.skipped, []
+            try:
+                kept = await asyncio.to_thread(self._write, checks, answers, skipped)
+            except BaseException as error:
+                for _, future in checks:
+                    if not future.done():
+                        future.set_exception(error)
+                raise
+            for (_, future), rows in zip(checks, kept, strict=True):
+                future.set_result(rows)
+            if self.closing and not self.checks and not self.answers and not self.skipped:
+                return
+
+    def _write(self, checks: list[tuple[_Job, Any]], answers: list[tuple[_Job, list[Claimed], Result]],
+               skipped: list[tuple[_Job, list[Claimed], str]]) -> list[list[Claimed]]:
+        """One transaction: the answers, the lease, and which rows of ``checks`` to send."""
+        d, now = self.d, self.clock()
+        kept: list[list[Claimed]] = []
+        with Session(d.engine) as session:
+            if answers:
+                d._record(session, [(job.key, rows) for job, rows, _ in answers],
+                          [result for _, _, result in answers], now, self.report)
+            if monotonic() - self.renewed >= d.lease.total_seconds() / 3:
+                session.execute(update(_R).where(_R.c.status == "claimed", _R.c.lease_owner == d.worker)
+                                .values(lease_until=now + d.lease))
+                self.renewed = monotonic()
+            if checks:
+                ids = [r.id for job, _ in checks for r in job.rows]
+                current = {row.id: row for row in session.execute(
+                    select(_R.c.id, _R.c.status, _R.c.lease_owner, _OCC.c.status.label("node"),
+                           _OCC.c.sequence).join(_OCC, _OCC.c.id == _R.c.occurrence_id)
+                    .where(_R.c.id.in_(ids)))}
+                stale: list[dict[str, object]] = []
+                for job, _ in checks:
+                    ok: list[Claimed] = []
+                    gone: dict[str, list[Claimed]] = {}
+                    for r in job.rows:
+                        row = current.get(r.id)
+                        mine = row is not None and row.status == "claimed" and row.lease_owner == d.worker
+                        if mine and row.node == "active" and row.sequence == self.sequences.get(r.occurrence_id):  # type: ignore[union-attr]
+                            ok.append(r)
+                            continue
+                        taken = row is not None and row.status == "claimed" and not mine
+                        gone.setdefault("lease_lost" if taken else "node_changed", []).append(r)
+                        if mine:  # the node changed and the outbox sync has not seen it yet
+                            stale.append({"_id": r.id})
+                    kept.append(ok)
+                    for code, rows in gone.items():
+                        session.execute(insert(DELIVERY), [{
+                            "batch_key": job.key, "channel_id": rows[0].channel_id,
+                            "unit_id": rows[0].unit_id, "unit_name": rows[0].unit_name,
+                            "reminder_ids": [r.id for r in rows], "attempted_at": now,
+                            "outcome": "skipped", "code": code, "message": _SKIPPED[code],
+                            "latency_ms": 0.0, "worker": d.worker}])
+                        self.report.skipped += len(rows)
+                if stale:  # back to the outbox: the next sync words them for the node as it is
+                    session.execute(update(_R).where(_R.c.id == bindparam("_id"), _R.c.status == "claimed",
+                                                     _R.c.lease_owner == d.worker)
+                                    .values(status="pending", lease_owner=None, lease_until=None,
+                                            batch_key=None, updated_at=now), stale)
+            session.commit()
+        return kept
 
 
 async def _nobody() -> Result:
+
     return Result(Outcome.PERMANENT, "no_destination",
                   "the unit or channel was removed from the directory")
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, or_, select, update
 from sqlmodel import Session
 
 from plans import ChinaCalendar, Offset, day_times
@@ -225,27 +225,38 @@ def _apply(session: Session, occurrence_ids: list[str],
                             "offset": key[3], "unit_name": channels[key[1]][0], "fire_at": fire,
                             "node_at": node_at, "status": "pending", "attempts": 0, "late": False,
                             "created_at": now, "updated_at": now})
-        elif row.status in ("pending", "cancelled") and (
-                _utc(row.fire_at) != fire or _utc(row.node_at) != node_at or row.status != "pending"):
+        elif row.status in _OURS and (
+                _utc(row.fire_at) != fire or _utc(row.node_at) != node_at or row.status == "cancelled"):
             moves.append({"_id": row.id, "fire_at": fire, "node_at": node_at, "status": "pending",
                           "updated_at": now})
     for key, row in existing.items():
-        if key not in wanted and row.status == "pending":
+        if key not in wanted and row.status in ("pending", "claimed"):
             cancels.append({"_id": row.id, "status": "cancelled", "updated_at": now})
     if inserts:
         session.execute(insert(_R), inserts)
-    # The status is checked again as each row is written: a dispatcher (in this process or
-    # another) may have claimed it since it was read, and a claimed or sent row is not ours
-    # to move or cancel (it would be recorded wrongly, or sent twice).
+    # A claimed row is moved or cancelled too (its node changed while a dispatcher held it):
+    # the dispatcher reads its rows again just before the send and sends none that is no
+    # longer its own, nor records an answer on it. A moved row loses its batch key: its
+    # message says something new. A sent row stays as it was (the status is checked again
+    # as each row is written: a dispatcher may have sent it since it was read).
+    released = {"lease_owner": None, "lease_until": None}
     if moves:
-        session.execute(update(_R).where(_R.c.id == bindparam("_id"),
-                                         _R.c.status.in_(("pending", "cancelled"))), moves)
+        session.execute(update(_R).where(_R.c.id == bindparam("_id"), _in(_OURS))
+                        .values(batch_key=None, **released), moves)
     if cancels:
-        session.execute(update(_R).where(_R.c.id == bindparam("_id"),
-                                         _R.c.status == "pending"), cancels)
+        session.execute(update(_R).where(_R.c.id == bindparam("_id"), _in(("pending", "claimed")))
+                        .values(**released), cancels)
     report.created += len(inserts)
     report.rescheduled += len(moves)
     report.cancelled += len(cancels)
+
+
+_OURS = ("pending", "cancelled", "claimed")  # the states a sync may move a row from
+
+
+def _in(states: tuple[str, ...]) -> ColumnElement[bool]:
+    # An OR, not IN: an executemany cannot carry IN's expanding parameter.
+    return or_(*(_R.c.status == state for state in states))
 
 
 def _utc(moment: datetime) -> datetime:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import asyncio
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlmodel import Session
 
 import notifiers
@@ -16,7 +19,7 @@ import plans
 import scheduler
 from notifiers import Channel, Message, Outcome, Result
 from plans import CALENDAR, parse_offset
-from scheduler._dispatch import Dispatcher
+from scheduler._dispatch import Dispatcher, TickReport
 from scheduler._models import ChannelRow, DeliveryRow, ReminderRow
 from scheduler._reminders import Policy, fire_time, node_moment, sync_reminders
 from tests.conftest import DEMO_PLAN as PLAN, add, at, import_units, load
@@ -102,14 +105,21 @@ def test_changed_plan_reschedules_pending_and_cancels_removed(store: Engine, tmp
 
 
 class Recorder(Channel):
-    """A channel that records what it is asked to send and answers as told."""
+    """A channel that records what it is asked to send and answers as told; with ``hold``
+    set, the sends from the ``hold_from``-th on wait for it (a receiver still answering)."""
 
     kind = "recorder"
     answers: ClassVar[list[Outcome]] = []
     sent: ClassVar[list[Message]] = []
+    units: ClassVar[list[str]] = []
+    hold: ClassVar[threading.Event | None] = None
+    hold_from: ClassVar[int] = 1
 
     async def send(self, message: Message) -> Result:
         Recorder.sent.append(message)
+        Recorder.units.append(self.destination.unit)
+        if Recorder.hold is not None and len(Recorder.sent) >= Recorder.hold_from:
+            await asyncio.to_thread(Recorder.hold.wait, 30)
         outcome = Recorder.answers.pop(0) if Recorder.answers else Outcome.DELIVERED
         return Result(outcome, "x", "recorded", retry_after=None)
 
@@ -117,7 +127,7 @@ class Recorder(Channel):
 @pytest.fixture
 def recorder(store: Engine, monkeypatch: pytest.MonkeyPatch) -> type[Recorder]:
     monkeypatch.setitem(notifiers.CHANNELS, "recorder", Recorder)
-    Recorder.answers, Recorder.sent = [], []
+    Recorder.answers, Recorder.sent, Recorder.units, Recorder.hold, Recorder.hold_from = [], [], [], None, 1
     with Session(store) as session:  # every unit's console channel becomes a recorder
         for channel in session.execute(select(ChannelRow)).scalars():
             channel.kind = "recorder"
@@ -125,8 +135,30 @@ def recorder(store: Engine, monkeypatch: pytest.MonkeyPatch) -> type[Recorder]:
     return Recorder
 
 
-def dispatcher(engine: Engine) -> Dispatcher:
-    return Dispatcher(engine, worker="test", secrets=notifiers.Secrets({}), jitter=lambda: 0.5)
+def dispatcher(engine: Engine, **options: object) -> Dispatcher:
+    return Dispatcher(engine, worker="test", secrets=notifiers.Secrets({}), jitter=lambda: 0.5,
+                      **options)  # type: ignore[arg-type]
+
+
+def deliveries(engine: Engine) -> list[DeliveryRow]:
+    with Session(engine) as session:
+        return list(session.execute(select(DeliveryRow).order_by(DeliveryRow.id)).scalars())  # type: ignore[arg-type]
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait (10 s at most) for what a tick running in another thread writes."""
+    for _ in range(1000):
+        if condition():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+def ticking(d: Dispatcher, now: datetime) -> tuple[threading.Thread, list[TickReport]]:
+    reports: list[TickReport] = []
+    thread = threading.Thread(target=lambda: reports.append(d.tick(now)))
+    thread.start()
+    return thread, reports
 
 
 def test_each_reminder_is_sent_once_at_its_time(store: Engine, recorder: type[Recorder]) -> None:
@@ -210,8 +242,130 @@ def test_expired_lease_is_claimed_again_with_the_same_key(store: Engine, recorde
     report = other.tick(at("2011-04-22 09:03"))  # lease of 2 minutes is over
     assert report.sent == 2
     assert {m.idempotency_key for m in recorder.sent} == keys
+    # the crashed worker's attempts are in the log, their outcome unknown, then the resend
+    log = [(d.worker, d.outcome, d.code, d.batch_key) for d in deliveries(store)]
+    assert sorted(log[:2]) == sorted(("test", "unknown", "lease_expired", key) for key in keys)
+    assert sorted(log[2:]) == sorted(("other", "delivered", "x", key) for key in keys)
     crashed.close()
     other.close()
+
+
+def test_each_answer_is_recorded_while_the_others_are_still_in_flight(
+        store: Engine, recorder: type[Recorder]) -> None:
+    """A daemon killed mid-batch resends only what was in flight: the first answer is in the
+    store while the second message still waits for its receiver."""
+    sync(store, at("2011-04-20 09:00"))
+    recorder.hold, recorder.hold_from = threading.Event(), 2
+    d = dispatcher(store, in_flight=1)
+    thread, reports = ticking(d, at("2011-04-22 09:00"))
+    try:
+        until(lambda: [r.status for r in reminders(store)].count("sent") == 1, "the first answer recorded")
+        assert len(recorder.sent) == 2 and [r.outcome for r in deliveries(store)] == ["delivered"]
+        assert [r.status for r in reminders(store)].count("claimed") == 1  # the one in flight
+    finally:
+        recorder.hold.set()
+        thread.join(30)
+    assert reports[0].sent == 2 and [r.status for r in reminders(store)].count("sent") == 2
+    d.close()
+
+
+def test_the_lease_is_renewed_while_a_slow_receiver_answers(store: Engine, recorder: type[Recorder]) -> None:
+    sync(store, at("2011-04-20 09:00"))
+    recorder.hold = threading.Event()
+    now = at("2011-04-22 09:00")
+    d = dispatcher(store, in_flight=1, lease=timedelta(seconds=0.6))
+    thread, _ = ticking(d, now)
+
+    def leases() -> set[datetime]:
+        return {r.lease_until if r.lease_until.tzinfo else r.lease_until.replace(tzinfo=UTC)
+                for r in reminders(store) if r.status == "claimed" and r.lease_until}
+
+    try:
+        until(lambda: bool(leases()) and min(leases()) > now + timedelta(seconds=0.7), "a renewed lease")
+        other = Dispatcher(store, worker="other", secrets=notifiers.Secrets({}))
+        assert other.tick(now + timedelta(seconds=0.65)).claimed == 0  # past the first lease
+        other.close()
+    finally:
+        recorder.hold.set()
+        thread.join(30)
+    assert len(recorder.sent) == 2 and {r.worker for r in deliveries(store)} == {"test"}
+    d.close()
+
+
+def test_a_node_cancelled_after_the_claim_is_not_sent(store: Engine, recorder: type[Recorder],
+                                                      tmp_path: Path) -> None:
+    sync(store, at("2011-04-20 09:00"))
+    d = dispatcher(store)
+    with Session(store) as session:
+        claimed = d._claim(session, at("2011-04-22 09:00"))
+        session.commit()
+    assert sorted(c.unit_name for c in claimed) == ["机关党支部", "镇党建办"]
+    drop_jiguan(store, tmp_path)  # 机关党支部 leaves the directory: its reminders are cancelled …
+    sync(store, at("2011-04-22 09:00"))  # … the claimed one too
+    report = TickReport()
+    d._send(claimed, at("2011-04-22 09:00"), report)
+    assert report.sent == 1 and report.skipped == 1  # (the re-import made the channels console again)
+    assert sorted((r.unit_name, r.outcome, r.code) for r in deliveries(store)) == [
+        ("机关党支部", "skipped", "node_changed"), ("镇党建办", "delivered", "0")]
+    ids = {c.id for c in claimed}
+    assert {r.unit_name: r.status for r in reminders(store) if r.id in ids} == {
+        "机关党支部": "cancelled", "镇党建办": "sent"}
+    d.close()
+
+
+def test_a_node_changed_during_the_sends_is_sent_as_it_is_now(store: Engine, recorder: type[Recorder],
+                                                               tmp_path: Path) -> None:
+    """Never a stale message: the node's title changes (same dates) while the first of its
+    two messages is with the receiver; the second is not sent as worded at the claim."""
+    sync(store, at("2011-04-20 09:00"))
+    recorder.hold = threading.Event()
+    d = dispatcher(store, in_flight=1)
+    thread, reports = ticking(d, at("2011-04-22 09:00"))
+    try:
+        until(lambda: len(recorder.sent) == 1, "the first message with its receiver")
+        retitled = PLAN.replace("title: 形成创建方案", "title: 形成创建方案（修订）")
+        assert retitled != PLAN
+        add(store, load(tmp_path, retitled), now=at("2011-04-22 09:00"))
+    finally:
+        recorder.hold.set()
+        thread.join(30)
+    # the second message was not sent as claimed: it went back to the outbox and out again
+    # (the tick claims once more) worded for the node as it is, under a new key
+    first, second = recorder.sent
+    assert "（修订）" not in first.text and "（修订）" in second.text
+    assert reports[0].sent == 2 and reports[0].skipped == 1
+    log = deliveries(store)
+    assert [(r.outcome, r.code) for r in log] == [("delivered", "x"), ("skipped", "node_changed"),
+                                                   ("delivered", "x")]
+    assert log[1].batch_key != second.idempotency_key == log[2].batch_key
+    d.close()
+
+
+def test_the_claim_reads_an_index_not_the_table(store: Engine) -> None:
+    """However many rows were sent before, the claim walks the (status, fire_at) index."""
+    if store.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; bench/dispatch.py measures PostgreSQL")
+    sync(store, at("2011-04-20 09:00"))
+    statements: list[tuple[str, object]] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if statement.startswith("SELECT") and "FROM reminder" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(store, "before_cursor_execute", keep)
+    d = dispatcher(store)
+    try:
+        with Session(store) as session:
+            d._claim(session, at("2011-04-22 09:00"))
+            session.rollback()
+    finally:
+        event.remove(store, "before_cursor_execute", keep)
+        d.close()
+    with store.connect() as conn:
+        for statement, parameters in statements[:2]:  # the expired claims, then the due rows
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()  # type: ignore[arg-type]
+            details = " ".join(str(row[-1]) for row in plan)
+            assert "USING INDEX ix_reminder_due" in details and "TEMP B-TREE" not in details, details
 
 
 def test_release_gives_back_unsent_claims(store: Engine, recorder: type[Recorder]) -> None:
@@ -243,10 +397,10 @@ def test_units_dropped_from_the_directory_get_nothing(store: Engine, recorder: t
     assert report.cancelled == 6  # 机关党支部's three reminders for each of two nodes
 
 
-def test_sync_leaves_alone_a_row_claimed_after_it_read_it(store: Engine, tmp_path: Path) -> None:
+def test_sync_cancels_a_row_claimed_after_it_read_it(store: Engine, tmp_path: Path) -> None:
     """The hourly sync and dispatch run side by side (and several daemons share PostgreSQL):
-    a reminder claimed between the sync's read and its write must not be cancelled or moved,
-    or the send would be recorded wrongly, or go twice."""
+    a reminder claimed between the sync's read and its write is cancelled all the same, its
+    lease dropped, so no stale message goes out for it."""
     if store.dialect.name != "postgresql":
         pytest.skip("SQLite: the daemon runs sync and dispatch in turns (one writer at a time)")
     from sqlalchemy import create_engine, event, update
@@ -275,5 +429,7 @@ def test_sync_leaves_alone_a_row_claimed_after_it_read_it(store: Engine, tmp_pat
         event.remove(store, "before_cursor_execute", dispatcher_claims_first)
         other.dispose()
     assert len(claimed) == 6  # 机关党支部's reminders, which the sync meant to cancel
-    states = {r.id: r.status for r in reminders(store)}
-    assert {states[i] for i in claimed} == {"claimed"}
+    # cancelled all the same: the dispatcher holding them reads them again before it sends
+    # (test_a_node_cancelled_after_the_claim_is_not_sent) and records no answer on them
+    states = {r.id: (r.status, r.lease_owner) for r in reminders(store)}
+    assert {states[i] for i in claimed} == {("cancelled", None)}
