@@ -107,6 +107,8 @@ MEMORY_UNITS, MEMORY_OCCURRENCES = 2_000, 500  # 1,000,000 pending reminders
 TARGET_RATE, TARGET_P99_S, TARGET_MEMORY_MB = 500.0, 2.0, 300.0
 SECRET_ENV, SECRET = webhook_bench.SECRET_ENV, webhook_bench.SECRET
 WORKER_TIMEOUT, BOX = 900.0, 0.0
+GROWTH_PENDING, GROWTH_SENT, GROWTH_BOX = (20_000, 100_000, 400_000), 1_000_000, 10.0
+GROWTH_KEPT, GROWTH_TARGET = 0.90, 1_500.0  # issue 15: at 400k, >= 90% of the 20k rate, and 1,500/s
 R = ReminderRow.__table__  # type: ignore[attr-defined]
 
 
@@ -258,12 +260,10 @@ def postgres_reachable() -> str | None:
 def worker(url: str, name: str, go: Any, until: Any, options: argparse.Namespace,
            out: Any) -> None:
     """Tick every TICK seconds on the real clock until nothing is left (and ``until`` passed)."""
-    if options.connections:
-        dispatch_module.CONNECTIONS = options.connections
     profile = options.profile
     engine = scheduler.open_store(url, migrate_schema=False)
     dispatcher = scheduler.Dispatcher(engine, worker=name, secrets=notifiers.Secrets(
-        {SECRET_ENV: SECRET}))
+        {SECRET_ENV: SECRET}), in_flight=options.connections or dispatch_module.CONNECTIONS)
     totals: Counter[str] = Counter()
     durations: list[float] = []
     profiler = cProfile.Profile() if profile else None
@@ -514,6 +514,74 @@ def build_memory_store(url: str, now: datetime) -> int:
     return count
 
 
+def add_history(engine: Engine, count: int, now: datetime) -> None:
+    """``count`` reminders sent before (a year of them): rows a claim must never read."""
+    with engine.connect() as conn:
+        occurrences = list(conn.execute(select(table(OccurrenceRow).c.id)).scalars())
+    sent_at = now - timedelta(days=30)
+    rows = ({"occurrence_id": occurrences[i % len(occurrences)], "unit_id": 1 + i % 1000,
+             "unit_name": f"第{1 + i % 1000}村党支部", "channel_id": f"hook-{1 + i % 1000}",
+             "offset": f"-{i // 1000}h", "fire_at": sent_at,  # (occurrence, unit) repeats every 1,000
+             "node_at": sent_at + timedelta(days=1), "status": "sent", "attempts": 1,
+             "late": False, "batch_key": f"old-{i}", "sent_at": sent_at, "created_at": sent_at,
+             "updated_at": sent_at} for i in range(count))
+    batch: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for row in rows:
+            batch.append(row)
+            if len(batch) == 10_000:
+                conn.execute(insert(R), batch)
+                batch = []
+        if batch:
+            conn.execute(insert(R), batch)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE reminder"))
+
+
+def growth(label: str, url: str, options: argparse.Namespace, results: dict[str, Any]) -> None:
+    """The backlog's rate as the outbox grows: GROWTH_PENDING due rows in turn, over
+    GROWTH_SENT rows sent before, one process, GROWTH_BOX seconds each (what is left is
+    cancelled, as a plan change would, and stays in the table)."""
+    say(f"\n== growth, {label}: 1 process, {GROWTH_SENT:,} sent rows, then "
+        f"{', '.join(f'{n:,}' for n in GROWTH_PENDING)} due ==")
+    rates: dict[int, float] = {}
+    with webhook_bench.Sink() as sink:
+        began, now = time.time(), datetime.now(UTC)
+        engine = open_dispatch_store(url, sink.url, now)
+        build_directory(engine, max(GROWTH_PENDING), sink.url, now)
+        add_history(engine, GROWTH_SENT, now)
+        say(f"  store: {max(GROWTH_PENDING):,} units, {GROWTH_SENT:,} sent reminders "
+            f"({time.time() - began:.0f} s)")
+        node_at = now + timedelta(days=2)
+        for pending in GROWTH_PENDING:
+            sink.reset()
+            offset = f"-{pending // 1000}k 09:00"
+
+            def release(pending: int = pending, offset: str = offset) -> tuple[float, float]:
+                due = datetime.now(UTC)
+                add_reminders(engine, range(1, pending + 1), offset, [due] * pending, node_at, due)
+                if engine.dialect.name == "postgresql":
+                    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                        conn.execute(text("ANALYZE reminder"))
+                return time.time(), 0.0
+
+            def cancel(offset: str = offset) -> int:
+                with engine.begin() as conn:
+                    return int(conn.execute(update(R).where(R.c.offset == offset, R.c.status == "pending")
+                                            .values(status="cancelled")).rowcount)
+
+            t0, _, cancelled = run_workers(url, 1, release, options, GROWTH_BOX, cancel)
+            stats, seen = check(engine, sink, offset)
+            sent = stats["statuses"].get("sent", 0)
+            last = max((arrived for _, arrived in seen), default=t0 + GROWTH_BOX)
+            rates[pending] = sent / max(last - t0, 1e-3)
+            say(f"  {pending:>7,} due: {sent:,} sent in {last - t0:.1f} s = {rates[pending]:,.0f} "
+                f"reminders/s ({cancelled:,} left, cancelled); sink duplicates {stats['duplicates']}")
+        engine.dispose()
+    results[f"growth {label}"] = rates
+
+
 def memory_probe(url: str, out: Any) -> None:
     """In a fresh process: RSS after start-up, after tick + outstanding, after a full sync."""
     figures: dict[str, Any] = {}
@@ -575,8 +643,9 @@ def memory(results: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", choices=["sqlite", "pg1", "pg2", "memory"],
-                        default=["sqlite", "pg1", "pg2", "memory"])
+    parser.add_argument("--only", nargs="+",
+                        choices=["sqlite", "pg1", "pg2", "memory", "growth-sqlite", "growth-pg"],
+                        default=["sqlite", "pg1", "pg2", "memory", "growth-sqlite", "growth-pg"])
     parser.add_argument("--reminders", type=int, default=REMINDERS)
     parser.add_argument("--box", type=float, default=BOX, metavar="SECONDS",
                         help="time box of the one-process backlog runs (0, the default: send all)")
@@ -598,7 +667,13 @@ def main() -> None:
     if unreachable and any(o != "sqlite" for o in args.only):
         say(f"PostgreSQL unreachable at {PG_ADMIN_URL} ({unreachable}): only SQLite runs")
     for choice in args.only:
-        if choice == "sqlite":
+        if choice == "growth-sqlite":
+            with tempfile.TemporaryDirectory(prefix="jiedian-bench-") as folder:
+                growth("SQLite", f"sqlite:///{Path(folder) / 'store.db'}", args, results)
+        elif choice == "growth-pg" and not unreachable:
+            with postgres_database("growth") as url:
+                growth("PostgreSQL", url, args, results)
+        elif choice == "sqlite":
             with tempfile.TemporaryDirectory(prefix="jiedian-bench-") as folder:
                 configuration("SQLite", f"sqlite:///{Path(folder) / 'store.db'}", 1, args,
                               results)
@@ -612,6 +687,15 @@ def main() -> None:
             memory(results)
     say(f"\ntargets (whole bench {time.time() - begin:.0f} s):")
     for label, r in results.items():
+        if label.startswith("growth"):
+            small, large = r[min(r)], r[max(r)]
+            say(f"  [{verdict(large >= GROWTH_KEPT * small)}] {label}: at {max(r):,} due the rate "
+                f"stays >= {GROWTH_KEPT:.0%} of {min(r):,}'s: {large:,.0f} vs {small:,.0f}/s "
+                f"({large / small:.0%})")
+            if "PostgreSQL" in label:
+                say(f"  [{verdict(min(r.values()) >= GROWTH_TARGET)}] {label}: >= {GROWTH_TARGET:,.0f} "
+                    f"reminders/s per process at every size: {', '.join(f'{v:,.0f}' for v in r.values())}")
+            continue
         if label == "memory":
             continue
         say(f"  [{verdict(r['ok'])}] {label}: every reminder sent exactly once (sink ids == sent "

@@ -7,7 +7,9 @@ writer); PostgreSQL needs nothing special.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import fcntl
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -88,6 +90,26 @@ def generation(session: Session) -> int:
                .scalar_one())
 
 
+MIGRATION_LOCK = 0x6A69_6564_6961_6E  # "jiedian": the advisory lock key migrations hold
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, an flock on the file while migrating: two processes started at once
+    take turns (SQLite's own locks are fcntl locks, which an flock does not touch; Alembic's
+    check-then-create would otherwise race to "table already exists")."""
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(Path(database).expanduser(), "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> None:
     """Apply every migration not yet applied (idempotent, one transaction).
 
@@ -99,11 +121,14 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     sqlite = engine.url.get_backend_name() == "sqlite"
     try:
-        with engine.connect() as connection:
+        with _sqlite_file_lock(engine), engine.connect() as connection:
             if sqlite:  # outside a transaction, or SQLite ignores it
                 connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 connection.commit()
             with connection.begin():
+                if not sqlite:  # replicas started together: one migrates, the others wait and
+                    # then find the schema at head (the lock ends with this transaction)
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
             if sqlite:

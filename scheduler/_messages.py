@@ -12,6 +12,7 @@ those of :func:`item_fields` (``$ack`` is the node's 办结确认 link for this 
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 from notifiers import Message
 from plans import KIND_ZH, month_day_zh, weekday_zh
 
-__all__ = ["ReminderItem", "Templates", "countdown", "item_fields", "render", "render_escalation"]
+__all__ = ["ReminderItem", "Templates", "countdown", "item_fields", "plain", "render", "render_escalation"]
 
 
 
@@ -55,6 +56,21 @@ def countdown(item: ReminderItem, today: date) -> str:
     return {0: "今天", 1: "明天"}.get(days, f"还有{days}天" if days > 0 else "已过")
 
 
+# Plan text is somebody's document, not the office's voice: whatever in it would mention a
+# whole group (DingTalk's and WeCom's @all, Feishu's <at user_id="all">, WeCom's <@all>) or
+# embed a link or an image in a markdown message is sent as plain text.
+_EVERYONE = re.compile(r"@(?=(?:all|everyone|here|所有人)\b|所有人)", re.IGNORECASE)
+_TAG = re.compile(r"<(?=\s*/?\s*(?:at\b|@))", re.IGNORECASE)
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\(([^)\s]*)[^)\n]*\)")
+
+
+def plain(text: str) -> str:
+    """``text`` from a plan with its mentions of everyone and its markdown links and images
+    made harmless: ＠all, ＜at …, and ``[words](url)`` as ``words（url）``."""
+    text = _LINK.sub(lambda m: f"{m[1]}（{m[2]}）" if m[2] else m[1], text)
+    return _TAG.sub("＜", _EVERYONE.sub("＠", text))
+
+
 def item_fields(item: ReminderItem, today: date) -> dict[str, str]:
     """The variables of one node, for templates and SMS template parameters."""
     when = month_day_zh(item.due) if item.kind == "deadline" else month_day_zh(item.start)
@@ -63,16 +79,16 @@ def item_fields(item: ReminderItem, today: date) -> dict[str, str]:
     if item.part_of_day:
         when += item.part_of_day
     return {
-        "plan": item.plan_title,
-        "node": item.title,
+        "plan": plain(item.plan_title),
+        "node": plain(item.title),
         "kind": KIND_ZH[item.kind],
         "when_label": "截止" if item.kind == "deadline" else "时间",
         "when": when,
         "due": item.due.isoformat(),
         "weekday": weekday_zh(item.due),
         "countdown": countdown(item, today),
-        "lead": "、".join(item.lead) or "—",
-        "units": "、".join(item.units) or "—",
+        "lead": plain("、".join(item.lead)) or "—",
+        "units": plain("、".join(item.units)) or "—",
         "late": "（补发）" if item.late else "",
         "ack": item.ack or "—",
         "ack_line": f"\n办结确认：{item.ack}" if item.ack else "",

@@ -94,6 +94,21 @@ FIRST_MONTH, LAST_MONTH = date(1900, 1, 1), date(2200, 12, 1)
 PAGES = Path(__file__).parent / "pages"
 MARK = {"done": "✓", "pending": "…", "overdue": "✗"}
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+ACK_BODY_LIMIT = 8192  # a confirmation is a note of 500 characters at most: a few KB url-encoded
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it passes ``limit`` bytes: read no further (a 100 MB
+    POST is refused after its first 8 KB, not held whole in memory)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 
@@ -302,7 +317,11 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
         token, occurrence_id = request.path_params["token"], request.path_params["occurrence_id"]
         note, confirm = None, request.method == "POST"
         if confirm:
-            form = parse_qs((await request.body()).decode("utf-8", "replace"))
+            body = await _bounded_body(request, ACK_BODY_LIMIT)
+            if body is None:
+                return notice(request, "内容过长", "确认内容过长，未作处理；备注请写在500字以内。", 413,
+                              PRIVATE)
+            form = parse_qs(body.decode("utf-8", "replace"))
             note = (form.get("note", [""])[0].strip() or None)
             note = note[:500] if note else None
         return await run_in_threadpool(ack_view, request, token, occurrence_id, note, confirm)

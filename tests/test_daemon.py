@@ -12,6 +12,8 @@ import subprocess
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -42,9 +44,9 @@ from tests.providers.server import Reply, Request, serve
 UNITS = 60
 
 
-def units_yaml(url: str) -> str:
+def units_yaml(url: str, count: int = UNITS) -> str:
     lines = ["groups:", "  - name: 各村党支部", "units:"]
-    for i in range(UNITS):
+    for i in range(count):
         channel = f'{{id: hook-{i}, kind: webhook, url: "{url}", secret_env: HOOK_SECRET}}'
         lines += [f"  - name: 第{i}村党支部", "    groups: [各村党支部]", f"    channels: [{channel}]"]
     return "\n".join(lines) + "\n"
@@ -84,8 +86,8 @@ class Sink:
             return self.arrived.wait_for(lambda: sum(self.ids.values()) >= count, timeout)
 
 
-def prepare(env: dict[str, str], tmp_path: Path, url: str) -> None:
-    (tmp_path / "units.yaml").write_text(units_yaml(url), encoding="utf-8")
+def prepare(env: dict[str, str], tmp_path: Path, url: str, count: int = UNITS) -> None:
+    (tmp_path / "units.yaml").write_text(units_yaml(url, count), encoding="utf-8")
     (tmp_path / "plan.yaml").write_text(PLAN, encoding="utf-8")
     for args in (["units", "import", str(tmp_path / "units.yaml")],
                  ["plan", "add", str(tmp_path / "plan.yaml")]):
@@ -150,6 +152,44 @@ def test_two_daemons_one_killed_every_reminder_delivered(pg_admin: object, tmp_p
     finally:
         with pg_admin.connect() as connection:  # type: ignore[attr-defined]
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def pg_database(pg_admin: object) -> Iterator[str]:
+    """A fresh PostgreSQL database for daemons in other processes, dropped after."""
+    if pg_admin is None:
+        pytest.skip(f"no PostgreSQL server reachable at {PG_ADMIN_URL}")
+    name = f"jiedian_daemon_{uuid.uuid4().hex[:10]}"
+    with pg_admin.connect() as connection:  # type: ignore[attr-defined]
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with pg_admin.connect() as connection:  # type: ignore[attr-defined]
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_a_receiver_slower_than_the_lease_gets_each_message_once(pg_admin: object, tmp_path: Path) -> None:
+    """Two daemons on one PostgreSQL, a receiver taking 1.5 s to answer, a 2 s lease: the
+    first claim alone takes longer to send than its lease. Before, the other daemon took
+    rows still being sent (304 repeats over 300 units); now the lease is renewed while
+    sends go on and claims are small enough to share, so not one message comes twice."""
+    count = 150
+    with pg_database(pg_admin) as database_url:
+        sink = Sink(delay=1.5)
+        with serve(sink) as server:
+            env = daemon_environment(database_url, tmp_path / "home", "2026-03-02T08:00")
+            prepare(env, tmp_path, server.url + "/hook", count)
+            env["JIEDIAN_NOW"] = "2026-03-02T09:00:30"
+            args = [JIEDIAN, "dispatch", "--until-idle", "--tick", "0.2", "--lease", "2"]
+            daemons = [subprocess.Popen([*args, "--worker", name], env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True) for name in "ab"]
+            for daemon in daemons:
+                _, err = daemon.communicate(timeout=180)
+                assert daemon.returncode == 0, err
+        assert statuses(database_url) == Counter({"sent": count})
+        assert len(sink.ids) == count and sum(sink.ids.values()) == count, \
+            f"{sum(sink.ids.values()) - len(sink.ids)} repeated messages"
 
 
 def test_serve_runs_healthz_and_stops_cleanly_on_sigterm(database_url: str, tmp_path: Path) -> None:

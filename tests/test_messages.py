@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -96,3 +97,20 @@ def test_the_secrets_file_is_read_as_a_dotenv_file(tmp_path: Path) -> None:
     with pytest.raises(SecretsError, match=r"secrets\.env:2: expected NAME=value") as caught:
         Secrets.load(secrets, env={})
     assert "s3cr3tvalue" not in str(caught.value) and "abc123" not in str(caught.value)
+
+
+def test_plan_text_mentions_nobody_and_embeds_nothing() -> None:
+    """A plan's words are sent as plain text in every channel: whatever in them would mention
+    a whole group or embed a link or an image is made harmless; the office's own link stays."""
+    hostile = replace(DEADLINE, plan_title="[点此](http://evil.example/x)要点",
+                      title='请@all 和@所有人 注意<at user_id="all">所有人</at><@all>![图](http://evil.example/a.png)',
+                      lead=("<@all>",), ack="https://jiedian.example/ack/t/o")
+    message = render([hostile], today=date(2011, 4, 20), idempotency_key="k", link="https://jiedian.example/f.ics")
+    for body in (message.title, message.text, message.markdown or ""):
+        lowered = body.lower()
+        assert "@all" not in lowered and "@所有人" not in body and "<at" not in lowered and "<@" not in body
+        assert "](http://evil" not in body and "![" not in body
+        assert "evil.example/a.png" in body  # shown, not embedded
+    assert "[办结确认](https://jiedian.example/ack/t/o)" in (message.markdown or "")
+    assert "邮箱 a@allen.com" in render([replace(DEADLINE, title="邮箱 a@allen.com")], today=date(2011, 4, 20),
+                                      idempotency_key="k").text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -40,6 +41,29 @@ def test_migrations_create_the_schema_and_are_idempotent(database_url: str) -> N
             "unit_membership", "person", "channel", "alembic_version"} <= tables
     engine.dispose()
     scheduler.open_store(database_url).dispose()  # a second start applies nothing and works
+
+
+def test_replicas_started_together_on_an_empty_store_both_come_up(database_url: str) -> None:
+    """Two daemons started at once on an empty database: one applies the migrations (under
+    an advisory lock on PostgreSQL), the other waits and finds the schema ready."""
+    ready = threading.Barrier(3)
+    outcomes: list[object] = []
+
+    def start() -> None:
+        ready.wait()
+        try:
+            scheduler.open_store(database_url).dispose()
+            outcomes.append("up")
+        except Exception as error:  # noqa: BLE001 (the test reports what went wrong)
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == ["up", "up"]
 
 
 def test_first_import_adds_every_occurrence_with_stable_ids(engine: Engine, tmp_path: Path) -> None:

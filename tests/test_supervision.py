@@ -222,6 +222,33 @@ def test_acknowledgement_over_http(store: Engine) -> None:
         assert http.get(f"{base}/status?plan=nope").status_code == 404
 
 
+def test_a_confirmation_body_is_bounded(store: Engine) -> None:
+    """A confirmation is a few hundred bytes: a huge POST is refused (413) without being read
+    whole, declared or streamed in chunks, and confirms nothing."""
+    clock = Clock(at("2011-04-21T10:00").astimezone(UTC))
+    link_of = tokens(store)
+    with serve(store, clock) as base, httpx.Client(timeout=30, trust_env=False) as http:
+        link = scheduler.ack_url(base, link_of["学校党支部"], FANGAN)
+        declared = http.post(link, content=b"note=" + b"x" * 10_000_000,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert declared.status_code == 413 and "内容过长" in declared.text
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the server counts as it reads
+            yield b"note="
+            for _ in range(200):
+                yield b"x" * 65_536
+
+        streamed = http.post(link, content=chunks(),
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert streamed.status_code == 413
+        with Session(store) as session:
+            assert session.execute(select(AcknowledgementRow)).first() is None
+        note = "已报送" * 160  # 480 characters, the longest note a person writes here
+        assert http.post(link, data={"note": note}).status_code == 200
+        with Session(store) as session:
+            assert session.execute(select(AcknowledgementRow.note)).scalar_one() == note
+
+
 def test_status_page_in_chromium(store: Engine, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium")

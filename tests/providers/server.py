@@ -101,7 +101,10 @@ def serve(handler: Handler) -> Iterator[Server]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+    class Listener(ThreadingHTTPServer):
+        request_queue_size = 128  # a provider's accept queue, not socketserver's 5
+
+    httpd = Listener(("127.0.0.1", 0), RequestHandler)
     httpd.daemon_threads = True
     server = holder["server"] = Server(httpd)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
