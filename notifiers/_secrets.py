@@ -58,6 +58,10 @@ class Secrets:
                 values[binding.key] = binding.value or ""
         return cls(env, values)
 
+    def find(self, name: str) -> str | None:
+        """The secret ``name``, or None when it is not set (an optional secret)."""
+        return self._env.get(name) or self._file.get(name) or None
+
     def get(self, name: str) -> str:
         value = self._env.get(name) or self._file.get(name)
         if not value:

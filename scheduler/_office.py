@@ -412,4 +412,9 @@ class Office:
             health: Callable[[], dict[str, Any]] | None = None) -> Any:
         """The feeds and calendar pages (an ASGI app)."""
         return scheduler.create_app(self.engine, self.calendar, clock=clock, base_url=self.settings.base_url,
-                          health=health)
+                                    health=health, admin_token=self.admin_token)
+
+    @property
+    def admin_token(self) -> str | None:
+        """JIEDIAN_ADMIN_TOKEN (the environment or the secrets file): the office's own pages."""
+        return self.secrets.find("JIEDIAN_ADMIN_TOKEN")

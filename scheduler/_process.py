@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # `jiedian when` reads the clock here and must not load the s
     from scheduler._office import Office
 
 __all__ = ["check_port", "configure_logging", "dispatch", "dispatch_until", "frozen_clock",
-           "run_server", "running_clock", "serve", "serve_feeds"]
+           "run_server", "running_clock", "serve", "serve_feeds", "warn_if_open"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger("jiedian")
@@ -142,11 +142,22 @@ def dispatch_until(daemon: Daemon, clock: Callable[[], datetime], *, until_idle:
     return total
 
 
+def warn_if_open(office: Office, host: str) -> None:
+    """Loudly, when the office's own pages would answer anyone who can reach ``host``."""
+    if office.admin_token or host in ("127.0.0.1", "::1", "localhost"):
+        return
+    log.warning("!!! listening on %s without JIEDIAN_ADMIN_TOKEN: anyone who reaches this address "
+                "sees every plan's nodes and which units are overdue (/, /status, /year and the "
+                "all-plans and per-plan feeds); set JIEDIAN_ADMIN_TOKEN (environment or secrets "
+                "file), or listen on 127.0.0.1 behind a proxy that checks who asks", host)
+
+
 def serve(office: Office, host: str, port: int, *, demo: bool, log_json: bool,
           **daemon_options: Any) -> None:
     """``jiedian serve``: the daemon and the web side in one process, until a signal."""
     configure_logging(log_json)
     check_port(host, port)
+    warn_if_open(office, host)
     for line in office.bootstrap(demo=demo):
         log.info(line)
     daemon = office.daemon(clock=running_clock, **daemon_options)
@@ -161,6 +172,7 @@ def serve_feeds(office: Office, host: str, port: int) -> None:
     """``jiedian feeds serve``: the feeds and pages only, nothing is sent."""
     configure_logging(False)
     check_port(host, port)
+    warn_if_open(office, host)
     web = office.web(clock=running_clock)
     log.info("serving feeds at http://%s:%d/", host, port)
     run_server(web, host, port)

@@ -29,6 +29,7 @@ them, and their database work, in its threadpool; each request has its own Sessi
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -94,6 +95,7 @@ FIRST_MONTH, LAST_MONTH = date(1900, 1, 1), date(2200, 12, 1)
 PAGES = Path(__file__).parent / "pages"
 MARK = {"done": "✓", "pending": "…", "overdue": "✗"}
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+ADMIN_COOKIE = "jiedian_admin"
 ACK_BODY_LIMIT = 8192  # a confirmation is a note of 500 characters at most: a few KB url-encoded
 
 
@@ -126,10 +128,42 @@ def _templates() -> Jinja2Templates:
 
 
 def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], datetime],
-               base_url: str, health: Callable[[], dict[str, Any]] | None = None) -> Starlette:
-    """The ASGI app: feeds and calendar pages over ``engine``; links start with ``base_url``."""
+               base_url: str, health: Callable[[], dict[str, Any]] | None = None,
+               admin_token: str | None = None) -> Starlette:
+    """The ASGI app: feeds and calendar pages over ``engine``; links start with ``base_url``.
+
+    With ``admin_token`` (JIEDIAN_ADMIN_TOKEN), the office's own views (the month of every
+    plan, /status, /year, the all-plans and per-plan feeds: which units are overdue is
+    internal to the office) answer only a request carrying it: ``?token=`` (a calendar app's
+    subscription URL; a browser then keeps it in a cookie), the cookie, or ``Authorization:
+    Bearer``. A unit's pages, feed and confirmations stay behind the unit's own token.
+    """
     base_url = base_url.rstrip("/")
     templates = _templates()
+    secure = base_url.startswith("https://")
+
+    def operator(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        if not admin_token:
+            return handler
+
+        def guarded(request: Request) -> Response:
+            bearer = request.headers.get("authorization", "")
+            given = (request.query_params.get("token") or request.cookies.get(ADMIN_COOKIE)
+                     or (bearer[7:] if bearer.lower().startswith("bearer ") else ""))
+            if not hmac.compare_digest(given.encode(), admin_token.encode()):
+                return notice(request, "需要管理口令", "这是党建办自己的页面：请用管理员给出的链接打开"
+                              "（带 ?token=…），或向管理员索取。", 401, PRIVATE)
+            response = handler(request)
+            if request.query_params.get("token"):
+                response.set_cookie(ADMIN_COOKIE, admin_token, max_age=30 * 86400, httponly=True,
+                                    samesite="strict", secure=secure)
+            return response
+
+        return guarded
+
+    def operator_url(url: str) -> str:
+        """A link for the operator's calendar app: it carries the token (no cookie there)."""
+        return f"{url}?token={quote(admin_token, safe='')}" if admin_token else url
 
     def now() -> datetime:
         moment = clock()
@@ -182,12 +216,14 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
             return Response(b"", headers=headers, media_type=ICS)
         return Response(rendered.body, headers=headers, media_type=ICS)
 
+    shared = "private, max-age=300" if admin_token else "public, max-age=300"
+
     def feed_all(request: Request) -> Response:
-        return feed(request, lambda _session: scope_all(), "public, max-age=300")
+        return feed(request, lambda _session: scope_all(), shared)
 
     def feed_plan(request: Request) -> Response:
         plan_id = request.path_params["plan_id"]
-        return feed(request, lambda session: scope_plan(session, plan_id), "public, max-age=300")
+        return feed(request, lambda session: scope_plan(session, plan_id), shared)
 
     def feed_unit(request: Request) -> Response:
         token = request.path_params["token"]
@@ -201,8 +237,9 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
             scope = scope_all()
             nodes = _nodes(session, scope, month)
             summaries = plan_summaries(session, today=moment.astimezone(SHANGHAI).date())
-        listed = [{**vars(p), "url": f"{base_url}/feeds/plan/{quote(p.id, safe='')}.ics"} for p in summaries]
-        boxes = [("全部节点", f"{base_url}/feeds/all.ics", "全部节点", 4)]
+        listed = [{**vars(p), "url": operator_url(f"{base_url}/feeds/plan/{quote(p.id, safe='')}.ics")}
+                  for p in summaries]
+        boxes = [("全部节点", operator_url(f"{base_url}/feeds/all.ics"), "全部节点", 4)]
         return page(request, "month.html", name=scope.name, feeds=boxes, plans=listed,
                     year_link=f"/year?year={month.year}",
                     **_month_context(month, moment, nodes, calendar))
@@ -358,14 +395,14 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
         return PlainTextResponse(NOT_FOUND, status_code=404)
 
     routes = [
-        Route("/", index),
+        Route("/", operator(index)),
         Route("/u/{token}", unit_page),
         Route("/u/{token}/year", year_page),
-        Route("/year", year_page),
+        Route("/year", operator(year_page)),
         Route("/ack/{token}/{occurrence_id:path}", ack_page, methods=["GET", "POST"]),
-        Route("/status", status_page),
-        Route("/feeds/all.ics", feed_all),
-        Route("/feeds/plan/{plan_id}.ics", feed_plan),
+        Route("/status", operator(status_page)),
+        Route("/feeds/all.ics", operator(feed_all)),
+        Route("/feeds/plan/{plan_id}.ics", operator(feed_plan)),
         Route("/feeds/u/{token}.ics", feed_unit),
         Mount("/static", StaticFiles(directory=PAGES / "static"), name="static"),
     ]

@@ -200,12 +200,12 @@ class Clock:
 
 
 @contextmanager
-def serve(engine: Engine, clock: Clock) -> Iterator[str]:
+def serve(engine: Engine, clock: Clock, **options: Any) -> Iterator[str]:
     """The app on uvicorn on 127.0.0.1 (a free port) in a thread; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with running(scheduler.create_app(engine, CALENDAR, clock=clock, base_url=base_url), sock):
+    with running(scheduler.create_app(engine, CALENDAR, clock=clock, base_url=base_url, **options), sock):
         yield base_url
 
 

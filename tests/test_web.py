@@ -123,6 +123,48 @@ def test_wrong_and_rotated_tokens_answer_like_any_unknown_path(bundled: Engine,
         assert client.get(f"{base}/u/{new}").status_code == 200
 
 
+def test_the_offices_own_views_need_the_admin_token(bundled: Engine, client: httpx.Client) -> None:
+    """With JIEDIAN_ADMIN_TOKEN, which units are overdue stays inside the office: /, /status,
+    /year and the all-plans and per-plan feeds answer only the token (?token=, then a cookie;
+    or Authorization: Bearer); a unit's own pages and feed still open with the unit's token."""
+    token = "op-" + "s3cret" * 4
+    unit = tokens(bundled)[TIMED_UNIT]
+    with serve(bundled, Clock(NOW), admin_token=token) as base:
+        guarded = ["/", "/status", "/year", "/feeds/all.ics", "/feeds/plan/huizhou-2011-djcxn.ics"]
+        for path in guarded:
+            refused = client.get(base + path)
+            assert refused.status_code == 401 and "需要管理口令" in refused.text, path
+            assert token not in refused.text
+            assert client.get(base + path, params={"token": token + "x"}).status_code == 401, path
+        shown = client.get(f"{base}/", params={"token": token})
+        assert shown.status_code == 200 and f"/feeds/all.ics?token={token}" in shown.text
+        cookie = shown.cookies.get("jiedian_admin")
+        assert cookie == token and "httponly" in shown.headers["set-cookie"].lower()
+        with httpx.Client(timeout=30, trust_env=False, cookies={"jiedian_admin": token}) as browser:
+            assert all(browser.get(base + path).status_code == 200 for path in guarded)
+        feed = client.get(f"{base}/feeds/all.ics", headers={"Authorization": f"Bearer {token}"})
+        assert feed.status_code == 200 and feed.headers["cache-control"].startswith("private")
+        assert client.get(f"{base}/feeds/u/{unit}.ics").status_code == 200
+        assert client.get(f"{base}/u/{unit}").status_code == 200
+        assert client.get(f"{base}/u/{unit}/year").status_code == 200
+    with serve(bundled, Clock(NOW)) as base:  # without the setting: open, as before
+        assert all(client.get(base + path).status_code == 200 for path in guarded)
+
+
+def test_serve_beyond_loopback_without_the_token_warns(caplog: pytest.LogCaptureFixture,
+                                                      tmp_path: Path) -> None:
+    from scheduler import _process
+
+    office = scheduler.Office(scheduler.Settings.from_env({"JIEDIAN_HOME": str(tmp_path)}),
+                              clock=lambda: NOW)
+    with caplog.at_level("WARNING", logger="jiedian"):
+        _process.warn_if_open(office, "127.0.0.1")
+        assert not caplog.records
+        _process.warn_if_open(office, "0.0.0.0")
+    assert "without JIEDIAN_ADMIN_TOKEN" in caplog.text and "/status" in caplog.text
+    office.close()
+
+
 def test_healthz_reports_what_the_daemon_says(engine: Engine, client: httpx.Client) -> None:
     status: dict[str, object] = {"ok": True, "database": "ok", "pending": 0}
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
