@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -149,9 +150,15 @@ class Daemon:
         now = self.clock()
         if sync and (self.last_sync is None or now - self.last_sync >= SYNC_EVERY):
             self.sync(now)
+        began = monotonic()
         with self._turns:
             report = self.dispatcher.tick(now)
         self.last_tick = now
+        metrics = self.dispatcher.metrics
+        if metrics is not None:
+            metrics.tick.observe(monotonic() - began)
+            metrics.settled(sent=report.sent, retried=report.retried, failed=report.failed,
+                            missed=report.missed, skipped=report.skipped, late=report.late)
         if report.claimed:
             log.info("dispatch: %d sent in %d messages, %d late, %d retrying, %d failed",
                      report.sent, report.messages, report.late, report.retried, report.failed)

@@ -52,6 +52,7 @@ from notifiers import Channel, Destination, Outcome, Result, Secrets
 from plans import Offset, parse_offset
 from scheduler._feeds import unit_feed_urls
 from scheduler._messages import ReminderItem, Templates, render, render_escalation
+from scheduler._metrics import Metrics
 from scheduler._models import (
     CHANNEL as _CH,
     DELIVERY,
@@ -143,12 +144,13 @@ class Dispatcher:
         jitter: Callable[[], float] = random.random,
         escalate: Sequence[Offset] = (parse_offset("+1d 09:00"),),
         in_flight: int = CONNECTIONS,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine, self.worker, self.secrets = engine, worker, secrets
         self.templates = templates or Templates()
         self.base_url, self.lease, self.late_after, self.batch = base_url, lease, late_after, batch
         self.jitter, self.escalate = jitter, tuple(escalate)
-        self.in_flight = in_flight
+        self.in_flight, self.metrics = in_flight, metrics
         self._rate: float | None = None  # messages per second of the last batch sent
         self._claimed_all = False
         self._loop = asyncio.new_event_loop()
@@ -179,10 +181,12 @@ class Dispatcher:
         self._escalate(now)
         current, started = now, monotonic()
         while True:
-            size = self._claim_size()
+            size, began = self._claim_size(), monotonic()
             with Session(self.engine) as session:
                 claimed = self._claim(session, current, size)
                 session.commit()
+            if self.metrics is not None:
+                self.metrics.claim.observe(monotonic() - began)
             if not claimed:
                 return report
             report.claimed += len(claimed)
@@ -540,6 +544,9 @@ class _Recorder:
                 result = await (notifiers.deliver(job.channel, message) if job.channel is not None  # type: ignore[arg-type]
                                 else _nobody())
                 self.answers.append((job, kept, result))
+                if self.d.metrics is not None:
+                    kind = job.channel.kind if job.channel is not None else "none"
+                    self.d.metrics.answered(kind, result.outcome.value, result.latency_ms)
                 if len(self.answers) >= RECORD_AT_MOST:
                     self.wake.set()
 

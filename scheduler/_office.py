@@ -404,15 +404,16 @@ class Office:
         dispatcher = scheduler.Dispatcher(self.engine, worker=worker or f"{socket.gethostname()}-{os.getpid()}",
                                 secrets=self.secrets, templates=self.templates,
                                 base_url=self.settings.base_url, lease=timedelta(seconds=lease),
-                                batch=batch, escalate=escalate)
+                                batch=batch, escalate=escalate,
+                                metrics=scheduler.Metrics(self.engine, clock))
         return scheduler.Daemon(self.engine, self.calendar, dispatcher, policy=self.policy, clock=clock,
                       tick_seconds=tick)
 
     def web(self, *, clock: Callable[[], datetime],
-            health: Callable[[], dict[str, Any]] | None = None) -> Any:
-        """The feeds and calendar pages (an ASGI app)."""
+            health: Callable[[], dict[str, Any]] | None = None, metrics: Any = None) -> Any:
+        """The feeds and calendar pages (an ASGI app); /healthz and /metrics beside a daemon."""
         return scheduler.create_app(self.engine, self.calendar, clock=clock, base_url=self.settings.base_url,
-                                    health=health, admin_token=self.admin_token)
+                                    health=health, admin_token=self.admin_token, metrics=metrics)
 
     @property
     def admin_token(self) -> str | None:

@@ -161,7 +161,7 @@ def serve(office: Office, host: str, port: int, *, demo: bool, log_json: bool,
     for line in office.bootstrap(demo=demo):
         log.info(line)
     daemon = office.daemon(clock=running_clock, **daemon_options)
-    web = office.web(clock=running_clock, health=daemon.health)
+    web = office.web(clock=running_clock, health=daemon.health, metrics=daemon.dispatcher.metrics)
     log.info("serving feeds and the calendar at http://%s:%d/ (links as %s); database %s; worker %s",
              host, port, office.settings.base_url, office.engine.url.render_as_string(),
              daemon.dispatcher.worker)

@@ -69,6 +69,7 @@ from scheduler._feeds import (
     scope_unit_token,
     unit_feed_urls,
 )
+from scheduler._metrics import CONTENT_TYPE as METRICS_TYPE, Metrics
 from scheduler._models import (
     OCCURRENCE as _OCC,
     OCCURRENCE_UNIT as _OU,
@@ -129,7 +130,7 @@ def _templates() -> Jinja2Templates:
 
 def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], datetime],
                base_url: str, health: Callable[[], dict[str, Any]] | None = None,
-               admin_token: str | None = None) -> Starlette:
+               admin_token: str | None = None, metrics: Metrics | None = None) -> Starlette:
     """The ASGI app: feeds and calendar pages over ``engine``; links start with ``base_url``.
 
     With ``admin_token`` (JIEDIAN_ADMIN_TOKEN), the office's own views (the month of every
@@ -408,6 +409,12 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
     ]
     if health is not None:
         routes.append(Route("/healthz", healthz))
+    if metrics is not None:
+        def prometheus(_request: Request) -> Response:
+            return Response(metrics.expose(), media_type=METRICS_TYPE,
+                            headers={"Cache-Control": "no-store"})
+
+        routes.append(Route("/metrics", operator(prometheus)))
     return Starlette(
         routes=routes,
         middleware=[Middleware(GZipMiddleware, minimum_size=1000)],

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import Engine, event, select
 from sqlmodel import Session
@@ -22,7 +23,7 @@ from plans import CALENDAR, parse_offset
 from scheduler._dispatch import Dispatcher, TickReport
 from scheduler._models import ChannelRow, DeliveryRow, ReminderRow
 from scheduler._reminders import Policy, fire_time, node_moment, sync_reminders
-from tests.conftest import DEMO_PLAN as PLAN, add, at, import_units, load
+from tests.conftest import DEMO_PLAN as PLAN, Clock, add, at, import_units, load, serve
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -433,3 +434,32 @@ def test_sync_cancels_a_row_claimed_after_it_read_it(store: Engine, tmp_path: Pa
     # (test_a_node_cancelled_after_the_claim_is_not_sent) and records no answer on them
     states = {r.id: (r.status, r.lease_owner) for r in reminders(store)}
     assert {states[i] for i in claimed} == {("cancelled", None)}
+
+
+def test_metrics_in_the_prometheus_text_format(store: Engine, recorder: type[Recorder]) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    sync(store, at("2011-04-20 09:00"))
+    now = at("2011-04-22 09:00")
+    metrics = scheduler.Metrics(store, lambda: now)
+    d = dispatcher(store, metrics=metrics)
+    daemon = scheduler.Daemon(store, CALENDAR, d, policy=Policy(), clock=lambda: now)
+    recorder.answers = [Outcome.DELIVERED, Outcome.TRANSIENT]
+    daemon.tick(sync=False)
+    with serve(store, Clock(now), metrics=metrics) as base, \
+            httpx.Client(timeout=30, trust_env=False) as http:
+        answer = http.get(f"{base}/metrics")
+    d.close()
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(answer.text) for s in family.samples}
+    assert samples[("jiedian_messages_total", (("channel", "recorder"), ("outcome", "delivered")))] == 1
+    assert samples[("jiedian_messages_total", (("channel", "recorder"), ("outcome", "transient")))] == 1
+    assert samples[("jiedian_reminders_total", (("outcome", "sent"),))] == 1
+    assert samples[("jiedian_reminders_total", (("outcome", "retried"),))] == 1
+    assert samples[("jiedian_provider_latency_seconds_count", (("channel", "recorder"),))] == 2
+    assert samples[("jiedian_tick_seconds_count", ())] == 1
+    assert samples[("jiedian_claim_seconds_count", ())] >= 1
+    pending = len([r for r in reminders(store) if r.status in ("pending", "claimed")])
+    assert samples[("jiedian_reminders_pending", ())] == pending > 0
+    assert samples[("jiedian_reminders_late", ())] == 0
