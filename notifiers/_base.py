@@ -17,6 +17,7 @@ across channels and tests can pass any transport.
 from __future__ import annotations
 
 import enum
+import hashlib
 import time
 from abc import ABC, abstractmethod
 from collections import deque
@@ -133,6 +134,9 @@ class Channel(ABC):
 
     kind: ClassVar[str]
     limits: ClassVar[tuple[tuple[int, float], ...]] = ()  # (count, seconds) pairs
+    # Several units whose channels point at one destination (a group robot) get one message
+    # per window, listing each unit's nodes: fifty units in one group, one message, not fifty.
+    groups: ClassVar[bool] = False
     Config: ClassVar[type[ChannelConfig]] = ChannelConfig  # its fields in units.yaml (none here)
 
     def __init__(
@@ -160,6 +164,16 @@ class Channel(ABC):
         for limiter in self._limiters:
             limiter.record()
         return None
+
+    @classmethod
+    def destination_key(cls, config: Mapping[str, Any]) -> str | None:
+        """Who is at the other end, from the channel's configuration alone (no secrets):
+        its URL, or the name of the variable that holds it; None when the configuration
+        names no URL. Rate limits and grouping go by it."""
+        where = config.get("url") or (f"env:{config['url_env']}" if config.get("url_env") else None)
+        if not where:
+            return None
+        return f"{cls.kind}:" + hashlib.sha256(str(where).encode()).hexdigest()[:40]
 
     @abstractmethod
     async def send(self, message: Message) -> Result:

@@ -33,6 +33,7 @@ class RobotChannel(Channel):
     """A group robot: subclasses give ``provider`` (for messages) and read their answers."""
 
     provider: ClassVar[str] = "robot"
+    groups: ClassVar[bool] = True  # one group, one message for all its units
 
     def mentions(self, message: Message) -> list[str]:
         """The mobiles to @: the message's own, then ``at_mobiles`` (true: the unit's people;

@@ -51,7 +51,8 @@ import notifiers
 from notifiers import Channel, Destination, Outcome, Result, Secrets
 from plans import Offset, parse_offset
 from scheduler._feeds import unit_feed_urls
-from scheduler._messages import ReminderItem, Templates, render, render_escalation
+from scheduler._limits import take_slot
+from scheduler._messages import ReminderItem, Templates, render, render_escalation, render_group
 from scheduler._metrics import Metrics
 from scheduler._models import (
     CHANNEL as _CH,
@@ -109,6 +110,7 @@ class TickReport:
     missed: int = 0
     late: int = 0
     skipped: int = 0  # rows not sent: their node changed after the claim
+    deferred: int = 0  # rows put off: their destination's rate window was full
     results: list[tuple[str, Result]] = field(default_factory=list)  # (batch key, result)
 
 
@@ -272,35 +274,41 @@ class Dispatcher:
     def _log_unknown(self, session: Session, rows: Sequence[Row[Any]], now: datetime) -> None:
         """Rows reclaimed from a worker that stopped: their last attempt may have reached the
         receiver or not; the delivery log gets it, as ``unknown``, one row per message."""
-        messages: dict[tuple[str, str], list[int]] = {}
-        for row in rows:
-            messages.setdefault((row.batch_key or "", row.lease_owner or ""), []).append(row.id)
-        if not messages:
+        if not rows:
             return
-        first = {r.id: r for r in session.execute(select(_R.c.id, _R.c.unit_id, _R.c.unit_name,
-                                                         _R.c.channel_id).where(
-            _R.c.id.in_([ids[0] for ids in messages.values()])))}
+        found = session.execute(select(_R.c.id, _R.c.unit_id, _R.c.unit_name, _R.c.channel_id,
+                                       _R.c.batch_key, _R.c.lease_owner)
+                                .where(_R.c.id.in_([r.id for r in rows]))).all()
+        messages: dict[tuple[str, str, int], list[Row[Any]]] = {}
+        for row in found:  # one log row per message and unit, as for any attempt
+            messages.setdefault((row.batch_key or "-", row.lease_owner or "?", row.unit_id), []).append(row)
         session.execute(insert(DELIVERY), [{
-            "batch_key": key or "-", "channel_id": first[ids[0]].channel_id,
-            "unit_id": first[ids[0]].unit_id, "unit_name": first[ids[0]].unit_name,
-            "reminder_ids": ids, "attempted_at": now, "outcome": "unknown", "code": "lease_expired",
-            "message": f"{owner or 'a worker'} stopped before recording an answer; sent again",
-            "latency_ms": 0.0, "worker": owner or "?"} for (key, owner), ids in messages.items()])
+            "batch_key": key, "channel_id": part[0].channel_id, "unit_id": unit_id,
+            "unit_name": part[0].unit_name, "reminder_ids": [r.id for r in part], "attempted_at": now,
+            "outcome": "unknown", "code": "lease_expired",
+            "message": f"{owner} stopped before recording an answer; sent again",
+            "latency_ms": 0.0, "worker": owner} for (key, owner, unit_id), part in messages.items()])
 
     @staticmethod
     def _assign_batch_keys(session: Session, rows: Sequence[Row[Any]], now: datetime) -> dict[int, str]:
-        """Give rows claimed without a key their batch key (= the idempotency key).
+        """Give rows claimed without a key their batch key (= the idempotency key): one per
+        message.
 
-        One per unit, channel and kind (escalations go apart: another message), made from
-        the rows' ids and the claim's time, and kept on the rows: a row reclaimed after a
-        crash carries the key it was first sent with, and a row whose node changed (the sync
-        clears its key) gets a new one, so a receiver never drops the new wording as a repeat.
+        A message is a unit's channel's rows, or, for a channel that groups (a group robot),
+        every unit's rows for that destination: forty units in one DingTalk group, one
+        message. Escalations go apart. The key is made from the rows' ids and the claim's
+        time, and kept on the rows: a row reclaimed after a crash carries the key it was
+        first sent with, and a row whose node changed (the sync clears its key) gets a new
+        one, so a receiver never drops the new wording as a repeat.
         """
-        fresh: dict[tuple[int, str, bool], list[int]] = {}
+        fresh: dict[tuple[object, ...], list[int]] = {}
+        destinations = _destinations(session, {r.channel_id for r in rows if r.batch_key is None})
         for row in rows:
             if row.batch_key is None:
-                fresh.setdefault((row.unit_id, row.channel_id, row.kind == "escalation"),
-                                 []).append(row.id)
+                shared = destinations.get(row.channel_id)
+                message = ("to", shared) if shared and row.kind != "escalation" else \
+                    (row.unit_id, row.channel_id, row.kind == "escalation")
+                fresh.setdefault(message, []).append(row.id)
         keys: dict[int, str] = {}
         for group in fresh.values():
             made = ",".join(map(str, sorted(group))) + "@" + now.isoformat()
@@ -327,28 +335,40 @@ class Dispatcher:
         today = now.astimezone(SHANGHAI).date()
         jobs = []
         for key, group in batches.items():
-            first = group[0]
-            unit, channel = units.get(first.unit_id), channels.get(first.channel_id)
-            if unit is None or channel is None:  # removed since: nobody to send it to
+            known = [r for r in group if r.unit_id in units and r.channel_id in channels]
+            if not known:  # removed since: nobody to send it to
                 jobs.append(_Job(key, group, None, lambda _rows: None))
                 continue
-            mobiles = tuple(people.get(first.unit_id, ()))
+            first = known[0]
+            channel = channels[first.channel_id]  # a grouped message: one URL, any unit's row
+            mobiles = tuple(dict.fromkeys(m for u in dict.fromkeys(r.unit_id for r in known)
+                                          for m in people.get(u, ())))
 
-            def message(kept: list[Claimed], unit: Any = unit, key: str = key,
-                        mobiles: tuple[str, ...] = mobiles) -> object:
-                return self._message(kept, key, unit, mobiles, occurrences, plans, done, now, today)
+            def message(kept: list[Claimed], key: str = key, mobiles: tuple[str, ...] = mobiles) -> object:
+                return self._message(kept, key, units, mobiles, occurrences, plans, done, now, today)
 
-            destination = Destination(channel.id, channel.kind, channel.config, mobiles, unit.name)
+            names = "、".join(dict.fromkeys(units[r.unit_id].name for r in known))
+            destination = Destination(channel.id, channel.kind, channel.config, mobiles, names)
             jobs.append(_Job(key, group, self._channel(destination), message))
         sequences = {oid: entry[0].sequence for oid, entry in occurrences.items()}  # type: ignore[attr-defined]
         recorder = _Recorder(self, now, report, sequences)
         self._loop.run_until_complete(recorder.deliver(jobs, self.in_flight))
         return recorder.attempted
 
-    def _message(self, rows: list[Claimed], key: str, unit: Any, mobiles: tuple[str, ...],
+    def _message(self, rows: list[Claimed], key: str, units: dict[int, Any], mobiles: tuple[str, ...],
                  occurrences: dict[str, tuple[object, list[str], list[str]]], plans: dict[str, str],
                  done: dict[str, Any], now: datetime, today: date) -> object:
         ordered = sorted(rows, key=lambda r: r.fire_at)
+        by_unit: dict[int, list[Claimed]] = {}
+        for row in ordered:
+            by_unit.setdefault(row.unit_id, []).append(row)
+        if len(by_unit) > 1:  # one group robot, several units: a section each
+            sections = [(units[u].name, self._items(part, units[u], occurrences, plans, now),
+                         unit_feed_urls(self.base_url, units[u].feed_token)[0])
+                        for u, part in by_unit.items()]
+            return render_group(sections, today=today, idempotency_key=key, mobiles=mobiles,
+                                templates=self.templates)
+        unit = units[ordered[0].unit_id]
         if ordered[0].escalation:
             seen = list(dict.fromkeys(r.occurrence_id for r in ordered))
             items = [replace(self._item(occurrences[oid], plans, False), missing=tuple(done[oid][1]),
@@ -358,11 +378,16 @@ class Dispatcher:
                 f"?plan={quote(plan_ids[0], safe='')}" if len(plan_ids) == 1 else "")
             return render_escalation(items, today=today, idempotency_key=key, unit=unit.name,
                                      link=link, mobiles=mobiles)
-        items = [replace(self._item(occurrences[r.occurrence_id], plans, r.fire_at < now - self.late_after),
-                         ack=ack_url(self.base_url, unit.feed_token, r.occurrence_id)) for r in ordered]
+        items = self._items(ordered, unit, occurrences, plans, now)
         return render(items, today=today, idempotency_key=key, unit=unit.name,
                       link=unit_feed_urls(self.base_url, unit.feed_token)[0], mobiles=mobiles,
                       templates=self.templates)
+
+    def _items(self, rows: list[Claimed], unit: Any,
+               occurrences: dict[str, tuple[object, list[str], list[str]]], plans: dict[str, str],
+               now: datetime) -> list[ReminderItem]:
+        return [replace(self._item(occurrences[r.occurrence_id], plans, r.fire_at < now - self.late_after),
+                        ack=ack_url(self.base_url, unit.feed_token, r.occurrence_id)) for r in rows]
 
     @staticmethod
     def _directory(session: Session, rows: list[Claimed]) -> tuple[
@@ -427,12 +452,12 @@ class Dispatcher:
         late: list[int] = []
         for (key, group), result in zip(sent, results, strict=True):
             ids = [r.id for r in group]
-            first = group[0]
-            deliveries.append({
-                "batch_key": key, "channel_id": first.channel_id, "unit_id": first.unit_id,
-                "unit_name": first.unit_name, "reminder_ids": ids, "attempted_at": now,
-                "outcome": result.outcome.value, "code": result.code, "message": result.message,
-                "latency_ms": result.latency_ms, "worker": self.worker})
+            deliveries += [{
+                "batch_key": key, "channel_id": part[0].channel_id, "unit_id": part[0].unit_id,
+                "unit_name": part[0].unit_name, "reminder_ids": [r.id for r in part],
+                "attempted_at": now, "outcome": result.outcome.value, "code": result.code,
+                "message": result.message, "latency_ms": result.latency_ms, "worker": self.worker}
+                for part in _by_unit(group)]
             values = {"_code": result.code, "_message": result.message}
             report.results.append((key, result))
             if result.outcome is Outcome.DELIVERED:
@@ -611,6 +636,7 @@ class _Recorder:
                            _OCC.c.sequence).join(_OCC, _OCC.c.id == _R.c.occurrence_id)
                     .where(_R.c.id.in_(ids)))}
                 stale: list[dict[str, object]] = []
+                deferred: list[dict[str, object]] = []
                 for job, _ in checks:
                     ok: list[Claimed] = []
                     gone: dict[str, list[Claimed]] = {}
@@ -624,15 +650,27 @@ class _Recorder:
                         gone.setdefault("lease_lost" if taken else "node_changed", []).append(r)
                         if mine:  # the node changed and the outbox sync has not seen it yet
                             stale.append({"_id": r.id})
+                    if ok and job.channel is not None and job.channel.limits:
+                        wait = take_slot(session, _limit_key(job.channel), job.channel.limits,
+                                         now.timestamp())
+                        if wait > 0:  # the destination's window is full: later, not throttled
+                            deferred += [{"_id": r.id, "_next": now + timedelta(seconds=wait)} for r in ok]
+                            self.report.deferred += len(ok)
+                            ok = []
                     kept.append(ok)
                     for code, rows in gone.items():
                         session.execute(insert(DELIVERY), [{
-                            "batch_key": job.key, "channel_id": rows[0].channel_id,
-                            "unit_id": rows[0].unit_id, "unit_name": rows[0].unit_name,
-                            "reminder_ids": [r.id for r in rows], "attempted_at": now,
+                            "batch_key": job.key, "channel_id": part[0].channel_id,
+                            "unit_id": part[0].unit_id, "unit_name": part[0].unit_name,
+                            "reminder_ids": [r.id for r in part], "attempted_at": now,
                             "outcome": "skipped", "code": code, "message": _SKIPPED[code],
-                            "latency_ms": 0.0, "worker": d.worker}])
+                            "latency_ms": 0.0, "worker": d.worker} for part in _by_unit(rows)])
                         self.report.skipped += len(rows)
+                if deferred:
+                    session.execute(update(_R).where(_R.c.id == bindparam("_id"), _R.c.status == "claimed",
+                                                     _R.c.lease_owner == d.worker)
+                                    .values(status="pending", lease_owner=None, lease_until=None,
+                                            next_attempt_at=bindparam("_next"), updated_at=now), deferred)
                 if stale:  # back to the outbox: the next sync words them for the node as it is
                     session.execute(update(_R).where(_R.c.id == bindparam("_id"), _R.c.status == "claimed",
                                                      _R.c.lease_owner == d.worker)
@@ -640,6 +678,32 @@ class _Recorder:
                                             batch_key=None, updated_at=now), stale)
             session.commit()
         return kept
+
+
+def _by_unit(rows: Sequence[Claimed]) -> list[list[Claimed]]:
+    parts: dict[int, list[Claimed]] = {}
+    for row in rows:
+        parts.setdefault(row.unit_id, []).append(row)
+    return list(parts.values())
+
+
+def _destinations(session: Session, channel_ids: set[str]) -> dict[str, str]:
+    """Channel id → the destination it shares with others, for the channels that group."""
+    if not channel_ids:
+        return {}
+    found = {}
+    for channel_id, kind, config in session.execute(select(_CH.c.id, _CH.c.kind, _CH.c.config)
+                                                    .where(_CH.c.id.in_(sorted(channel_ids)))):
+        cls = notifiers.CHANNELS.get(kind)
+        key = cls.destination_key(config or {}) if cls is not None and cls.groups else None
+        if key:
+            found[channel_id] = key
+    return found
+
+
+def _limit_key(channel: Channel) -> str:
+    return type(channel).destination_key(channel.destination.config) or \
+        f"{channel.kind}:{channel.destination.channel_id}"
 
 
 async def _nobody() -> Result:

@@ -22,7 +22,8 @@ from pathlib import Path
 from notifiers import Message
 from plans import KIND_ZH, month_day_zh, weekday_zh
 
-__all__ = ["ReminderItem", "Templates", "countdown", "item_fields", "plain", "render", "render_escalation"]
+__all__ = ["ReminderItem", "Templates", "countdown", "item_fields", "plain", "render", "render_escalation",
+           "render_group"]
 
 
 
@@ -150,6 +151,39 @@ def render(
         markdown=templates.fill("markdown.md", {**fields[0], **common, "items": md_items}),
         idempotency_key=idempotency_key,
         fields={**fields[0], **common},
+        mention_mobiles=mobiles,
+    )
+
+
+def render_group(
+    sections: Sequence[tuple[str, Sequence[ReminderItem], str]],
+    *,
+    today: date,
+    idempotency_key: str,
+    mobiles: tuple[str, ...] = (),
+    templates: Templates | None = None,
+) -> Message:
+    """One message for several units on one destination (a group robot): per unit, its
+    name, its nodes (with its own confirmation links) and its calendar link; every unit's
+    people mentioned. ``sections``: (unit, nodes, feed link), in the order to show them."""
+    templates = templates or Templates()
+    count = sum(len(items) for _, items, _ in sections)
+    head = f"{len(sections)}个单位的{count}个节点"
+    common = {"head": head, "count": str(count), "unit": "、".join(u for u, _, _ in sections)}
+    texts, marks = [], []
+    for unit, items, link in sections:
+        fields = [item_fields(item, today) for item in sorted(items, key=lambda i: (i.due, i.start, i.title))]
+        texts.append(f"▌{plain(unit)}\n" + "\n\n".join(templates.fill("item.txt", f) for f in fields)
+                     + f"\n日历订阅：{link or '—'}")
+        marks.append(f"#### {plain(unit)}\n\n" + "\n\n".join(templates.fill("item.md", f) for f in fields)
+                     + (f"\n\n[订阅{plain(unit)}的日历]({link})" if link else ""))
+    first = item_fields(sections[0][1][0], today)
+    return Message(
+        title=templates.fill("title.txt", {**first, **common}),
+        text="\n\n".join(texts),
+        markdown=f"### 【节点提醒】{head}\n\n" + "\n\n".join(marks),
+        idempotency_key=idempotency_key,
+        fields={**first, **common},
         mention_mobiles=mobiles,
     )
 

@@ -26,6 +26,7 @@ __all__ = [
     "PersonRow",
     "PlanRow",
     "PlanYearRow",
+    "RateSendRow",
     "ReminderRow",
     "StoreStateRow",
     "UnitAliasRow",
@@ -272,6 +273,18 @@ class AcknowledgementRow(SQLModel, table=True):
     note: str | None = None
 
 
+class RateSendRow(SQLModel, table=True):
+    """One send to a rate-limited destination (a robot's URL), shared by every daemon on
+    the database; see scheduler/_limits.py."""
+
+    __tablename__ = "rate_send"
+    __table_args__ = (Index("ix_rate_send_destination", "destination", "sent_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination: str = Field(max_length=64)
+    sent_at: float  # Unix seconds
+
+
 class StoreStateRow(SQLModel, table=True):
     """One row: a generation number bumped by every write that a feed can show.
 
@@ -299,3 +312,4 @@ UNIT = _table(UnitRow)
 CHANNEL = _table(ChannelRow)
 PERSON = _table(PersonRow)
 DELIVERY = _table(DeliveryRow)
+RATE_SEND = _table(RateSendRow)

@@ -11,7 +11,8 @@ provider's own bodies:
   constant time); 401 when it fails, 429 + ``Retry-After`` over its limit,
   duplicates (same ``webhook-id``) acknowledged but not stored twice.
 - ``DingTalkRobot``: ``access_token``, then 加签 (``timestamp`` ms within an hour,
-  ``sign`` recomputed), 20 a minute → ``130101 send too fast``; HTTP 200 always.
+  ``sign`` recomputed), 20 a minute → ``130101 send too fast``, and then every send for
+  ten minutes (the robot is blocked); HTTP 200 always.
 - ``WeComRobot``: the ``key``, message type, content size (2048 / 4096 bytes),
   20 a minute → ``45009 api freq out of limit``.
 - ``FeishuRobot``: the hook token, ``timestamp``/``sign`` from the body (within an
@@ -116,6 +117,8 @@ class WebhookReceiver(_Robot):
 @dataclass
 class DingTalkRobot(_Robot):
     token: str = "ding-token"
+    blocked_until: float = 0.0
+    throttled: int = 0  # 130101 answers given
     _window: _Window = field(default_factory=lambda: _Window(20, 60.0))
 
     def __call__(self, request: Request) -> Any:
@@ -134,7 +137,10 @@ class DingTalkRobot(_Robot):
         body = request.json()
         if body.get("msgtype") not in ("text", "markdown"):
             return Reply(200, {"errcode": 400105, "errmsg": "不支持的消息类型"})
-        if self._over_limit([self._window]):
+        if self.clock() < self.blocked_until or self._over_limit([self._window]):
+            if self.clock() >= self.blocked_until:  # DingTalk then blocks the robot 10 minutes
+                self.blocked_until = self.clock() + 600
+            self.throttled += 1
             return Reply(200, {"errcode": 130101,
                                "errmsg": "send too fast, exceed 20 times per minute"})
         self.received.append(body)

@@ -1,0 +1,53 @@
+"""Rate limits that belong to the destination, shared by every daemon on the database.
+
+A DingTalk robot takes 20 messages a minute and then blocks for ten minutes: the limit is
+the robot URL's, whatever channel rows point at it and however many daemons send. Before a
+message goes to a limited destination, its worker takes a slot here, in the transaction
+that reads the message's rows again (scheduler/_dispatch.py). A sliding log (one row per
+send, pruned past the longest window), not a token bucket: a bucket with the provider's
+burst lets twice the limit through across a window's edge, which is exactly the 130101.
+
+Hand-written on purpose: a rate-limiting library keeps its counts in one process (or in a
+Redis we do not run); these live in the store every daemon already shares. On PostgreSQL
+an advisory lock per destination makes count-then-insert atomic across daemons; SQLite has
+one writer at a time, and the delete below takes the write lock before the count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlmodel import Session
+
+from scheduler._models import RATE_SEND as _RS
+
+__all__ = ["take_slot"]
+
+
+def take_slot(session: Session, destination: str, limits: Sequence[tuple[int, float]],
+              now: float) -> float:
+    """Count a send to ``destination`` at ``now`` (Unix seconds) and return 0.0, or return
+    the seconds until every one of its ``limits`` ((count, seconds) pairs) allows one,
+    counting nothing. The caller's transaction holds the slot; commit it with the send."""
+    if not limits:
+        return 0.0
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(destination.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    longest = max(seconds for _, seconds in limits)
+    session.execute(delete(_RS).where(_RS.c.destination == destination, _RS.c.sent_at <= now - longest))
+    wait = 0.0
+    for count, seconds in limits:
+        recent = select(_RS.c.sent_at).where(_RS.c.destination == destination,
+                                             _RS.c.sent_at > now - seconds)
+        if session.execute(select(func.count()).select_from(recent.subquery())).scalar_one() < count:
+            continue
+        # the send that frees a slot: the count-th newest of the window leaves it first
+        times = session.execute(recent.order_by(_RS.c.sent_at.desc()).limit(count)).scalars().all()
+        wait = max(wait, times[-1] + seconds - now)
+    if wait > 0:
+        return wait
+    session.execute(insert(_RS).values(destination=destination, sent_at=now))
+    return 0.0
