@@ -486,10 +486,18 @@ def units_feed_url(name: Annotated[str, typer.Argument(help="A unit or group.")]
 
 
 @units_app.command("rotate-token")
-def units_rotate_token(name: Annotated[str, typer.Argument(help="A unit or group.")]) -> None:
-    """Give the unit a new feed URL; the old one stops working at once."""
-    unit, url = _office().rotate_token(name)
-    out.print(f"{unit}: new feed URL {url} (the old one no longer works)")
+def units_rotate_token(
+    name: Annotated[str, typer.Argument(help="A unit or group.")],
+    ack_only: Annotated[bool, typer.Option("--ack-only", help="Only the confirmation links' secret.")] = False,
+    feed_only: Annotated[bool, typer.Option("--feed-only", help="Only the feed and page URL.")] = False,
+) -> None:
+    """Give the unit a new feed URL and new 办结确认 links; the old ones stop working at once."""
+    if ack_only and feed_only:
+        raise _Usage("give --ack-only or --feed-only, not both")
+    unit, url = _office().rotate_token(name, feed=not ack_only, ack=not feed_only)
+    said = [] if ack_only else [f"new feed URL {url}"]
+    said += [] if feed_only else ["new confirmation links (those in messages already sent no longer work)"]
+    out.print(f"{unit}: " + "; ".join(said) + ("" if ack_only else " (the old feed URL no longer works)"))
 
 
 # ── supervision (督办) ──────────────────────────────────────────────────────────────────

@@ -176,7 +176,7 @@ def build_directory(engine: Engine, units: int, url: str, now: datetime,
                     group: bool = False) -> None:
     """``units`` units (ids 1…), each with a person and a webhook channel to ``url``."""
     unit_rows = [{"id": i, "name": f"第{i}村党支部", "name_key": f"第{i}村党支部",
-                  "is_group": False, "feed_token": f"{i:032x}", "created_at": now,
+                  "is_group": False, "feed_token": f"{i:032x}", "ack_token": f"a{i:031x}", "created_at": now,
                   "updated_at": now} for i in range(1, units + 1)]
     people = [{"id": i, "unit_id": i, "position": 0, "name": "王芳",
                "mobile": f"138{i:08d}"} for i in range(1, units + 1)]
@@ -189,7 +189,7 @@ def build_directory(engine: Engine, units: int, url: str, now: datetime,
         if group:
             conn.execute(insert(table(UnitRow)), [{
                 "id": units + 1, "name": "各村党支部", "name_key": "各村党支部", "is_group": True,
-                "feed_token": "f" * 32, "created_at": now, "updated_at": now}])
+                "feed_token": "f" * 32, "ack_token": "a" * 32, "created_at": now, "updated_at": now}])
             conn.execute(insert(table(UnitMembershipRow)), [
                 {"unit_id": i, "group_id": units + 1} for i in range(1, units + 1)])
         if engine.dialect.name == "postgresql":  # ids were given: move the sequences past them

@@ -387,15 +387,15 @@ class Dispatcher:
                occurrences: dict[str, tuple[object, list[str], list[str]]], plans: dict[str, str],
                now: datetime) -> list[ReminderItem]:
         return [replace(self._item(occurrences[r.occurrence_id], plans, r.fire_at < now - self.late_after),
-                        ack=ack_url(self.base_url, unit.feed_token, r.occurrence_id)) for r in rows]
+                        ack=ack_url(self.base_url, unit.ack_token, r.occurrence_id)) for r in rows]
 
     @staticmethod
     def _directory(session: Session, rows: list[Claimed]) -> tuple[
             dict[int, Row[Any]], dict[str, Row[Any]], dict[int, list[str]]]:
-        """The batch's units (id, name, feed_token) and channels (id, kind, config) by id, and
+        """The batch's units (id, name, feed_token, ack_token) and channels (id, kind, config) by id, and
         each unit's mobiles (in person id order). Plain rows: no ORM objects to build."""
         unit_ids = sorted({r.unit_id for r in rows})
-        units = {u.id: u for u in session.execute(select(_U.c.id, _U.c.name, _U.c.feed_token)
+        units = {u.id: u for u in session.execute(select(_U.c.id, _U.c.name, _U.c.feed_token, _U.c.ack_token)
                                                   .where(_U.c.id.in_(unit_ids)))}
         channels = {c.id: c for c in session.execute(
             select(_CH.c.id, _CH.c.kind, _CH.c.config).where(

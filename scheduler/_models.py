@@ -157,6 +157,8 @@ class UnitRow(SQLModel, table=True):
     name_key: str = Field(unique=True, max_length=200)
     is_group: bool = False
     feed_token: str = Field(unique=True, max_length=64)  # the unguessable part of its feed URL
+    # the secret of its 办结确认 links: reading a unit's calendar is not confirming for it
+    ack_token: str = Field(unique=True, max_length=64)
     created_at: datetime
     updated_at: datetime
 

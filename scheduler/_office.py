@@ -282,11 +282,12 @@ class Office:
         with self.session() as session:
             return scheduler.unit_feed_urls(self.settings.base_url, self._token(session, name))
 
-    def rotate_token(self, name: str) -> tuple[str, str]:
-        """A new feed URL for the unit (the old one stops at once): (its name, the URL)."""
+    def rotate_token(self, name: str, *, feed: bool = True, ack: bool = True) -> tuple[str, str]:
+        """A new feed URL and confirmation secret for the unit (the old ones stop at once;
+        ``feed``/``ack``: only one of them): (its name, its feed URL)."""
         with self.session() as session:
             try:
-                row = scheduler.rotate_token(session, name, now=self.now())
+                row = scheduler.rotate_token(session, name, now=self.now(), feed=feed, ack=ack)
             except LookupError as error:
                 raise NotFound(str(error).strip("'\"")) from None
             self._commit(session)

@@ -143,7 +143,8 @@ def addressed_units(session: Session, occurrence_id: str) -> set[int]:
 
 
 def ack_url(base_url: str, token: str, occurrence_id: str) -> str:
-    """Where a unit confirms a node: its feed token is the secret (rotating it revokes both)."""
+    """Where a unit confirms a node; ``token`` is the unit's confirmation secret (its
+    ack_token, not its feed token: whoever reads a calendar may not confirm for the unit)."""
     return f"{base_url.rstrip('/')}/ack/{token}/{quote(occurrence_id, safe='/')}"
 
 

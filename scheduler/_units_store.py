@@ -67,7 +67,8 @@ def import_units(session: Session, directory: UnitsDirectory, *, now: datetime) 
         row = stored.pop(key, None)
         if row is None:
             row = UnitRow(name=entry.name, name_key=key, is_group=is_group, created_at=now,
-                          updated_at=now, feed_token=secrets.token_urlsafe(24))
+                          updated_at=now, feed_token=secrets.token_urlsafe(24),
+                          ack_token=secrets.token_urlsafe(24))
             session.add(row)
             report.added.append(entry.name)
         else:
@@ -156,12 +157,18 @@ def list_units(session: Session) -> list[UnitDetail]:
     return [_detail(session, row) for row in rows]
 
 
-def rotate_token(session: Session, name: str, *, now: datetime) -> UnitRow:
-    """Give the unit a new feed token; the old feed URL stops working at once."""
+def rotate_token(session: Session, name: str, *, now: datetime, feed: bool = True,
+                 ack: bool = True) -> UnitRow:
+    """Give the unit a new feed token (its old feed and page URLs stop at once) and a new
+    confirmation secret (the 办结确认 links already sent stop too); ``feed``/``ack``: only one."""
     row = find_unit(session, name)
     if row is None:
         raise LookupError(f"unknown unit “{name}”")
-    row.feed_token, row.updated_at = secrets.token_urlsafe(24), now
+    if feed:
+        row.feed_token = secrets.token_urlsafe(24)
+    if ack:
+        row.ack_token = secrets.token_urlsafe(24)
+    row.updated_at = now
     session.flush()
     bump_generation(session)
     return row

@@ -306,11 +306,11 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
                  confirm: bool) -> Response:
         moment = now()
         with Session(engine) as session:
-            unit = session.execute(select(UnitRow).where(UnitRow.feed_token == token)  # type: ignore[arg-type]
+            unit = session.execute(select(UnitRow).where(UnitRow.ack_token == token)  # type: ignore[arg-type]
                                    ).scalars().first()
             if unit is None:
-                return notice(request, "链接无效", "这个办结确认链接无效或已更换（口令不对，或本单位的订阅"
-                              "链接已更换）。请使用最新提醒消息中的链接。未作任何改动。", 404, PRIVATE)
+                return notice(request, "链接无效", "这个办结确认链接无效或已更换（口令不对，或管理员已为"
+                              "本单位更换确认口令）。请使用最新提醒消息中的链接。未作任何改动。", 404, PRIVATE)
             occurrence = session.get(OccurrenceRow, occurrence_id)
             if occurrence is None:
                 return notice(request, "没有这个节点", f"没有找到节点“{occurrence_id}”。未作任何改动。",

@@ -157,6 +157,12 @@ def tokens(engine: Engine) -> dict[str, str]:
         return dict(session.execute(select(UnitRow.name, UnitRow.feed_token)).all())  # type: ignore[call-overload]
 
 
+def ack_tokens(engine: Engine) -> dict[str, str]:
+    """Unit name → the secret of its confirmation links."""
+    with Session(engine) as session:
+        return dict(session.execute(select(UnitRow.name, UnitRow.ack_token)).all())  # type: ignore[call-overload]
+
+
 def render(engine: Engine, scope: str = "all", *, now: datetime = NOW,
            alarms: bool = True) -> scheduler.Feed:
     """The feed of ``all``, ``plan:ID`` or ``unit:NAME``."""

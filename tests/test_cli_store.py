@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CATALOG, UNITS, invoke
+import scheduler
+from tests.conftest import CATALOG, UNITS, Ran, ack_tokens, invoke, tokens
 
 run = invoke  # in-process: each test here is a user's session of commands on one store
 
@@ -144,3 +146,20 @@ def test_removing_a_plan_cancels_its_pending_reminders_and_no_other_plans(env: d
     assert run(env, "plan", "remove", "hejiang-2011-cxzy").returncode == 0
     after = pending()
     assert after["hejiang-2011-cxzy"] == 0 and after["huizhou-2011-djcxn"] == before["huizhou-2011-djcxn"]
+
+
+def test_rotate_token_can_renew_one_secret_alone(cli: Callable[..., Ran], env: dict[str, str]) -> None:
+    import_demo = cli("units", "import", str(UNITS))
+    assert import_demo.returncode == 0, import_demo.stderr
+    engine = scheduler.open_store(env["JIEDIAN_DATABASE_URL"])
+    before = (tokens(engine)["镇党建办"], ack_tokens(engine)["镇党建办"])
+    ack = cli("units", "rotate-token", "镇党建办", "--ack-only")
+    assert ack.returncode == 0 and "new confirmation links" in ack.stdout and "feed URL" not in ack.stdout
+    middle = (tokens(engine)["镇党建办"], ack_tokens(engine)["镇党建办"])
+    assert middle[0] == before[0] and middle[1] != before[1]
+    feed = cli("units", "rotate-token", "镇党建办", "--feed-only")
+    assert feed.returncode == 0 and "new feed URL" in feed.stdout and "confirmation" not in feed.stdout
+    assert (tokens(engine)["镇党建办"], ack_tokens(engine)["镇党建办"])[1] == middle[1]
+    both = cli("units", "rotate-token", "镇党建办", "--ack-only", "--feed-only")
+    assert both.returncode == 2 and "not both" in both.stderr
+    engine.dispose()

@@ -25,6 +25,7 @@ from scheduler._models import (
     PlanRow,
     PlanYearRow,
     ReminderRow,
+    UnitRow,
 )
 from scheduler._reminders import Policy
 from tests.conftest import NOW, ROOT, Ran, invoke
@@ -213,6 +214,8 @@ def test_a_store_made_before_years_keeps_everything_when_upgraded(database_url: 
         assert (occurrence.plan_year, occurrence.sequence) == (2026, 2)
         assert session.execute(select(ReminderRow.status)).scalar_one() == "sent"
         assert session.execute(select(AcknowledgementRow.unit_name)).scalar_one() == "镇党委"
+        unit = session.execute(select(UnitRow)).scalar_one()  # 0011: a confirmation secret of its own
+        assert unit.ack_token and unit.ack_token != unit.feed_token
         assert [(s.id, s.applied_year) for s in scheduler.plan_summaries(session, today=date(2026, 1, 1))] == [
             ("old", 2026)]
     upgraded.dispose()

@@ -27,6 +27,7 @@ from tests.conftest import (
     DEMO_PLAN as PLAN,
     DEMO_UNITS as UNITS,
     Clock,
+    ack_tokens,
     add,
     chromium,
     import_units,
@@ -128,9 +129,10 @@ def test_confirmed_unit_gets_no_more_reminders_and_the_lead_is_told_once(store: 
     reached = sorted(unit for unit, _ in Recorder.sent)
     assert reached == ["学校党支部", "镇党建办"]  # not 机关党支部: it confirmed
     school = next(m for unit, m in Recorder.sent if unit == "学校党支部")
-    token = tokens(store)["学校党支部"]
+    token, feed = ack_tokens(store)["学校党支部"], tokens(store)["学校党支部"]
     assert f"办结确认：{BASE}/ack/{token}/{FANGAN}" in school.text
     assert f"[办结确认]({BASE}/ack/{token}/{FANGAN})" in school.markdown
+    assert f"/ack/{feed}/" not in school.text and f"/feeds/u/{feed}.ics" in school.text
 
     Recorder.sent = []
     d.tick(at("2011-04-30T08:59"))
@@ -180,8 +182,11 @@ def test_status_matrix(store: Engine) -> None:
 
 def test_acknowledgement_over_http(store: Engine) -> None:
     clock = Clock(at("2011-04-21T10:00").astimezone(UTC))
-    names = tokens(store)
+    names, feeds = ack_tokens(store), tokens(store)
     with serve(store, clock) as base, httpx.Client(timeout=30, trust_env=False) as http:
+        # the right to read is not the right to confirm: the feed's token opens no ack page
+        reader = http.post(scheduler.ack_url(base, feeds["学校党支部"], FANGAN), data={"note": "冒充"})
+        assert reader.status_code == 404 and "链接无效" in reader.text
         link = scheduler.ack_url(base, names["学校党支部"], FANGAN)
         shown = http.get(link)
         assert shown.status_code == 200 and "<form method='post'>" in shown.text
@@ -207,11 +212,16 @@ def test_acknowledgement_over_http(store: Engine) -> None:
         assert unknown.status_code == 404 and "没有这个节点" in unknown.text
 
         old = scheduler.ack_url(base, names["机关党支部"], FANGAN)
-        with Session(store) as session:  # rotating the feed token revokes the ack links too
+        with Session(store) as session:  # a new feed URL alone leaves the ack links as they are
+            scheduler.rotate_token(session, "机关党支部", now=at("2011-04-21T10:00"), ack=False)
+            session.commit()
+        assert http.get(old).status_code == 200
+        with Session(store) as session:  # rotating (both, by default) revokes the ack links
             scheduler.rotate_token(session, "机关党支部", now=at("2011-04-21T10:00"))
             session.commit()
         revoked = http.post(old)
         assert revoked.status_code == 404 and "链接无效" in revoked.text
+        assert http.get(scheduler.ack_url(base, ack_tokens(store)["机关党支部"], FANGAN)).status_code == 200
         with Session(store) as session:
             assert len(session.execute(select(AcknowledgementRow)).all()) == 1
 
@@ -226,7 +236,7 @@ def test_a_confirmation_body_is_bounded(store: Engine) -> None:
     """A confirmation is a few hundred bytes: a huge POST is refused (413) without being read
     whole, declared or streamed in chunks, and confirms nothing."""
     clock = Clock(at("2011-04-21T10:00").astimezone(UTC))
-    link_of = tokens(store)
+    link_of = ack_tokens(store)
     with serve(store, clock) as base, httpx.Client(timeout=30, trust_env=False) as http:
         link = scheduler.ack_url(base, link_of["学校党支部"], FANGAN)
         declared = http.post(link, content=b"note=" + b"x" * 10_000_000,

@@ -27,6 +27,7 @@ from tests.conftest import (
     NOW,
     TIMED_UNIT,
     Clock,
+    ack_tokens,
     chromium,
     import_bundled,
     running,
@@ -394,7 +395,7 @@ def test_pages_speak_chinese_and_the_ack_page_names_the_plan_and_the_days(
         phase_id, start, end = phase.id, phase.start, phase.end
     with serve(bundled, Clock(datetime(2011, 6, 20, 1, tzinfo=UTC))) as base:
         unit = client.get(f"{base}/u/{token}").text
-        ack = client.get(scheduler.ack_url(base, token, phase_id)).text
+        ack = client.get(scheduler.ack_url(base, ack_tokens(bundled)[TIMED_UNIT], phase_id)).text
     assert "jiedian " not in unit and "rotate-token" not in unit  # no CLI hint on a Chinese page
     assert "计划：" in ack and "惠州" in ack
     assert f"时间：{start.isoformat()} 至 {end.isoformat()}（阶段）" in ack
