@@ -607,6 +607,8 @@ def deliveries_command(
 
 Worker = Annotated[str | None, typer.Option(help="This process's name in leases.")]
 Lease = Annotated[float, typer.Option(help="Seconds a claimed reminder is held.")]
+InFlight = Annotated[int, typer.Option("--in-flight", min=1,
+                                       help="Sends at once (and the most a kill can leave unrecorded).")]
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 
 
@@ -617,6 +619,7 @@ def serve(
     tick: Annotated[float, typer.Option(help="Seconds between dispatch ticks.")] = 10.0,
     worker: Worker = None,
     lease: Lease = 120.0,
+    in_flight: InFlight = 64,
     demo: Annotated[bool, typer.Option(
         "--demo", help="A demo: load the bundled units and plans (this year) into an empty store.")] = False,
     log_json: Annotated[bool, typer.Option("--log-json", help="Log JSON lines to stderr.")] = False,
@@ -624,7 +627,8 @@ def serve(
     """Run the daemon: send reminders on time, and serve the feeds and calendar pages."""
     from scheduler import _process
 
-    _process.serve(_office(), host, port, demo=demo, log_json=log_json, worker=worker, lease=lease, tick=tick)
+    _process.serve(_office(), host, port, demo=demo, log_json=log_json, worker=worker, lease=lease,
+                   tick=tick, in_flight=in_flight)
 
 
 @feeds_app.command("serve")
@@ -643,13 +647,14 @@ def dispatch(
     worker: Worker = None,
     lease: Lease = 120.0,
     batch: Annotated[int, typer.Option(help="Reminders claimed at a time.")] = 500,
+    in_flight: InFlight = 64,
     as_json: Json = False,
 ) -> None:
     """Send what is due now, once (for cron), or until nothing is left (--until-idle)."""
     from scheduler import _process
 
     name, sent = _process.dispatch(_office(), until_idle=until_idle, tick=tick, worker=worker,
-                                   lease=lease, batch=batch)
+                                   lease=lease, batch=batch, in_flight=in_flight)
     if as_json:
         return _print_json({"worker": name, "sent": sent})
     out.print(f"{name}: {sent} reminders sent")

@@ -396,7 +396,8 @@ class Office:
         return done
 
     def daemon(self, *, clock: Callable[[], datetime], worker: str | None = None,
-               lease: float = 120.0, batch: int = 500, tick: float = 10.0) -> Daemon:
+               lease: float = 120.0, batch: int = 500, tick: float = 10.0,
+               in_flight: int = 64) -> Daemon:
         """The dispatcher and its scheduler over the store (started by the caller)."""
         try:
             escalate = scheduler.parse_escalations(self.settings.escalate)
@@ -405,7 +406,7 @@ class Office:
         dispatcher = scheduler.Dispatcher(self.engine, worker=worker or f"{socket.gethostname()}-{os.getpid()}",
                                 secrets=self.secrets, templates=self.templates,
                                 base_url=self.settings.base_url, lease=timedelta(seconds=lease),
-                                batch=batch, escalate=escalate,
+                                batch=batch, escalate=escalate, in_flight=in_flight,
                                 metrics=scheduler.Metrics(self.engine, clock))
         return scheduler.Daemon(self.engine, self.calendar, dispatcher, policy=self.policy, clock=clock,
                       tick_seconds=tick)

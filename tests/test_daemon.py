@@ -192,6 +192,47 @@ def test_a_receiver_slower_than_the_lease_gets_each_message_once(pg_admin: objec
             f"{sum(sink.ids.values()) - len(sink.ids)} repeated messages"
 
 
+def test_both_daemons_killed_again_and_again_resend_only_what_was_in_flight(
+        pg_admin: object, tmp_path: Path) -> None:
+    """Two daemons on PostgreSQL, each SIGKILLed twice while it sends and started again.
+    Every unit is reached; a repeat happens only for messages in flight at a kill (at most
+    --in-flight, plus the answers of the last fraction of a second not yet written), and
+    carries the key the receiver saw first. Before, each kill resent its whole batch."""
+    count, in_flight, kills = 160, 4, 4
+    with pg_database(pg_admin) as database_url:
+        sink = Sink(delay=0.1)
+        with serve(sink) as server:
+            env = daemon_environment(database_url, tmp_path / "home", "2026-03-02T08:00")
+            prepare(env, tmp_path, server.url + "/hook", count)
+            env["JIEDIAN_NOW"] = "2026-03-02T09:00:30"
+            args = [JIEDIAN, "dispatch", "--until-idle", "--tick", "0.2", "--lease", "2",
+                    "--in-flight", str(in_flight)]
+
+            def start(name: str) -> subprocess.Popen[str]:
+                return subprocess.Popen([*args, "--worker", name], env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+
+            running = {"a": start("a"), "b": start("b")}
+            for k in range(kills):
+                victim = "ab"[k % 2]
+                assert sink.wait_for(sum(sink.ids.values()) + 12, timeout=60), "nothing arrives"
+                running[victim].kill()  # SIGKILL, mid-send
+                running[victim].communicate(timeout=30)
+                running[victim] = start(f"{victim}{k}")
+            for daemon in running.values():
+                _, err = daemon.communicate(timeout=180)
+                assert daemon.returncode == 0, err
+        assert statuses(database_url) == Counter({"sent": count})
+        assert len(sink.ids) == count  # every unit reached, each under one key
+        repeats = sum(sink.ids.values()) - count
+        assert repeats <= kills * (in_flight + 8), f"{repeats} repeats over {kills} kills"
+        engine = create_engine(database_url)
+        with Session(engine) as session:
+            outcomes = Counter(d.outcome for d in session.execute(select(DeliveryRow)).scalars())
+        engine.dispose()
+        assert outcomes["delivered"] >= count and outcomes["unknown"] >= 1  # the lost attempts
+
+
 def test_serve_runs_healthz_and_stops_cleanly_on_sigterm(database_url: str, tmp_path: Path) -> None:
     sink = Sink(delay=0.0)
     with serve(sink) as server:
