@@ -7,6 +7,8 @@ is killed with SIGKILL in the middle of dispatch, the other carries on.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -231,6 +233,48 @@ def test_both_daemons_killed_again_and_again_resend_only_what_was_in_flight(
             outcomes = Counter(d.outcome for d in session.execute(select(DeliveryRow)).scalars())
         engine.dispose()
         assert outcomes["delivered"] >= count and outcomes["unknown"] >= 1  # the lost attempts
+
+
+def _pg_version() -> str | None:
+    folder = Path("/etc/postgresql")
+    versions = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    return versions[-1] if versions and shutil.which("pg_ctlcluster") else None
+
+
+def test_postgresql_restarted_mid_dispatch_loses_nothing(pg_admin: object, tmp_path: Path) -> None:
+    """The database restarts while two daemons send: ticks fail while it is down, the
+    daemons reconnect on their own, and every unit is reached, none twice beyond what was
+    in flight when the connections dropped."""
+    version = _pg_version()
+    if version is None or os.geteuid() != 0:
+        pytest.skip("restarting PostgreSQL needs pg_ctlcluster and root (as on this machine's CI)")
+    count, in_flight = 160, 4
+    with pg_database(pg_admin) as database_url:
+        sink = Sink(delay=0.05)
+        with serve(sink) as server:
+            env = daemon_environment(database_url, tmp_path / "home", "2026-03-02T08:00")
+            prepare(env, tmp_path, server.url + "/hook", count)
+            env["JIEDIAN_NOW"] = "2026-03-02T09:00:30"
+            ports = [free_port(), free_port()]
+            daemons = [subprocess.Popen([JIEDIAN, "serve", "--port", str(port), "--tick", "0.2",
+                                         "--lease", "3", "--in-flight", str(in_flight),
+                                         "--worker", f"w{port}"], env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True) for port in ports]
+            try:
+                assert sink.wait_for(30, timeout=60), "nothing arrives"
+                subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
+                                "restart"], check=True, capture_output=True, timeout=120)
+                pg_admin.dispose()  # type: ignore[attr-defined]  # its pooled connections died too
+                health = get_health(ports[0], settled=True)
+                assert health["database"] == "ok" and health["sent"] == count, health
+            finally:
+                for daemon in daemons:
+                    daemon.send_signal(signal.SIGTERM)
+                errors = [daemon.communicate(timeout=60)[1] for daemon in daemons]
+        assert all(d.returncode == 0 for d in daemons), errors
+        assert statuses(database_url) == Counter({"sent": count})
+        assert len(sink.ids) == count
+        assert sum(sink.ids.values()) - count <= 2 * (in_flight + 8)
 
 
 def test_serve_runs_healthz_and_stops_cleanly_on_sigterm(database_url: str, tmp_path: Path) -> None:
