@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import signal
 import sys
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta
@@ -148,13 +147,13 @@ def _print_json(data: Any) -> None:
     out.print_json(json.dumps(_plain(data), ensure_ascii=False))
 
 
-def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    table = Table(title=title)
+def _table(title: str, columns: list[str], rows: list[list[str]], console: Console = out) -> None:
+    table = Table(title=title or None)
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    out.print(table)
+    console.print(table)
 
 
 def _listing(rows: list[Any], as_json: bool, title: str, kind: Any) -> None:
@@ -272,23 +271,11 @@ def plan_extract(
         except OSError as error:
             raise _Refused(f"{output}: cannot be written: {error.strerror}") from None
     shown = err if str(output) == "-" else out
-    table = Table("#", "lines", "document", "year", "nodes", "units", "comments")
-    for number, draft in enumerate(extraction.documents, 1):
-        nodes = ", ".join(f"{kind} {n}" for kind, n in sorted(draft.counts().items())) or "none"
-        table.add_row(str(number), f"{draft.first_line}–{draft.last_line}", draft.title, str(draft.year),
-                      f"{len(draft.nodes)} ({nodes})", str(len(draft.unit_names())), str(len(draft.unread)))
-    shown.print(table)
+    _table("", plans.Extraction.COLUMNS, extraction.rows(), shown)
     for line in extraction.summary()[1 + len(extraction.documents):]:
         shown.print(line, markup=False)
     for path in written:
         out.print(f"written {path}; review it, then `jiedian plan validate {path}`", markup=False)
-
-
-def _stored_id(targets: list[str]) -> str | None:
-    """The stored plan id ``plan add``/``plan show`` were given instead of files, if so."""
-    one = targets[0] if len(targets) == 1 else ""
-    return one if one and not Path(one).exists() and "/" not in one \
-        and not one.endswith((".yaml", ".yml", ".json")) else None
 
 
 @plan_app.command("show")
@@ -302,7 +289,7 @@ def plan_show(
 ) -> None:
     """Print the dated nodes of plan files (no database needed), or of a stored plan."""
     office, cutoff = _office(), _date_option("--since", since)
-    stored_id = _stored_id(targets or [])
+    stored_id = scheduler.Office.stored_id(targets or [])
     if stored_id:
         found, rows = office.stored_nodes(stored_id, year, cutoff)
         years = "、".join(str(s.applied_year) for s in found)
@@ -333,7 +320,7 @@ def plan_add(
     as_json: Json = False,
 ) -> None:
     """Validate plan files, then import them for one year in one transaction and print what changed."""
-    office, stored_id = _office(), _stored_id(targets)
+    office, stored_id = _office(), scheduler.Office.stored_id(targets)
     if stored_id and year is None:
         raise _Refused(f"“{stored_id}” is not a file; to apply the stored plan to another year, "
                      f"give the year: jiedian plan add {stored_id} --year YYYY")
@@ -568,10 +555,7 @@ def notify_test(
     if as_json:
         _print_json([{"channel": a.channel_id, "kind": a.kind, **_plain(a.result)} for a in answers])
     else:
-        colour = {"delivered": "green", "transient": "yellow", "permanent": "red"}
-        _table(f"notify test · {unit}", ["channel", "kind", "result", "provider code", "provider message", "ms"],
-               [[a.channel_id, a.kind, f"[{colour[a.result.outcome.value]}]{a.result.outcome.value}[/]",
-                 a.result.code or "", a.result.message or "", f"{a.result.latency_ms:.0f}"] for a in answers])
+        _table(f"notify test · {unit}", scheduler.ChannelAnswer.COLUMNS, [a.row() for a in answers])
     if not all(answer.result.delivered for answer in answers):
         raise typer.Exit(1)
 
@@ -661,26 +645,10 @@ def dispatch(
 
 
 def main() -> None:
-    """Entry point: run the app; a user's mistake never ends in a traceback, nor does Ctrl-C
-    (one that lands inside an import can leave a half-loaded module that fails later)."""
-    interrupted: list[bool] = []
+    """Entry point: the app, with Ctrl-C and user mistakes said in a line (scheduler._process)."""
+    from scheduler import _process
 
-    def on_interrupt(_signum: int, _frame: object) -> None:
-        interrupted.append(True)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        app()
-        return
-    except Exception:
-        if not interrupted:
-            raise
-    except KeyboardInterrupt:
-        pass
-    if not _TOLD:
-        err.print("interrupted")
-    sys.exit(130)
+    _process.run_cli(app, _TOLD, err.print)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from datetime import date
 from io import StringIO
 from itertools import pairwise
 from pathlib import Path
+from typing import ClassVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -375,6 +376,15 @@ class Extraction:
         if found or not self.documents:
             return found
         return [max(self.documents, key=lambda d: d.last_line - d.first_line)]
+
+    COLUMNS: ClassVar = ["#", "lines", "document", "year", "nodes", "units", "comments"]
+
+    def rows(self) -> list[list[str]]:
+        """A row per document for ``plan extract``'s table (``COLUMNS``)."""
+        return [[str(number), f"{d.first_line}–{d.last_line}", d.title, str(d.year),
+                 f"{len(d.nodes)} (" + (", ".join(f"{k} {n}" for k, n in sorted(d.counts().items())) or "none")
+                 + ")", str(len(d.unit_names())), str(len(d.unread))]
+                for number, d in enumerate(self.documents, 1)]
 
     def summary(self) -> list[str]:
         lines = [f"{self.source}: {len(self.documents)} document(s)"]

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import ClassVar
 
 import httpx
 from sqlmodel import Session
@@ -24,6 +25,15 @@ class ChannelAnswer:
     channel_id: str
     kind: str
     result: Result
+
+    COLUMNS: ClassVar = ["channel", "kind", "result", "provider code", "provider message", "ms"]
+    _COLOUR: ClassVar = {"delivered": "green", "transient": "yellow", "permanent": "red"}
+
+    def row(self) -> list[str]:
+        """The answer as a ``notify test`` table row (the result coloured, rich markup)."""
+        outcome = self.result.outcome.value
+        return [self.channel_id, self.kind, f"[{self._COLOUR[outcome]}]{outcome}[/]",
+                self.result.code or "", self.result.message or "", f"{self.result.latency_ms:.0f}"]
 
 
 def send_test(

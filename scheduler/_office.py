@@ -156,6 +156,13 @@ class Office:
 
     # ── plans ────────────────────────────────────────────────────────────────────────
 
+    @staticmethod
+    def stored_id(targets: list[str]) -> str | None:
+        """The stored plan id ``plan add``/``plan show`` were given instead of files, if so."""
+        one = targets[0] if len(targets) == 1 else ""
+        return one if one and not Path(one).exists() and "/" not in one \
+            and not one.endswith((".yaml", ".yml", ".json")) else None
+
     def load_plans(self, files: list[Path]) -> list[LoadedPlan]:
         return plans.load_plans(files, self.calendar)
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # `jiedian when` reads the clock here and must not load the s
     from scheduler._office import Office
 
 __all__ = ["check_port", "configure_logging", "dispatch", "dispatch_until", "frozen_clock",
-           "run_server", "running_clock", "serve", "serve_feeds", "warn_if_open"]
+           "run_cli", "run_server", "running_clock", "serve", "serve_feeds", "warn_if_open"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger("jiedian")
@@ -53,6 +53,30 @@ def running_clock() -> datetime:
     if not os.environ.get("JIEDIAN_NOW"):
         return datetime.now(UTC)
     return frozen_clock() + timedelta(seconds=time.monotonic() - _STARTED)
+
+
+def run_cli(app: Callable[[], object], told: list[str], say: Callable[[str], object]) -> None:
+    """Run the command-line ``app``: a user's mistake never ends in a traceback, nor does
+    Ctrl-C, even one that lands inside an import (which can leave a half-loaded module that
+    fails later): "interrupted", exit 130 (``told``: the app already said why)."""
+    interrupted: list[bool] = []
+
+    def on_interrupt(_signum: int, _frame: object) -> None:
+        interrupted.append(True)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        app()
+        return
+    except Exception:
+        if not interrupted:
+            raise
+    except KeyboardInterrupt:
+        pass
+    if not told:
+        say("interrupted")
+    sys.exit(130)
 
 
 def configure_logging(as_json: bool) -> None:

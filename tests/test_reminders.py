@@ -294,6 +294,28 @@ def test_the_lease_is_renewed_while_a_slow_receiver_answers(store: Engine, recor
     assert len(recorder.sent) == 2 and {r.worker for r in deliveries(store)} == {"test"}
 
 
+def test_a_node_moved_after_the_claim_goes_out_at_its_new_date(store: Engine, recorder: type[Recorder],
+                                                               tmp_path: Path) -> None:
+    """The plan is re-added with the node moved (4月底前 → 5月10日前) while its reminders are
+    claimed: nothing goes out for the old date after the re-add, and the moved node's own
+    reminders are there and go out at their time, with its new date."""
+    sync(store, at("2011-04-20 09:00"))
+    d = dispatcher(store)
+    with Session(store) as session:
+        claimed = d._claim(session, at("2011-04-22 09:00"))
+        session.commit()
+    moved = PLAN.replace("when: 4月底前", "when: 5月10日前")
+    assert moved != PLAN
+    add(store, load(tmp_path, moved), now=at("2011-04-22 09:00"))
+    sync(store, at("2011-04-22 09:00"))  # what plan add does in the same transaction
+    report = TickReport()
+    d._send(claimed, at("2011-04-22 09:00"), report)
+    assert recorder.sent == [] and report.skipped == len(claimed)
+    later = d.tick(at("2011-05-03 09:00"))  # -7d of 5月10日 (a Tuesday): its first reminders
+    d.close()
+    assert later.sent == 2 and all("5月10日" in m.text and "4月29日" not in m.text for m in recorder.sent)
+
+
 def test_a_node_cancelled_after_the_claim_is_not_sent(store: Engine, recorder: type[Recorder],
                                                       tmp_path: Path) -> None:
     sync(store, at("2011-04-20 09:00"))
