@@ -95,14 +95,16 @@ MIGRATION_LOCK = 0x6A69_6564_6961_6E  # "jiedian": the advisory lock key migrati
 
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
-    """On a SQLite file, an flock on the file while migrating: two processes started at once
-    take turns (SQLite's own locks are fcntl locks, which an flock does not touch; Alembic's
-    check-then-create would otherwise race to "table already exists")."""
+    """On a SQLite file, an flock on ``<file>.lock`` while migrating: two processes started
+    at once take turns (Alembic's check-then-create would otherwise race to "table already
+    exists"). A file of its own, never the database: closing any descriptor of the database
+    file drops every POSIX lock the process holds on it, SQLite's included, and that
+    corrupts a store in WAL mode (sqlite.org/howtocorrupt.html, 2.2)."""
     database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
     if not database or database == ":memory:":
         yield
         return
-    with open(Path(database).expanduser(), "ab") as handle:
+    with open(Path(database).expanduser().with_name(Path(database).name + ".lock"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
