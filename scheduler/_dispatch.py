@@ -556,14 +556,16 @@ class _Recorder:
         return self.now + timedelta(seconds=monotonic() - self.started)
 
     async def deliver(self, jobs: list[_Job], in_flight: int) -> None:
-        gate = asyncio.Semaphore(max(in_flight, 1))
+        """Send ``jobs``, ``in_flight`` at a time. They go in chunks of ``in_flight``: when a
+        slot frees, the whole next chunk is read again in one query and its messages start
+        as slots free, so a message's check is at most one send's time older than the send
+        (one query per job cost a third of the rate on SQLite)."""
+        size = max(in_flight, 1)
+        gate = asyncio.Semaphore(size)
         writer = asyncio.create_task(self._write_loop())
 
-        async def one(job: _Job) -> None:
-            async with gate:
-                kept = await self._check(job)
-                if not kept:
-                    return
+        async def one(job: _Job, kept: list[Claimed]) -> None:
+            try:
                 message = job.message(kept)
                 self.attempted += 1
                 result = await (notifiers.deliver(job.channel, message) if job.channel is not None  # type: ignore[arg-type]
@@ -574,9 +576,24 @@ class _Recorder:
                     self.d.metrics.answered(kind, result.outcome.value, result.latency_ms)
                 if len(self.answers) >= RECORD_AT_MOST:
                     self.wake.set()
+            finally:
+                gate.release()
 
-        sends = [asyncio.ensure_future(one(job)) for job in jobs]
+        sends: list[asyncio.Future[None]] = []
         try:
+            for start in range(0, len(jobs), size):
+                chunk = jobs[start:start + size]
+                await gate.acquire()  # a slot is free: read this chunk again, now
+                held = True
+                for job, kept in zip(chunk, await self._check(chunk), strict=True):
+                    if not kept:
+                        continue
+                    if not held:
+                        await gate.acquire()
+                    held = False
+                    sends.append(asyncio.ensure_future(one(job, kept)))
+                if held:  # nothing of this chunk is to be sent
+                    gate.release()
             await asyncio.gather(*sends)
         except BaseException:
             for send in sends:  # none may outlive this batch in the dispatcher's loop
@@ -588,11 +605,13 @@ class _Recorder:
             self.wake.set()
             await writer
 
-    async def _check(self, job: _Job) -> list[Claimed]:
-        future: asyncio.Future[list[Claimed]] = asyncio.get_running_loop().create_future()
-        self.checks.append((job, future))
+    async def _check(self, jobs: list[_Job]) -> list[list[Claimed]]:
+        """The rows of each job still to send, read again by the writer in one round."""
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in jobs]
+        self.checks += list(zip(jobs, futures, strict=True))
         self.wake.set()
-        return await future
+        return list(await asyncio.gather(*futures))
 
     closing = False
 
