@@ -336,8 +336,10 @@ class Dispatcher:
         jobs = []
         for key, group in batches.items():
             known = [r for r in group if r.unit_id in units and r.channel_id in channels]
-            if not known:  # removed since: nobody to send it to
-                jobs.append(_Job(key, group, None, lambda _rows: None))
+            gone = [r for r in group if r not in known]
+            if gone:  # removed from the directory since: nobody to send these to
+                jobs.append(_Job(key, gone, None, lambda _rows: None))
+            if not known:
                 continue
             first = known[0]
             channel = channels[first.channel_id]  # a grouped message: one URL, any unit's row
@@ -349,7 +351,7 @@ class Dispatcher:
 
             names = "、".join(dict.fromkeys(units[r.unit_id].name for r in known))
             destination = Destination(channel.id, channel.kind, channel.config, mobiles, names)
-            jobs.append(_Job(key, group, self._channel(destination), message))
+            jobs.append(_Job(key, known, self._channel(destination), message))
         sequences = {oid: entry[0].sequence for oid, entry in occurrences.items()}  # type: ignore[attr-defined]
         recorder = _Recorder(self, now, report, sequences)
         self._loop.run_until_complete(recorder.deliver(jobs, self.in_flight))
