@@ -45,7 +45,7 @@ class _Refused(Exception):
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    return (plans.PlanError, plans.ExpressionError, scheduler.NotFound, scheduler.CannotWrite, scheduler.StoreError,
+    return (plans.PlanError, plans.ExpressionError, scheduler.NotFound, scheduler.CannotWrite, scheduler.Refused, scheduler.StoreError,
             scheduler.SettingsError, scheduler.AckError, scheduler.UnknownUnitError,
             notifiers.SecretsError, _Usage, _Refused)
 
@@ -413,16 +413,25 @@ def _print_upcoming(rows: list[scheduler.Upcoming], as_json: bool, title: str) -
 
 
 @units_app.command("import")
-def units_import(file: Annotated[Path, typer.Argument(help="A units.yaml file.")], as_json: Json = False) -> None:
-    """Load a units directory, replacing the stored one (units keep their identity by name)."""
-    done = _office().import_units(file)
+def units_import(
+    file: Annotated[Path, typer.Argument(help="A units.yaml file.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Remove stored units the file does not name.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Load a units directory (units keep their identity by name); removing units takes --replace."""
+    done = _office().import_units(file, dry_run=dry_run, replace=replace)
     directory, report = done.directory, done.report
     if as_json:
-        return _print_json({"units": len(directory.units), "groups": len(directory.groups), **_plain(report)})
-    out.print(f"{file}: {len(directory.units)} units, {len(directory.groups)} groups "
-              f"({len(report.added)} new, {len(report.kept)} kept, {len(report.removed)} removed)")
-    if report.removed:
-        out.print("removed: " + "、".join(report.removed))
+        return _print_json({"units": len(directory.units), "groups": len(directory.groups),
+                            "dry_run": dry_run, **_plain(report)})
+    verbs = ("would add", "would keep", "would remove") if dry_run else ("new", "kept", "removed")
+    out.print(f"{file}: {len(directory.units)} units, {len(directory.groups)} groups ("
+              + ", ".join(f"{len(names)} {verb}" for verb, names in
+                          zip(verbs, (report.added, report.kept, report.removed), strict=True)) + ")")
+    for verb, names in (("added", report.added), ("removed", report.removed)):
+        if names and (dry_run or verb == "removed"):
+            out.print(f"{'would be ' if dry_run else ''}{verb}: " + "、".join(names))
 
 
 @units_app.command("list")

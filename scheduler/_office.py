@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # the store's parts load when a method first needs them (`jie
         Upcoming,
     )
 
-__all__ = ["AddResult", "CannotWrite", "NotFound", "Office", "UnitsImport"]
+__all__ = ["AddResult", "CannotWrite", "NotFound", "Office", "Refused", "UnitsImport"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -64,6 +64,11 @@ class NotFound(LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "not found"
+
+
+class Refused(Exception):
+    """A command that would do more than asked (remove stored units) without the flag that
+    says so; the message names the flag."""
 
 
 class CannotWrite(OSError):
@@ -256,11 +261,22 @@ class Office:
 
     # ── units ────────────────────────────────────────────────────────────────────────
 
-    def import_units(self, path: Path) -> UnitsImport:
-        """Replace the stored directory with ``path``'s (units keep their identity by name)."""
+    def import_units(self, path: Path, *, dry_run: bool = False, replace: bool = False) -> UnitsImport:
+        """Make the stored directory ``path``'s (units keep their identity by name), in one
+        transaction. Removing stored units takes ``replace``: a file of one unit must not
+        silently drop the other fifty (Refused, nothing written). ``dry_run``: say only."""
         directory = plans.load_units(path, notifiers.CHANNEL_CONFIGS)
         with self.session() as session:
             report = scheduler.import_units(session, directory, now=self.now())
+            if dry_run:
+                session.rollback()
+                return UnitsImport(directory, report)
+            if report.removed and not replace:
+                session.rollback()
+                names = "、".join(report.removed[:10]) + ("…" if len(report.removed) > 10 else "")
+                raise Refused(f"{path} would remove {len(report.removed)} stored units ({names}); "
+                              f"nothing was written. To remove them, run it again with --replace "
+                              f"(see what changes first with --dry-run)")
             self._sync(session, None)  # whom each node reaches may have changed anywhere
             self._commit(session)
         return UnitsImport(directory, report)

@@ -163,3 +163,23 @@ def test_rotate_token_can_renew_one_secret_alone(cli: Callable[..., Ran], env: d
     both = cli("units", "rotate-token", "镇党建办", "--ack-only", "--feed-only")
     assert both.returncode == 2 and "not both" in both.stderr
     engine.dispose()
+
+
+def test_units_import_removes_stored_units_only_with_replace(cli: Callable[..., Ran], tmp_path: Path) -> None:
+    """Importing a one-unit file used to drop the other units silently. Now it says how many
+    it would remove and writes nothing; --dry-run shows the change; --replace does it."""
+    assert cli("units", "import", str(UNITS)).returncode == 0
+    before = cli("units", "list", "--json").stdout
+    one = tmp_path / "one.yaml"
+    one.write_text("units:\n  - name: 镇党建办\n    channels: [{id: djb, kind: console}]\n", encoding="utf-8")
+    refused = cli("units", "import", str(one))
+    assert refused.returncode == 1 and "--replace" in refused.stderr and "nothing was written" in refused.stderr
+    assert cli("units", "list", "--json").stdout == before
+    dry = cli("units", "import", str(one), "--dry-run")
+    assert dry.returncode == 0 and "would remove" in dry.stdout and "would be removed: " in dry.stdout
+    assert cli("units", "list", "--json").stdout == before
+    dry_json = json.loads(cli("units", "import", str(one), "--dry-run", "--json").stdout)
+    assert dry_json["dry_run"] is True and dry_json["kept"] == ["镇党建办"] and len(dry_json["removed"]) > 10
+    done = cli("units", "import", str(one), "--replace")
+    assert done.returncode == 0 and "removed: " in done.stdout
+    assert [u["name"] for u in json.loads(cli("units", "list", "--json").stdout)] == ["镇党建办"]

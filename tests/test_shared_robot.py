@@ -123,3 +123,27 @@ def test_two_daemons_trickling_into_one_robot_never_trip_its_limit(
         assert {r.status for r in session.execute(select(ReminderRow)).scalars()} == {"sent"}
         workers = {r.worker for r in session.execute(select(DeliveryRow)).scalars()}
     assert workers == {"a", "b"}
+
+
+def test_a_unit_gone_from_the_directory_leaves_the_rest_of_the_message(
+        group: Engine, robot: tuple[DingTalkRobot, Server]) -> None:
+    """Between the claim and the send a unit's rows lose their unit (removed by hand, no
+    sync): the others still get the group's message; its rows are recorded undeliverable."""
+    stand_in, _ = robot
+    due(group, [T0] * 3)
+    d = dispatcher(group, "a")
+    with Session(group) as session:
+        claimed = d._claim(session, T0)
+        session.commit()
+        session.execute(scheduler._models.CHANNEL.delete().where(
+            scheduler._models.CHANNEL.c.id == "ding-1"))
+        session.commit()
+    report = scheduler.TickReport()
+    d._send(claimed, T0, report)
+    d.close()
+    [body] = stand_in.received
+    assert "第0村党支部" in body["markdown"]["text"] and "第1村党支部" not in body["markdown"]["text"]
+    with Session(group) as session:
+        log = {r.unit_name: (r.outcome, r.code) for r in session.execute(select(DeliveryRow)).scalars()}
+    assert log == {"第0村党支部": ("delivered", "0"), "第2村党支部": ("delivered", "0"),
+                   "第1村党支部": ("permanent", "no_destination")}
