@@ -3,7 +3,8 @@
 Each command runs as its own process RUNS times; the median, min and max wall time are
 printed next to the target (issue 14: under 0.3 s), and which heavy packages a `when`
 imports (none of SQLAlchemy, Alembic, httpx or the extractor: the packages load their names
-on first use; pydantic comes with typer 0.29 itself, whose parameter adapters use it).
+on first use; nor pydantic, which typer 0.29's parameter adapters import: pyproject keeps
+typer below 0.29).
 
 Run:  .venv/bin/python bench/startup.py
 """
@@ -44,7 +45,8 @@ def main() -> None:
               f"   max {max(found) * 1000:5.0f}   (target < {TARGET * 1000:.0f} ms)")
     code = ("import sys; from typer.testing import CliRunner; import cli; "
             "CliRunner().invoke(cli.app, ['when', '4月底前']); "
-            "print(' '.join(m for m in ('sqlalchemy', 'alembic', 'httpx', 'plans._extract') if m in sys.modules) or 'none')")
+            "print(' '.join(m for m in ('sqlalchemy', 'alembic', 'httpx', 'pydantic', 'plans._extract') "
+            "if m in sys.modules) or 'none')")
     heavy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            cwd=Path(__file__).resolve().parent.parent).stdout.strip()
     print(f"  heavy packages a `when` imports: {heavy}")
