@@ -7,12 +7,10 @@ option exit 2. Packages load on first use, so `jiedian when` never imports SQLAl
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
 import sys
 from contextvars import ContextVar
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
@@ -40,14 +38,10 @@ class _Usage(Exception):
     """A bad option (exit 2)."""
 
 
-class _Refused(Exception):
-    """A command that cannot go on as asked (a file in the way, one that cannot be written)."""
-
-
 def _user_errors() -> tuple[type[BaseException], ...]:
     return (plans.PlanError, plans.ExpressionError, scheduler.NotFound, scheduler.CannotWrite, scheduler.Refused, scheduler.StoreError,
             scheduler.SettingsError, scheduler.AckError, scheduler.UnknownUnitError,
-            notifiers.SecretsError, _Usage, _Refused)
+            notifiers.SecretsError, _Usage)
 
 
 class _Commands(typer.core.TyperGroup):
@@ -130,21 +124,8 @@ def _warn(warnings: list[str] | tuple[str, ...]) -> None:
         err.print(f"[yellow]warning:[/yellow] {line}", soft_wrap=True)
 
 
-def _plain(value: Any) -> Any:
-    """``value`` as JSON data: dataclasses as objects, dates as ISO text, enums by value."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_plain(v) for v in value]
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value.value if isinstance(value, enum.Enum) else value
-
-
 def _print_json(data: Any) -> None:
-    out.print_json(json.dumps(_plain(data), ensure_ascii=False))
+    out.print_json(json.dumps(scheduler.as_data(data), ensure_ascii=False))
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]], console: Console = out) -> None:
@@ -186,7 +167,7 @@ def _write(path: Path, write: Any) -> None:
     try:
         write()
     except OSError as error:
-        raise _Refused(f"{path}: cannot be written: {error.strerror}") from None
+        raise scheduler.CannotWrite(f"{path}: cannot be written: {error.strerror}") from None
 
 
 # ── time expressions and plan files (no database) ─────────────────────────────────────
@@ -236,7 +217,7 @@ def plan_new(
 ) -> None:
     """Write a plan file by answering questions; every time expression is shown as dates."""
     if output.exists() and not force:
-        raise _Refused(f"{output} already exists; choose another -o/--output, or add --force")
+        raise scheduler.Refused(f"{output} already exists; choose another -o/--output, or add --force")
 
     def ask(prompt: str, default: str | None) -> str:
         if default is None:  # required: typer asks again on an empty answer
@@ -267,9 +248,9 @@ def plan_extract(
         try:
             written = extraction.write(output, force=force)
         except FileExistsError as error:
-            raise _Refused(str(error)) from None
+            raise scheduler.Refused(str(error)) from None
         except OSError as error:
-            raise _Refused(f"{output}: cannot be written: {error.strerror}") from None
+            raise scheduler.Refused(f"{output}: cannot be written: {error.strerror}") from None
     shown = err if str(output) == "-" else out
     _table("", plans.Extraction.COLUMNS, extraction.rows(), shown)
     for line in extraction.summary()[1 + len(extraction.documents):]:
@@ -306,9 +287,6 @@ def plan_show(
 
 # ── the store: plans, units, feeds ─────────────────────────────────────────────────────
 
-_SIGN = {"added": "[green]+[/green]", "changed": "[yellow]~[/yellow]", "cancelled": "[red]-[/red]"}
-
-
 @plan_app.command("add")
 def plan_add(
     targets: Annotated[list[str], typer.Argument(
@@ -322,21 +300,16 @@ def plan_add(
     """Validate plan files, then import them for one year in one transaction and print what changed."""
     office, stored_id = _office(), scheduler.Office.stored_id(targets)
     if stored_id and year is None:
-        raise _Refused(f"“{stored_id}” is not a file; to apply the stored plan to another year, "
+        raise scheduler.Refused(f"“{stored_id}” is not a file; to apply the stored plan to another year, "
                      f"give the year: jiedian plan add {stored_id} --year YYYY")
     loaded = [office.stored_as_file(stored_id)] if stored_id else office.load_plans([Path(t) for t in targets])
     result = office.add_plans(loaded, year=year, dry_run=dry_run)
     office.warnings += [w for r in result.reports for w in r.warnings] + result.warnings
     if as_json:
         return _print_json({"dry_run": dry_run, "plans": result.reports, "warnings": office.warnings})
-    limit = 0 if quiet else 15
     for report in result.reports:
-        out.print(report.summary(dry_run))
-        for c in report.changes[:limit]:
-            out.print(f"  {_SIGN[c.what]} {span_zh(c.start, c.end)} {escape(c.title)} (due {c.due})"
-                      + (f" — {escape(c.detail)}" if c.detail else ""), markup=True)
-        if limit and len(report.changes) > limit:
-            out.print(f"  … and {len(report.changes) - limit} more")
+        out.print("\n".join([report.summary(dry_run), *([] if quiet else report.change_lines(15))]),
+                  markup=False)
 
 
 @plan_app.command("list")
@@ -404,7 +377,7 @@ def upcoming_command(
 
 def _print_upcoming(rows: list[scheduler.Upcoming], as_json: bool, title: str) -> None:
     if as_json:
-        return _print_json([{**_plain(r), "weekday": plans.weekday_zh(r.due),
+        return _print_json([{**scheduler.as_data(r), "weekday": plans.weekday_zh(r.due),
                              "warnings": _fallback([r.start, r.due])} for r in rows])
     _table(f"{title} · {len(rows)} nodes", ["截止 due", "剩余 left", "节点", "类型", "牵头 / 责任单位", "计划"],
            [[day_zh(r.due) + (" ⚠" if _fallback([r.due]) else ""),
@@ -424,7 +397,7 @@ def units_import(
     directory, report = done.directory, done.report
     if as_json:
         return _print_json({"units": len(directory.units), "groups": len(directory.groups),
-                            "dry_run": dry_run, **_plain(report)})
+                            "dry_run": dry_run, **scheduler.as_data(report)})
     verbs = ("would add", "would keep", "would remove") if dry_run else ("new", "kept", "removed")
     out.print(f"{file}: {len(directory.units)} units, {len(directory.groups)} groups ("
               + ", ".join(f"{len(names)} {verb}" for verb, names in
@@ -474,11 +447,7 @@ def units_feed_url(name: Annotated[str, typer.Argument(help="A unit or group.")]
     web, webcal = _office().feed_urls(name)
     if as_json:
         return _print_json({"unit": name, "url": web, "webcal": webcal})
-    out.print(web)
-    out.print(webcal)
-    if web.startswith("http://"):
-        _warn([("JIEDIAN_BASE_URL is http://, so these links are too; phone calendars subscribe "
-                "only to https (set JIEDIAN_BASE_URL to the https address units reach)")])
+    out.print(f"{web}\n{webcal}")
 
 
 @units_app.command("rotate-token")
@@ -491,9 +460,9 @@ def units_rotate_token(
     if ack_only and feed_only:
         raise _Usage("give --ack-only or --feed-only, not both")
     unit, url = _office().rotate_token(name, feed=not ack_only, ack=not feed_only)
-    said = [] if ack_only else [f"new feed URL {url}"]
-    said += [] if feed_only else ["new confirmation links (those in messages already sent no longer work)"]
-    out.print(f"{unit}: " + "; ".join(said) + ("" if ack_only else " (the old feed URL no longer works)"))
+    out.print(f"{unit}: " + "; ".join(filter(None, [
+        "" if ack_only else f"new feed URL {url} (the old one no longer works)",
+        "" if feed_only else "new confirmation links (those in messages already sent no longer work)"])))
 
 
 # ── supervision (督办) ──────────────────────────────────────────────────────────────────
@@ -508,10 +477,7 @@ def done_command(
     note: Annotated[str | None, typer.Option(help="A note kept with the confirmation.")] = None,
 ) -> None:
     """Record that a unit has done a node (办结确认): its reminders for the node stop."""
-    result = _office().acknowledge(occurrence, unit, note)
-    when = result.done_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    out.print(f"{result.unit}: confirmed “{result.title}” at {when}" if result.created else
-              f"{result.unit}: already confirmed “{result.title}” at {when} ({result.source}); nothing changed")
+    out.print(_office().acknowledge(occurrence, unit, note).summary(), markup=False)
 
 
 @app.command("status")
@@ -543,12 +509,10 @@ def report_command(
     unit: Unit = None,
 ) -> None:
     """The plan's 办结情况 matrix as a CSV or Excel file to hand to a meeting."""
-    suffix = output.suffix.lower().lstrip(".")
-    fmt = fmt or (suffix if suffix in scheduler.REPORT_FORMATS else "csv")
-    if fmt not in scheduler.REPORT_FORMATS:
-        raise _Usage(f"--format “{fmt}”: choose csv or xlsx")
-    if suffix in scheduler.REPORT_FORMATS and suffix != fmt:
-        raise _Usage(f"{output} ends in .{suffix} but --format is {fmt}; make them agree")
+    try:
+        fmt = scheduler.report_format(output, fmt)
+    except ValueError as error:
+        raise _Usage(str(error)) from None
     matrix = _office().write_report(plan, output, fmt, unit)
     out.print(f"{output}: {len(matrix.rows)} nodes × {len(matrix.units)} units")
 
@@ -562,7 +526,7 @@ def notify_test(
     """Send a test reminder through a unit's channels and print what each provider answered."""
     answers = _office().send_test(unit, channel)
     if as_json:
-        _print_json([{"channel": a.channel_id, "kind": a.kind, **_plain(a.result)} for a in answers])
+        _print_json([{"channel": a.channel_id, "kind": a.kind, **scheduler.as_data(a.result)} for a in answers])
     else:
         _table(f"notify test · {unit}", scheduler.ChannelAnswer.COLUMNS, [a.row() for a in answers])
     if not all(answer.result.delivered for answer in answers):

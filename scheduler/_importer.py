@@ -35,6 +35,7 @@ from plans import (
     expand_plan,
     load_document,
     name_key,
+    span_zh,
 )
 from scheduler._db import mark_stale
 from scheduler._models import (
@@ -62,6 +63,9 @@ class Change:
     detail: str = ""  # for a change: what it was before
 
 
+_SIGNS = {"added": "+", "changed": "~", "cancelled": "-"}
+
+
 @dataclass
 class ImportReport:
     """What an import did (or, in a dry run, would do)."""
@@ -76,6 +80,13 @@ class ImportReport:
 
     def count(self, what: str) -> int:
         return sum(1 for change in self.changes if change.what == what)
+
+    def change_lines(self, limit: int) -> list[str]:
+        """The first ``limit`` changes as ``plan add`` lists them (+ added, ~ changed, - cancelled)."""
+        lines = [f"  {_SIGNS[c.what]} {span_zh(c.start, c.end)} {c.title} (due {c.due})"
+                 + (f" — {c.detail}" if c.detail else "") for c in self.changes[:limit]]
+        more = len(self.changes) - limit
+        return lines + ([f"  … and {more} more"] if more > 0 else [])
 
     def summary(self, dry_run: bool = False) -> str:
         """One line: ``plan · year: new plan, 3 added, 1 changed, …`` (``plan add``)."""

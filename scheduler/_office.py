@@ -67,8 +67,8 @@ class NotFound(LookupError):
 
 
 class Refused(Exception):
-    """A command that would do more than asked (remove stored units) without the flag that
-    says so; the message names the flag."""
+    """A command that cannot go on as asked: it would do more than asked (remove stored
+    units) without the flag that says so, or a file is in the way; the message says what to do."""
 
 
 class CannotWrite(OSError):
@@ -301,9 +301,14 @@ class Office:
         return str(row.feed_token)
 
     def feed_urls(self, name: str) -> tuple[str, str]:
-        """The unit's feed as (the base URL's scheme, webcal)."""
+        """The unit's feed as (the base URL's scheme, webcal); a warning when that is http."""
         with self.session() as session:
-            return scheduler.unit_feed_urls(self.settings.base_url, self._token(session, name))
+            web, webcal = scheduler.unit_feed_urls(self.settings.base_url, self._token(session, name))
+        if web.startswith("http://"):
+            self.warnings.append("JIEDIAN_BASE_URL is http://, so these links are too; phone calendars "
+                                 "subscribe only to https (set JIEDIAN_BASE_URL to the https address "
+                                 "units reach)")
+        return web, webcal
 
     def rotate_token(self, name: str, *, feed: bool = True, ack: bool = True) -> tuple[str, str]:
         """A new feed URL and confirmation secret for the unit (the old ones stop at once;

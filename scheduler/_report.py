@@ -13,7 +13,7 @@ from pathlib import Path
 
 from scheduler._supervision import Matrix
 
-__all__ = ["REPORT_FORMATS", "STATE_ZH", "report_table", "write_report"]
+__all__ = ["REPORT_FORMATS", "STATE_ZH", "report_format", "report_table", "write_report"]
 
 REPORT_FORMATS = ("csv", "xlsx")
 STATE_ZH = {"done": "已确认", "pending": "未到期", "overdue": "逾期未确认"}
@@ -31,6 +31,18 @@ def report_table(matrix: Matrix) -> tuple[list[str], list[list[str]]]:
         lines.append([row.due.isoformat(), row.title, row.occurrence_id, *cells,
                       f"{len(row.cells) - len(missing)}/{len(row.cells)}", "、".join(missing)])
     return header, lines
+
+
+def report_format(output: Path, given: str | None) -> str:
+    """The format to write ``output`` in: ``given``, else its name's suffix, else csv;
+    ValueError when ``given`` is unknown or contradicts the suffix."""
+    suffix = output.suffix.lower().lstrip(".")
+    fmt = given or (suffix if suffix in REPORT_FORMATS else "csv")
+    if fmt not in REPORT_FORMATS:
+        raise ValueError(f"--format “{fmt}”: choose csv or xlsx")
+    if suffix in REPORT_FORMATS and suffix != fmt:
+        raise ValueError(f"{output} ends in .{suffix} but --format is {fmt}; make them agree")
+    return fmt
 
 
 def write_report(matrix: Matrix, title: str, output: Path, fmt: str) -> None:

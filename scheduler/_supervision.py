@@ -82,6 +82,13 @@ class AckResult:
     source: str
     created: bool  # False: it had been confirmed before (nothing changed)
 
+    def summary(self) -> str:
+        """What ``jiedian done`` says: confirmed now, or already (when, and from where)."""
+        when = self.done_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        if self.created:
+            return f"{self.unit}: confirmed “{self.title}” at {when}"
+        return f"{self.unit}: already confirmed “{self.title}” at {when} ({self.source}); nothing changed"
+
 
 # --- who is responsible -------------------------------------------------------------------
 
