@@ -144,10 +144,6 @@ def _listing(rows: list[Any], as_json: bool, title: str, kind: Any) -> None:
     _table(title, kind.COLUMNS, [r.row() for r in rows])
 
 
-def _units_text(lead: tuple[str, ...] | list[str], units: tuple[str, ...] | list[str]) -> str:
-    return " / ".join(filter(None, ["、".join(lead), "、".join(units)]))
-
-
 def _fallback(days: list[date]) -> list[str]:
     """The weekend-only warning of each year these days fall in that has no holiday data."""
     calendar = _office().calendar
@@ -192,10 +188,7 @@ def when(
     if as_json:
         return _print_json(result.as_data())
     kind = result.rule.kind
-    _table(f"{expression} · {year} · {KIND_ZH[kind]} {kind}",
-           ["日期", "休息/工作", *(["截止 (due)"] if result.policy else [])],
-           [[span_zh(o.start, o.end, o.part_of_day), office.calendar.day_label(o.end),
-             *([day_zh(due) if due else ""] if result.policy else [])] for o, due in result.occurrences])
+    _table(f"{expression} · {year} · {KIND_ZH[kind]} {kind}", *result.table(office.calendar))
 
 
 @plan_app.command("validate")
@@ -279,10 +272,8 @@ def plan_show(
     if as_json:
         return _print_json([{**n.as_data(), "warnings": _fallback([n.start, n.due])} for _, n in nodes])
     several = len({item.plan.id for item, _ in nodes}) > 1
-    _table(f"{len(nodes)} nodes" + (f" · {year}" if year else ""),
-           ["截止 due", "日期", "类型", "节点", "牵头 / 责任单位", *(["计划"] if several else [])],
-           [[day_zh(n.due), span_zh(n.start, n.end, n.part_of_day), KIND_ZH[n.kind], n.title,
-             _units_text(n.lead, n.units), *([item.plan.id] if several else [])] for item, n in nodes])
+    _table(f"{len(nodes)} nodes" + (f" · {year}" if year else ""), plans.Node.COLUMNS + ["计划"] * several,
+           [n.row() + [item.plan.id] * several for item, n in nodes])
 
 
 # ── the store: plans, units, feeds ─────────────────────────────────────────────────────
@@ -379,9 +370,8 @@ def _print_upcoming(rows: list[scheduler.Upcoming], as_json: bool, title: str) -
     if as_json:
         return _print_json([{**scheduler.as_data(r), "weekday": plans.weekday_zh(r.due),
                              "warnings": _fallback([r.start, r.due])} for r in rows])
-    _table(f"{title} · {len(rows)} nodes", ["截止 due", "剩余 left", "节点", "类型", "牵头 / 责任单位", "计划"],
-           [[day_zh(r.due) + (" ⚠" if _fallback([r.due]) else ""),
-             plans.countdown_zh(r.days_left, r.working_days_left), r.title, KIND_ZH[r.kind], _units_text(r.lead, r.units), r.plan_id] for r in rows])
+    _table(f"{title} · {len(rows)} nodes", scheduler.Upcoming.COLUMNS,  # ⚠: a year without holiday data
+           [[r.row()[0] + (" ⚠" if _fallback([r.due]) else ""), *r.row()[1:]] for r in rows])
     _warn(_fallback([d for r in rows for d in (r.start, r.due)]))
 
 

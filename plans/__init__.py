@@ -24,7 +24,7 @@ _EXPORTS = {name: f"plans.{module}" for module, names in {
     "_schema": "Milestone Offset Plan parse_offset",
     "_text": "normalize to_simplified",
     "_units": "UnitsDirectory load_units name_key",
-    "_words": "KIND_ZH WEEKDAYS countdown_zh day_zh month_day_zh span_zh weekday_zh",
+    "_words": "KIND_ZH WEEKDAYS countdown_zh day_zh month_day_zh span_zh units_zh weekday_zh",
 }.items() for name in names.split()}
 
 BUNDLED_PLANS = _Path(__file__).parent / "catalog"  # the transcribed seed plans
@@ -77,6 +77,7 @@ __all__ = [
     "plan_files",
     "span_zh",
     "to_simplified",
+    "units_zh",
     "weekday_zh",
     "workday_policy",
 ]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from plans._calendar import ChinaCalendar
 from plans._expressions import Occurrence, Rule, parse
-from plans._words import weekday_zh
+from plans._words import KIND_ZH, day_zh, span_zh, units_zh, weekday_zh
 
 if TYPE_CHECKING:  # `jiedian when` reads expressions without loading the plan file's schema
     from plans._loader import LoadedPlan
@@ -50,6 +50,13 @@ class Node:
     units: tuple[str, ...]
     remind: tuple[Offset, ...]
     source: str | None
+
+    COLUMNS: ClassVar = ["截止 due", "日期", "类型", "节点", "牵头 / 责任单位"]
+
+    def row(self) -> list[str]:
+        """The node as a ``plan show`` table row (``COLUMNS``)."""
+        return [day_zh(self.due), span_zh(self.start, self.end, self.part_of_day), KIND_ZH[self.kind],
+                self.title, units_zh(self.lead, self.units)]
 
     def as_data(self) -> dict[str, object]:
         """The node as JSON-ready data (``plan show --json``; README's “JSON output”)."""
@@ -161,6 +168,14 @@ class WhenResult:
     policy: WorkdayPolicy | None  # None: no due dates (an event without --workdays)
     occurrences: tuple[tuple[Occurrence, date | None], ...]
     warnings: tuple[str, ...]
+
+    def table(self, calendar: ChinaCalendar) -> tuple[list[str], list[list[str]]]:
+        """``jiedian when``'s columns and rows: each occurrence, what kind of day it ends on,
+        and its due date when there is one."""
+        due = ["截止 (due)"] if self.policy else []
+        return ["日期", "休息/工作", *due], [
+            [span_zh(o.start, o.end, o.part_of_day), calendar.day_label(o.end),
+             *([day_zh(d) if d else ""] if self.policy else [])] for o, d in self.occurrences]
 
     def as_data(self) -> dict[str, object]:
         """The result as JSON-ready data (``when --json``; README's “JSON output”)."""

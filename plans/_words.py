@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-__all__ = ["KIND_ZH", "WEEKDAYS", "countdown_zh", "day_zh", "month_day_zh", "span_zh", "weekday_zh"]
+__all__ = ["KIND_ZH", "WEEKDAYS", "countdown_zh", "day_zh", "month_day_zh", "span_zh", "units_zh",
+           "weekday_zh"]
 
 WEEKDAYS = "一二三四五六日"
 KIND_ZH = {"deadline": "截止", "event": "活动", "phase": "阶段"}
@@ -25,6 +26,11 @@ def span_zh(start: date, end: date, part_of_day: str | None = None) -> str:
     """One day, or ``start – end``, with the part of the day (上午) when there is one."""
     text = day_zh(start) if start == end else f"{day_zh(start)} – {day_zh(end)}"
     return f"{text} {part_of_day}" if part_of_day else text
+
+
+def units_zh(lead: tuple[str, ...] | list[str], units: tuple[str, ...] | list[str]) -> str:
+    """牵头单位 / 责任单位, each list joined with 、 (either may be empty)."""
+    return " / ".join(filter(None, ["、".join(lead), "、".join(units)]))
 
 
 def month_day_zh(day: date) -> str:

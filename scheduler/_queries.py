@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
-from plans import ChinaCalendar, day_zh, weekday_zh
+from plans import KIND_ZH, ChinaCalendar, countdown_zh, day_zh, units_zh, weekday_zh
 from scheduler._directory import UnknownUnitError, find_unit, unit_keys
 from scheduler._models import (
     OCCURRENCE as _OCC,
@@ -43,6 +43,13 @@ class Upcoming:
     working_days_left: int  # working days after today up to and including the due date
     lead: tuple[str, ...]
     units: tuple[str, ...]
+
+    COLUMNS: ClassVar = ["截止 due", "剩余 left", "节点", "类型", "牵头 / 责任单位", "计划"]
+
+    def row(self) -> list[str]:
+        """The node as an ``upcoming`` / ``plan show ID`` table row (``COLUMNS``)."""
+        return [day_zh(self.due), countdown_zh(self.days_left, self.working_days_left), self.title,
+                KIND_ZH[self.kind], units_zh(self.lead, self.units), self.plan_id]
 
 
 def _working_days_prefix(calendar: ChinaCalendar, today: date, last: date) -> dict[date, int]:
