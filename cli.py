@@ -159,13 +159,6 @@ def _date_option(name: str, value: str | None) -> date | None:
         raise _Usage(f"{name} “{value}”: write a date as YYYY-MM-DD, or today") from None
 
 
-def _write(path: Path, write: Any) -> None:
-    try:
-        write()
-    except OSError as error:
-        raise scheduler.CannotWrite(f"{path}: cannot be written: {error.strerror}") from None
-
-
 # ── time expressions and plan files (no database) ─────────────────────────────────────
 
 @app.command()
@@ -218,7 +211,7 @@ def plan_new(
         return str(typer.prompt(prompt, default=default, show_default=bool(default)))
 
     text = plans.interview(ask, lambda line: out.print(line, markup=False), _office().calendar)
-    _write(output, lambda: output.write_text(text, encoding="utf-8"))
+    _office().write_file(output, text)
     out.print(f"written {output}; check it with `jiedian plan validate {output}`, "
               f"store it with `jiedian plan add {output}`", markup=False)
 
@@ -233,17 +226,9 @@ def plan_extract(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Draft a plan file from a plan's text: every time node it finds becomes a milestone."""
-    extraction = plans.extract_file(doc, _office().calendar)
-    written: list[Path] = []
+    extraction, written = _office().extract(doc, output, force=force)
     if str(output) == "-":  # the draft on stdout, the summary on stderr
         sys.stdout.write(extraction.one_file())
-    else:
-        try:
-            written = extraction.write(output, force=force)
-        except FileExistsError as error:
-            raise scheduler.Refused(str(error)) from None
-        except OSError as error:
-            raise scheduler.Refused(f"{output}: cannot be written: {error.strerror}") from None
     shown = err if str(output) == "-" else out
     _table("", plans.Extraction.COLUMNS, extraction.rows(), shown)
     for line in extraction.summary()[1 + len(extraction.documents):]:
@@ -388,13 +373,9 @@ def units_import(
     if as_json:
         return _print_json({"units": len(directory.units), "groups": len(directory.groups),
                             "dry_run": dry_run, **scheduler.as_data(report)})
-    verbs = ("would add", "would keep", "would remove") if dry_run else ("new", "kept", "removed")
-    out.print(f"{file}: {len(directory.units)} units, {len(directory.groups)} groups ("
-              + ", ".join(f"{len(names)} {verb}" for verb, names in
-                          zip(verbs, (report.added, report.kept, report.removed), strict=True)) + ")")
-    for verb, names in (("added", report.added), ("removed", report.removed)):
-        if names and (dry_run or verb == "removed"):
-            out.print(f"{'would be ' if dry_run else ''}{verb}: " + "、".join(names))
+    counts, *named = report.lines(dry_run)
+    out.print("\n".join([f"{file}: {len(directory.units)} units, {len(directory.groups)} groups ({counts})",
+                         *named]), markup=False)
 
 
 @units_app.command("list")
@@ -427,7 +408,7 @@ def export(
     if plan and unit:
         raise _Usage("give --plan or --unit, not both")
     feed = _office().export_feed(plan=plan, unit=unit, alarms=alarms)
-    _write(output, lambda: output.write_bytes(feed.body))
+    _office().write_file(output, feed.body)
     out.print(f"{output}: {feed.count} events")
 
 
@@ -487,8 +468,7 @@ def status_command(
     _table(title, ["截止 due", "节点", *matrix.units],
            [[day_zh(r.due), r.title, *(_MARK.get(r.cells.get(n, ""), "") for n in matrix.units)]
             for r in matrix.rows])
-    counts = matrix.counts()
-    out.print("  ".join(f"{_MARK[s]} {scheduler.STATE_ZH[s]} {counts[s]}" for s in _MARK))
+    out.print("  ".join(f"{_MARK[s]} {scheduler.STATE_ZH[s]} {n}" for s, n in matrix.counts().items()))
 
 
 @app.command("report")

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the store's parts load when a method first needs them (`jie
     from sqlalchemy import Engine
     from sqlmodel import Session
 
-    from plans import ChinaCalendar, LoadedPlan, Node
+    from plans import ChinaCalendar, Extraction, LoadedPlan, Node
     from scheduler import (
         AckResult,
         ChannelAnswer,
@@ -160,6 +160,27 @@ class Office:
         scheduler.sync_reminders(session, self.calendar, self.policy, now=self.now(), occurrence_ids=ids)
 
     # ── plans ────────────────────────────────────────────────────────────────────────
+
+    def extract(self, doc: Path, output: Path | None, *, force: bool = False) -> tuple[Extraction, list[Path]]:
+        """Draft plan files from ``doc``: the extraction and the files written (none when
+        ``output`` is "-": the caller prints the draft). Refused when a file is in the way."""
+        extraction = plans.extract_file(doc, self.calendar)
+        if str(output) == "-":
+            return extraction, []
+        try:
+            return extraction, extraction.write(output, force=force)
+        except FileExistsError as error:
+            raise Refused(str(error)) from None
+        except OSError as error:
+            raise CannotWrite(f"{output}: cannot be written: {error.strerror}") from None
+
+    @staticmethod
+    def write_file(path: Path, content: str | bytes) -> None:
+        """Write ``content`` (text as UTF-8) to ``path``; CannotWrite says why it could not."""
+        try:
+            path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        except OSError as error:
+            raise CannotWrite(f"{path}: cannot be written: {error.strerror}") from None
 
     @staticmethod
     def stored_id(targets: list[str]) -> str | None:

@@ -45,6 +45,16 @@ class UnitsReport:
     kept: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
+    def lines(self, dry_run: bool = False) -> list[str]:
+        """``units import``'s counts, then the names added (on a dry run) and removed."""
+        verbs = ("would add", "would keep", "would remove") if dry_run else ("new", "kept", "removed")
+        counts = ", ".join(f"{len(names)} {verb}" for verb, names in
+                           zip(verbs, (self.added, self.kept, self.removed), strict=True))
+        named = [(verb, names) for verb, names in (("added", self.added), ("removed", self.removed))
+                 if names and (dry_run or verb == "removed")]
+        return [counts] + [f"{'would be ' if dry_run else ''}{verb}: " + "、".join(names)
+                           for verb, names in named]
+
 
 def _children(unit_ids: list[int]) -> list[Any]:
     return [
