@@ -171,24 +171,33 @@ def pg_database(pg_admin: object) -> Iterator[str]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@contextmanager
+def daemons_store(pg_admin: object, tmp_path: Path, *, delay: float,
+                  count: int) -> Iterator[tuple[str, Sink, dict[str, str]]]:
+    """A fresh PostgreSQL store of ``count`` units whose webhooks reach a receiver answering
+    in ``delay`` s, one reminder each due: (its URL, the receiver, the daemons' environment)."""
+    with pg_database(pg_admin) as database_url:
+        sink = Sink(delay=delay)
+        with serve(sink) as server:
+            env = daemon_environment(database_url, tmp_path / "home", "2026-03-02T08:00")
+            prepare(env, tmp_path, server.url + "/hook", count)
+            env["JIEDIAN_NOW"] = "2026-03-02T09:00:30"
+            yield database_url, sink, env
+
+
 def test_a_receiver_slower_than_the_lease_gets_each_message_once(pg_admin: object, tmp_path: Path) -> None:
     """Two daemons on one PostgreSQL, a receiver taking 1.5 s to answer, a 2 s lease: the
     first claim alone takes longer to send than its lease. Before, the other daemon took
     rows still being sent (304 repeats over 300 units); now the lease is renewed while
     sends go on and claims are small enough to share, so not one message comes twice."""
     count = 150
-    with pg_database(pg_admin) as database_url:
-        sink = Sink(delay=1.5)
-        with serve(sink) as server:
-            env = daemon_environment(database_url, tmp_path / "home", "2026-03-02T08:00")
-            prepare(env, tmp_path, server.url + "/hook", count)
-            env["JIEDIAN_NOW"] = "2026-03-02T09:00:30"
-            args = [JIEDIAN, "dispatch", "--until-idle", "--tick", "0.2", "--lease", "2"]
-            daemons = [subprocess.Popen([*args, "--worker", name], env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True) for name in "ab"]
-            for daemon in daemons:
-                _, err = daemon.communicate(timeout=180)
-                assert daemon.returncode == 0, err
+    with daemons_store(pg_admin, tmp_path, delay=1.5, count=count) as (database_url, sink, env):
+        args = [JIEDIAN, "dispatch", "--until-idle", "--tick", "0.2", "--lease", "2"]
+        daemons = [subprocess.Popen([*args, "--worker", name], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True) for name in "ab"]
+        for daemon in daemons:
+            _, err = daemon.communicate(timeout=180)
+            assert daemon.returncode == 0, err
         assert statuses(database_url) == Counter({"sent": count})
         assert len(sink.ids) == count and sum(sink.ids.values()) == count, \
             f"{sum(sink.ids.values()) - len(sink.ids)} repeated messages"
@@ -201,29 +210,24 @@ def test_both_daemons_killed_again_and_again_resend_only_what_was_in_flight(
     --in-flight, plus the answers of the last fraction of a second not yet written), and
     carries the key the receiver saw first. Before, each kill resent its whole batch."""
     count, in_flight, kills = 160, 4, 4
-    with pg_database(pg_admin) as database_url:
-        sink = Sink(delay=0.1)
-        with serve(sink) as server:
-            env = daemon_environment(database_url, tmp_path / "home", "2026-03-02T08:00")
-            prepare(env, tmp_path, server.url + "/hook", count)
-            env["JIEDIAN_NOW"] = "2026-03-02T09:00:30"
-            args = [JIEDIAN, "dispatch", "--until-idle", "--tick", "0.2", "--lease", "2",
-                    "--in-flight", str(in_flight)]
+    with daemons_store(pg_admin, tmp_path, delay=0.1, count=count) as (database_url, sink, env):
+        args = [JIEDIAN, "dispatch", "--until-idle", "--tick", "0.2", "--lease", "2",
+                "--in-flight", str(in_flight)]
 
-            def start(name: str) -> subprocess.Popen[str]:
-                return subprocess.Popen([*args, "--worker", name], env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
+        def start(name: str) -> subprocess.Popen[str]:
+            return subprocess.Popen([*args, "--worker", name], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
 
-            running = {"a": start("a"), "b": start("b")}
-            for k in range(kills):
-                victim = "ab"[k % 2]
-                assert sink.wait_for(sum(sink.ids.values()) + 12, timeout=60), "nothing arrives"
-                running[victim].kill()  # SIGKILL, mid-send
-                running[victim].communicate(timeout=30)
-                running[victim] = start(f"{victim}{k}")
-            for daemon in running.values():
-                _, err = daemon.communicate(timeout=180)
-                assert daemon.returncode == 0, err
+        running = {"a": start("a"), "b": start("b")}
+        for k in range(kills):
+            victim = "ab"[k % 2]
+            assert sink.wait_for(sum(sink.ids.values()) + 12, timeout=60), "nothing arrives"
+            running[victim].kill()  # SIGKILL, mid-send
+            running[victim].communicate(timeout=30)
+            running[victim] = start(f"{victim}{k}")
+        for daemon in running.values():
+            _, err = daemon.communicate(timeout=180)
+            assert daemon.returncode == 0, err
         assert statuses(database_url) == Counter({"sent": count})
         assert len(sink.ids) == count  # every unit reached, each under one key
         repeats = sum(sink.ids.values()) - count
@@ -249,28 +253,23 @@ def test_postgresql_restarted_mid_dispatch_loses_nothing(pg_admin: object, tmp_p
     if version is None or os.geteuid() != 0:
         pytest.skip("restarting PostgreSQL needs pg_ctlcluster and root (as on this machine's CI)")
     count, in_flight = 160, 4
-    with pg_database(pg_admin) as database_url:
-        sink = Sink(delay=0.05)
-        with serve(sink) as server:
-            env = daemon_environment(database_url, tmp_path / "home", "2026-03-02T08:00")
-            prepare(env, tmp_path, server.url + "/hook", count)
-            env["JIEDIAN_NOW"] = "2026-03-02T09:00:30"
-            ports = [free_port(), free_port()]
-            daemons = [subprocess.Popen([JIEDIAN, "serve", "--port", str(port), "--tick", "0.2",
-                                         "--lease", "3", "--in-flight", str(in_flight),
-                                         "--worker", f"w{port}"], env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True) for port in ports]
-            try:
-                assert sink.wait_for(30, timeout=60), "nothing arrives"
-                subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
-                                "restart"], check=True, capture_output=True, timeout=120)
-                pg_admin.dispose()  # type: ignore[attr-defined]  # its pooled connections died too
-                health = get_health(ports[0], settled=True)
-                assert health["database"] == "ok" and health["sent"] == count, health
-            finally:
-                for daemon in daemons:
-                    daemon.send_signal(signal.SIGTERM)
-                errors = [daemon.communicate(timeout=60)[1] for daemon in daemons]
+    with daemons_store(pg_admin, tmp_path, delay=0.05, count=count) as (database_url, sink, env):
+        ports = [free_port(), free_port()]
+        daemons = [subprocess.Popen([JIEDIAN, "serve", "--port", str(port), "--tick", "0.2",
+                                     "--lease", "3", "--in-flight", str(in_flight),
+                                     "--worker", f"w{port}"], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True) for port in ports]
+        try:
+            assert sink.wait_for(30, timeout=60), "nothing arrives"
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
+                            "restart"], check=True, capture_output=True, timeout=120)
+            pg_admin.dispose()  # type: ignore[attr-defined]  # its pooled connections died too
+            health = get_health(ports[0], settled=True)
+            assert health["database"] == "ok" and health["sent"] == count, health
+        finally:
+            for daemon in daemons:
+                daemon.send_signal(signal.SIGTERM)
+            errors = [daemon.communicate(timeout=60)[1] for daemon in daemons]
         assert all(d.returncode == 0 for d in daemons), errors
         assert statuses(database_url) == Counter({"sent": count})
         assert len(sink.ids) == count
