@@ -376,7 +376,9 @@ class Dispatcher:
             items = [replace(self._item(occurrences[oid], plans, False), missing=tuple(done[oid][1]),
                              owed=len(done[oid][0]) + len(done[oid][1])) for oid in seen]
             plan_ids = sorted({occurrences[oid][0].plan_id for oid in seen})  # type: ignore[attr-defined]
-            link = f"{self.base_url.rstrip('/')}/status" + (
+            # the lead unit's own view (behind its feed token), not the office's /status,
+            # which JIEDIAN_ADMIN_TOKEN may close
+            link = f"{self.base_url.rstrip('/')}/u/{unit.feed_token}/status" + (
                 f"?plan={quote(plan_ids[0], safe='')}" if len(plan_ids) == 1 else "")
             return render_escalation(items, today=today, idempotency_key=key, unit=unit.name,
                                      link=link, mobiles=mobiles)

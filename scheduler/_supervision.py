@@ -223,8 +223,9 @@ class Matrix:
 
 def status_matrix(session: Session, *, today: date, plan: str | None = None,
                   unit: str | None = None, start: date | None = None,
-                  end: date | None = None) -> Matrix:
-    """Nodes × responsible units with done / pending / overdue (active nodes, by due date)."""
+                  end: date | None = None, led_by: int | None = None) -> Matrix:
+    """Nodes × responsible units with done / pending / overdue (active nodes, by due date);
+    ``led_by``: only the nodes that unit (id) leads (its 督办 view)."""
     query = select(_OCC.c.id, _OCC.c.plan_id, _OCC.c.title, _OCC.c.kind, _OCC.c.due).where(
         _OCC.c.status == "active").order_by(_OCC.c.due, _OCC.c.id)
     if plan is not None:
@@ -246,6 +247,9 @@ def status_matrix(session: Session, *, today: date, plan: str | None = None,
     directory, roles, acks = load_directory(session), _roles(session, ids), _acks(session, ids)
     rows, columns = [], {}
     for occ in occurrences:
+        if led_by is not None and led_by not in {uid for key in roles.get(occ.id, {}).get("lead", [])
+                                                 for uid in directory.reach(key)}:
+            continue
         owed = [uid for uid in _responsible(roles.get(occ.id, {}), directory)
                 if wanted is None or uid in wanted]
         if not owed:

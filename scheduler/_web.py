@@ -365,17 +365,26 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
         return await run_in_threadpool(ack_view, request, token, occurrence_id, note, confirm)
 
     def status_page(request: Request) -> Response:
+        """办结情况: the office's (/status), or a lead unit's for the nodes it leads
+        (/u/TOKEN/status: where its 督办 message links, behind its own feed token)."""
         moment = now()
         today = moment.astimezone(SHANGHAI).date()
         plan, unit = request.query_params.get("plan"), request.query_params.get("unit")
+        token = request.path_params.get("token")
         with Session(engine) as session:
+            lead = None
+            if token is not None:
+                lead = session.execute(select(UnitRow).where(UnitRow.feed_token == token)).scalars().first()  # type: ignore[arg-type]
+                if lead is None:
+                    raise HTTPException(404)
             if plan is not None and session.get(PlanRow, plan) is None:
                 return notice(request, "没有这个计划", f"没有找到计划“{plan}”。", 404, {})
             window = (None, None) if plan else (today - timedelta(days=30),
                                                  today + timedelta(days=30))
             try:
                 matrix = status_matrix(session, today=today, plan=plan, unit=unit,
-                                       start=window[0], end=window[1])
+                                       start=window[0], end=window[1],
+                                       led_by=lead.id if lead is not None else None)
             except AckError as error:
                 return notice(request, "没有这个单位", str(error), 404, {})
             summaries = plan_summaries(session, today=today)
@@ -402,6 +411,7 @@ def create_app(engine: Engine, calendar: ChinaCalendar, *, clock: Callable[[], d
         Route("/year", operator(year_page)),
         Route("/ack/{token}/{occurrence_id:path}", ack_page, methods=["GET", "POST"]),
         Route("/status", operator(status_page)),
+        Route("/u/{token}/status", status_page),
         Route("/feeds/all.ics", operator(feed_all)),
         Route("/feeds/plan/{plan_id}.ics", operator(feed_plan)),
         Route("/feeds/u/{token}.ics", feed_unit),

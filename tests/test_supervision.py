@@ -142,7 +142,8 @@ def test_confirmed_unit_gets_no_more_reminders_and_the_lead_is_told_once(store: 
     assert [unit for unit, _ in escalations] == ["镇党建办"] and report.messages == 1
     message = escalations[0][1]
     assert "未确认办结（1/2）：学校党支部" in message.text and "机关党支部" not in message.text
-    assert f"{BASE}/status?plan=demo-2011" in message.text
+    lead = tokens(store)["镇党建办"]  # its own 督办 view, which JIEDIAN_ADMIN_TOKEN does not close
+    assert f"{BASE}/u/{lead}/status?plan=demo-2011" in message.text
     assert d.tick(at("2011-04-30T10:00")).claimed == 0  # once
     sync(store, at("2011-04-30T11:00"))
     assert d.tick(at("2011-05-01T09:00")).claimed == 0
@@ -230,6 +231,11 @@ def test_acknowledgement_over_http(store: Engine) -> None:
         assert "data-unit='学校党支部' data-state='done'" in page.text
         assert "data-unit='机关党支部' data-state='pending'" in page.text
         assert http.get(f"{base}/status?plan=nope").status_code == 404
+        # a lead unit's view: the nodes it leads only (镇党建办 leads 形成创建方案, not 表彰)
+        led = http.get(f"{base}/u/{feeds['镇党建办']}/status?plan=demo-2011")
+        assert led.status_code == 200 and "形成创建方案" in led.text and "data-unit='学校党支部'" in led.text
+        assert "demo-2011/biaozhang" not in led.text and "表彰" not in led.text
+        assert http.get(f"{base}/u/not-a-token/status").status_code == 404
 
 
 def test_a_confirmation_body_is_bounded(store: Engine) -> None:
