@@ -11,11 +11,12 @@ One ``tick(now)``:
    already saw. A row more than ``late_after`` behind its time is sent marked
    补发 (late): once, never a flood.
 3. Rows for one unit and channel due in the same window (the same morning,
-   afternoon or evening) go out as one digest message, soonest node first.
+   afternoon or evening) go out as one digest message, soonest node first; for a group
+   robot, every unit's rows for that robot go out as one message (a section per unit).
 4. Just before each send (at most ``in_flight`` at once) the rows are read again: a row
    the outbox sync moved or cancelled since the claim (its node changed) is not sent,
    and the delivery log says so (``skipped``).
-5. Each answer is recorded as it comes, a few at a time (``_Recorder``), not when the
+5. Each answer is recorded as it comes, a few at a time (scheduler/_sending.py), not when the
    batch is done: delivered rows are ``sent``; transient failures retry with exponential
    backoff and jitter (or the provider's retry-after) until the node is over; permanent
    ones are ``failed`` with the provider's code and message. While sends go on, the

@@ -97,10 +97,10 @@ class Recorder:
         self.started, self.now = monotonic(), now
         self.renewed = self.started
         self.answers: list[tuple[Job, list[Claimed], Result]] = []
-        self.skipped: list[tuple[Job, list[Claimed], str]] = []
         self.checks: list[tuple[Job, asyncio.Future[list[Claimed]]]] = []
         self.attempted = 0
         self.wake = asyncio.Event()
+        self.closing = False  # the sends are over: write what is left, then stop
 
     def clock(self) -> datetime:
         return self.now + timedelta(seconds=monotonic() - self.started)
@@ -163,8 +163,6 @@ class Recorder:
         self.wake.set()
         return list(await asyncio.gather(*futures))
 
-    closing = False
-
     async def _write_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
@@ -172,9 +170,8 @@ class Recorder:
             self.wake.clear()
             checks, self.checks = self.checks, []
             answers, self.answers = self.answers, []
-            skipped, self.skipped = self.skipped, []
             try:
-                kept = await asyncio.to_thread(self._write, checks, answers, skipped)
+                kept = await asyncio.to_thread(self._write, checks, answers)
             except BaseException as error:
                 for _, future in checks:
                     if not future.done():
@@ -182,11 +179,11 @@ class Recorder:
                 raise
             for (_, future), rows in zip(checks, kept, strict=True):
                 future.set_result(rows)
-            if self.closing and not self.checks and not self.answers and not self.skipped:
+            if self.closing and not self.checks and not self.answers:
                 return
 
-    def _write(self, checks: list[tuple[Job, Any]], answers: list[tuple[Job, list[Claimed], Result]],
-               skipped: list[tuple[Job, list[Claimed], str]]) -> list[list[Claimed]]:
+    def _write(self, checks: list[tuple[Job, Any]],
+               answers: list[tuple[Job, list[Claimed], Result]]) -> list[list[Claimed]]:
         """One transaction: the answers, the lease, and which rows of ``checks`` to send."""
         d, now = self.d, self.clock()
         kept: list[list[Claimed]] = []
