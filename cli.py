@@ -356,7 +356,7 @@ def _print_upcoming(rows: list[scheduler.Upcoming], as_json: bool, title: str) -
         return _print_json([{**scheduler.as_data(r), "weekday": plans.weekday_zh(r.due),
                              "warnings": _fallback([r.start, r.due])} for r in rows])
     _table(f"{title} · {len(rows)} nodes", scheduler.Upcoming.COLUMNS,  # ⚠: a year without holiday data
-           [[r.row()[0] + (" ⚠" if _fallback([r.due]) else ""), *r.row()[1:]] for r in rows])
+           [[cells[0] + (" ⚠" if _fallback([r.due]) else ""), *cells[1:]] for r in rows for cells in [r.row()]])
     _warn(_fallback([d for r in rows for d in (r.start, r.due)]))
 
 

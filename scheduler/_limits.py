@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlmodel import Session
 
 from scheduler._models import RATE_SEND as _RS
@@ -40,13 +40,13 @@ def take_slot(session: Session, destination: str, limits: Sequence[tuple[int, fl
     session.execute(delete(_RS).where(_RS.c.destination == destination, _RS.c.sent_at <= now - longest))
     wait = 0.0
     for count, seconds in limits:
-        recent = select(_RS.c.sent_at).where(_RS.c.destination == destination,
-                                             _RS.c.sent_at > now - seconds)
-        if session.execute(select(func.count()).select_from(recent.subquery())).scalar_one() < count:
-            continue
-        # the send that frees a slot: the count-th newest of the window leaves it first
-        times = session.execute(recent.order_by(_RS.c.sent_at.desc()).limit(count)).scalars().all()
-        wait = max(wait, times[-1] + seconds - now)
+        # the window's newest ``count`` sends: fewer, and there is room; else the oldest of
+        # them is the one whose leaving frees a slot
+        times = session.execute(select(_RS.c.sent_at).where(
+            _RS.c.destination == destination, _RS.c.sent_at > now - seconds)
+            .order_by(_RS.c.sent_at.desc()).limit(count)).scalars().all()
+        if len(times) == count:
+            wait = max(wait, times[-1] + seconds - now)
     if wait > 0:
         return wait
     session.execute(insert(_RS).values(destination=destination, sent_at=now))

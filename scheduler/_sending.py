@@ -82,8 +82,9 @@ class Recorder:
     happens, from one thread beside the sends (a few answers at once: one short
     transaction per RECORD_EVERY, not one per message, which would halve the rate):
 
-    - before a send, the job's rows are read again (all jobs waiting for a slot in one
-      query): rows no longer this worker's, or whose node changed, are not sent;
+    - before a send, the job's rows are read again (a chunk of ``in_flight`` jobs in one
+      query, when a slot frees): rows no longer this worker's, or whose node changed, are
+      not sent;
     - each answer is written within RECORD_EVERY seconds (or RECORD_AT_MOST answers);
     - the lease on what this worker still holds is renewed every third of the lease.
 
@@ -259,7 +260,6 @@ def _limit_key(channel: Channel) -> str:
 
 
 async def _nobody() -> Result:
-
     return Result(Outcome.PERMANENT, "no_destination",
                   "the unit or channel was removed from the directory")
 

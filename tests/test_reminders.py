@@ -387,8 +387,9 @@ def test_the_claim_reads_an_index_not_the_table(store: Engine) -> None:
     finally:
         event.remove(store, "before_cursor_execute", keep)
         d.close()
+    assert len(statements) >= 2, statements  # the expired claims, then the due rows
     with store.connect() as conn:
-        for statement, parameters in statements[:2]:  # the expired claims, then the due rows
+        for statement, parameters in statements[:2]:
             plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()  # type: ignore[arg-type]
             details = " ".join(str(row[-1]) for row in plan)
             assert "USING INDEX ix_reminder_due" in details and "TEMP B-TREE" not in details, details
