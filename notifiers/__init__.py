@@ -11,7 +11,7 @@ from typing import Any as _Any
 # Each public name and the module defining it, imported on first use (PEP 562), so a
 # command pays only for what it touches (`jiedian when` needs no SQLAlchemy or httpx).
 _EXPORTS = {name: f"notifiers.{module}" for module, names in {
-    "_base": "Channel Clock Destination Message Outcome RateLimiter Result cut_utf8 deliver",
+    "_base": "Channel Clock Destination Message Outcome Person RateLimiter Result cut_utf8 deliver",
     "_http": "http_client",
     "_secrets": "Secrets SecretsError",
     "_registry": "CHANNELS CHANNEL_CONFIGS build",
@@ -25,6 +25,7 @@ __all__ = [
     "Destination",
     "Message",
     "Outcome",
+    "Person",
     "RateLimiter",
     "Result",
     "Secrets",

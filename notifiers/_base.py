@@ -37,6 +37,7 @@ __all__ = [
     "HttpAnswer",
     "Message",
     "Outcome",
+    "Person",
     "RateLimiter",
     "Result",
     "cut_utf8",
@@ -69,6 +70,18 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone a channel that reaches a person sends to (work notices, application
+    messages, email): what the units file says of them, each field optional but the name."""
+
+    name: str
+    mobile: str | None = None
+    email: str | None = None
+    dingtalk_userid: str | None = None
+    wecom_userid: str | None = None
+
+
+@dataclass(frozen=True)
 class Destination:
     """Where to: one channel of one unit, as the units directory describes it."""
 
@@ -77,6 +90,7 @@ class Destination:
     config: Mapping[str, Any]  # names of environment variables, never secrets themselves
     mobiles: tuple[str, ...] = ()  # the unit's people, for SMS and @mentions
     unit: str = ""
+    people: tuple[Person, ...] = ()  # the unit's people, whole, for channels that reach a person
 
 
 @dataclass(frozen=True)
@@ -137,6 +151,9 @@ class Channel(ABC):
     # Several units whose channels point at one destination (a group robot) get one message
     # per window, listing each unit's nodes: fifty units in one group, one message, not fifty.
     groups: ClassVar[bool] = False
+    # A channel that reaches people one by one (work notices, email, SMS), not a group: a unit
+    # of it without people reaches nobody, and ``cannot_reach`` says whom it skips.
+    reaches_people: ClassVar[bool] = False
     Config: ClassVar[type[ChannelConfig]] = ChannelConfig  # its fields in units.yaml (none here)
 
     def __init__(
@@ -163,6 +180,13 @@ class Channel(ABC):
                           "the channel's rate limit is reached", retry_after=wait)
         for limiter in self._limiters:
             limiter.record()
+        return None
+
+    @classmethod
+    def cannot_reach(cls, person: Person) -> str | None:
+        """Why this kind of channel cannot reach ``person`` (e.g. "no email"), or None.
+        Channels that reach a person say what they need; ``units import`` warns with it
+        and the channel skips that person with the reason recorded."""
         return None
 
     @classmethod

@@ -7,11 +7,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from notifiers._base import Outcome, Result
+from notifiers._base import Channel, Outcome, Person, Result
 
-__all__ = ["Remembered", "chunks", "config_error", "cut_chars", "overall", "short_key",
+__all__ = ["Remembered", "SmsChannel", "chunks", "config_error", "cut_chars", "overall", "short_key",
            "until_beijing_midnight"]
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -97,3 +98,13 @@ class Remembered:
             self._by_key.setdefault(key, {}).update(delivered)
             while len(self._by_key) > self.keep:
                 del self._by_key[next(iter(self._by_key))]
+
+
+class SmsChannel(Channel):
+    """A channel that texts the unit's people's mobiles: a person without one is skipped."""
+
+    reaches_people: ClassVar[bool] = True
+
+    @classmethod
+    def cannot_reach(cls, person: Person) -> str | None:
+        return None if person.mobile else "no mobile"

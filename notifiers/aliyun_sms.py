@@ -62,7 +62,6 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from notifiers._base import (
-    Channel,
     Clock,
     HttpAnswer,
     Message,
@@ -75,6 +74,7 @@ from notifiers._config import ChannelConfig, EnvName, HttpUrl, Text
 from notifiers._secrets import SecretsError
 from notifiers._sms import (
     Remembered,
+    SmsChannel,
     chunks,
     config_error,
     cut_chars,
@@ -268,7 +268,7 @@ class _Call:
         return params
 
 
-class AliyunSmsChannel(Channel):
+class AliyunSmsChannel(SmsChannel):
     class Config(ChannelConfig):
         access_key_id_env: EnvName = None
         access_key_secret_env: EnvName = None

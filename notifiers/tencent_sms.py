@@ -77,7 +77,6 @@ import httpx
 from pydantic import Field
 
 from notifiers._base import (
-    Channel,
     Clock,
     HttpAnswer,
     Message,
@@ -90,6 +89,7 @@ from notifiers._config import ChannelConfig, EnvName, HttpUrl, Text
 from notifiers._secrets import SecretsError
 from notifiers._sms import (
     Remembered,
+    SmsChannel,
     chunks,
     config_error,
     cut_chars,
@@ -272,7 +272,7 @@ class _Call:
 # -- the channel ----------------------------------------------------------------------
 
 
-class TencentSmsChannel(Channel):
+class TencentSmsChannel(SmsChannel):
     class Config(ChannelConfig):
         secret_id_env: EnvName = None
         secret_key_env: EnvName = None

@@ -83,6 +83,26 @@ def _mobile(value: object) -> str:
     return digits
 
 
+# One @, something before it, a dot after it, no spaces: what a mail server will accept
+# for sure; the full RFC 5322 grammar would admit typos an office never means.
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+")
+
+
+def _email(value: object) -> str:
+    text = str(value).strip() if isinstance(value, str) else ""
+    if not _EMAIL.fullmatch(text):
+        raise ValueError(f"“{value}” is not an email address; write it as name@example.org")
+    return text
+
+
+def _userid(value: object) -> str:
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    if not text or len(text) > 64 or re.search(r"\s", text):
+        raise ValueError(f"“{value}” is not a userid: write the account id from the DingTalk or "
+                         f"WeCom admin console (1–64 characters, no spaces)")
+    return text
+
+
 def _distinct(names: list[str]) -> list[str]:
     # Aliases or groups written twice (in any script) count once; the first spelling stays.
     first: dict[str, str] = {}
@@ -94,6 +114,10 @@ def _distinct(names: list[str]) -> list[str]:
 Name = Annotated[str, Field(min_length=1)]
 Distinct = Annotated[UnitNames, AfterValidator(_distinct)]
 Mobile = Annotated[str, BeforeValidator(_mobile)]
+Email = Annotated[str, BeforeValidator(_email)]
+# A userid is the provider's own account id (DingTalk: up to 64 characters; WeCom: 1–64 of
+# letters, digits, _-@.); spaces inside are always a typo.
+UserId = Annotated[str, BeforeValidator(_userid)]
 
 
 class Channel(BaseModel):
@@ -171,12 +195,18 @@ def _normalise_channels(directory: UnitsDirectory, schemas: Mapping[str, type[Ba
 
 
 class Person(BaseModel):
-    """Someone at a unit; SMS channels send to their mobiles."""
+    """Someone at a unit: SMS channels send to their mobiles, robots @ them, work notices
+    and application messages reach their userids (or their mobiles, looked up), email
+    their address. All but the name optional; a channel that needs what a person lacks
+    skips them with a reason (``units import`` warns)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Name
-    mobile: Mobile
+    mobile: Mobile | None = None
+    email: Email | None = None
+    dingtalk_userid: UserId | None = None
+    wecom_userid: UserId | None = None
 
 
 class Group(BaseModel):

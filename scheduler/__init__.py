@@ -27,7 +27,7 @@ _EXPORTS = {name: f"scheduler.{module}" for module, names in {
     "_report": "REPORT_FORMATS STATE_ZH report_format report_table write_report",
     "_settings": "Settings SettingsError",
     "_supervision": "AckError AckResult Matrix MatrixRow ack_url acknowledge parse_escalations queue_escalations status_matrix",
-    "_units_store": "UnitDetail UnitsReport import_units list_units rotate_token show_unit unknown_units",
+    "_units_store": "UnitDetail UnitsReport import_units list_units rotate_token show_unit unknown_units unreachable",
     "_web": "create_app",
 }.items() for name in names.split()}
 
@@ -104,6 +104,7 @@ __all__ = [
     "unit_feed_urls",
     "unit_keys",
     "unknown_units",
+    "unreachable",
     "upcoming",
     "write_report",
 ]

@@ -3,8 +3,8 @@
 One module answers it for everybody: the outbox (``sync_reminders``: a name reaches its unit or
 group and the group's members), supervision (who must confirm: the units, not the groups),
 the feeds and queries (``unit_keys``: the names that address a unit), ``notify test`` and the
-dispatcher (``destinations``: a unit's enabled channels with its people's mobiles, in the
-order the units file lists the people).
+dispatcher (``destinations``: a unit's enabled channels with its people, in the order the
+units file lists them; ``stored_person``: a stored person as the channels see one).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
-from notifiers import Destination
+from notifiers import Destination, Person
 from plans import name_key
 from scheduler._models import (
     OCCURRENCE_UNIT as _OU,
@@ -26,7 +26,8 @@ from scheduler._models import (
     UnitRow,
 )
 
-__all__ = ["Directory", "UnknownUnitError", "destinations", "find_unit", "load_directory", "unit_keys"]
+__all__ = ["Directory", "UnknownUnitError", "destinations", "find_unit", "load_directory", "stored_person",
+           "unit_keys"]
 
 
 class UnknownUnitError(LookupError):
@@ -109,17 +110,26 @@ def unit_keys(session: Session, name: str) -> set[str]:
     return keys
 
 
+PERSON_COLUMNS = ("name", "mobile", "email", "dingtalk_userid", "wecom_userid")
+
+
+def stored_person(row: object) -> Person:
+    """A stored person (a PersonRow or a row with its columns) as the channels see one."""
+    return Person(**{column: getattr(row, column) for column in PERSON_COLUMNS})
+
+
 def destinations(session: Session, unit: UnitRow, channel_id: str | None = None) -> list[Destination]:
-    """The unit's enabled channels (or the one asked for) as destinations, with its people's
-    mobiles in the units file's order."""
+    """The unit's enabled channels (or the one asked for) as destinations, with its people
+    in the units file's order."""
     query = select(ChannelRow).where(ChannelRow.unit_id == unit.id)  # type: ignore[arg-type]
     if channel_id:
         query = query.where(ChannelRow.id == channel_id)  # type: ignore[arg-type]
-    people = session.execute(select(PersonRow.mobile).where(PersonRow.unit_id == unit.id)  # type: ignore[call-overload,arg-type]
-                             .order_by(PersonRow.position)).all()  # type: ignore[arg-type]
-    mobiles = tuple(m[0] for m in people if m[0])
+    people = tuple(stored_person(p) for p in session.execute(
+        select(PersonRow).where(PersonRow.unit_id == unit.id)  # type: ignore[arg-type]
+        .order_by(PersonRow.position)).scalars())  # type: ignore[arg-type]
+    mobiles = tuple(p.mobile for p in people if p.mobile)
     return [
-        Destination(row.id, row.kind, row.config, mobiles, unit.name)
+        Destination(row.id, row.kind, row.config, mobiles, unit.name, people)
         for row in session.execute(query.order_by(ChannelRow.id)).scalars()  # type: ignore[arg-type]
         if row.enabled or channel_id
     ]

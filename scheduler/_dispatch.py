@@ -48,8 +48,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 import notifiers
-from notifiers import Channel, Destination, Outcome, Result, Secrets
+from notifiers import Channel, Destination, Outcome, Person, Result, Secrets
 from plans import Offset, parse_offset
+from scheduler._directory import PERSON_COLUMNS, stored_person
 from scheduler._feeds import unit_feed_urls
 from scheduler._messages import ReminderItem, Templates, render, render_escalation, render_group
 from scheduler._metrics import Metrics
@@ -306,14 +307,15 @@ class Dispatcher:
                 continue
             first = known[0]
             channel = channels[first.channel_id]  # a grouped message: one URL, any unit's row
-            mobiles = tuple(dict.fromkeys(m for u in dict.fromkeys(r.unit_id for r in known)
-                                          for m in people.get(u, ())))
+            reached = tuple(dict.fromkeys(p for u in dict.fromkeys(r.unit_id for r in known)
+                                          for p in people.get(u, ())))
+            mobiles = tuple(dict.fromkeys(p.mobile for p in reached if p.mobile))
 
             def message(kept: list[Claimed], key: str = key, mobiles: tuple[str, ...] = mobiles) -> object:
                 return self._message(kept, key, units, mobiles, occurrences, plans, done, now, today)
 
             names = "、".join(dict.fromkeys(units[r.unit_id].name for r in known))
-            destination = Destination(channel.id, channel.kind, channel.config, mobiles, names)
+            destination = Destination(channel.id, channel.kind, channel.config, mobiles, names, reached)
             jobs.append(Job(key, known, self._channel(destination), message))
         sequences = {oid: entry[0].sequence for oid, entry in occurrences.items()}  # type: ignore[attr-defined]
         recorder = Recorder(self, now, report, sequences)
@@ -358,26 +360,25 @@ class Dispatcher:
 
     @staticmethod
     def _directory(session: Session, rows: list[Claimed]) -> tuple[
-            dict[int, Row[Any]], dict[str, Row[Any]], dict[int, list[str]]]:
+            dict[int, Row[Any]], dict[str, Row[Any]], dict[int, list[Person]]]:
         """The batch's units (id, name, feed_token, ack_token) and channels (id, kind, config) by id, and
-        each unit's mobiles (in person id order). Plain rows: no ORM objects to build."""
+        each unit's people (in the units file's order). Plain rows: no ORM objects to build."""
         unit_ids = sorted({r.unit_id for r in rows})
         units = {u.id: u for u in session.execute(select(_U.c.id, _U.c.name, _U.c.feed_token, _U.c.ack_token)
                                                   .where(_U.c.id.in_(unit_ids)))}
         channels = {c.id: c for c in session.execute(
             select(_CH.c.id, _CH.c.kind, _CH.c.config).where(
                 _CH.c.id.in_(sorted({r.channel_id for r in rows}))))}
-        people: dict[int, list[str]] = {}
-        for unit_id, mobile in session.execute(
-                select(_P.c.unit_id, _P.c.mobile).where(_P.c.unit_id.in_(unit_ids))
+        people: dict[int, list[Person]] = {}
+        for row in session.execute(
+                select(_P.c.unit_id, *(_P.c[c] for c in PERSON_COLUMNS)).where(_P.c.unit_id.in_(unit_ids))
                 .order_by(_P.c.position, _P.c.id)):  # as destinations() and the units file order them
-            if mobile:
-                people.setdefault(unit_id, []).append(mobile)
+            people.setdefault(row.unit_id, []).append(stored_person(row))
         return units, channels, people
 
     def _channel(self, destination: Destination) -> Channel:
         # A changed config or change of people is a new channel object (its limits restart).
-        marker = repr((sorted(destination.config.items()), destination.mobiles))
+        marker = repr((sorted(destination.config.items()), destination.people))
         cache_key = (destination.channel_id, marker)
         channel = self._channels.pop(cache_key, None)
         if channel is None:

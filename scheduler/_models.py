@@ -187,6 +187,9 @@ class PersonRow(SQLModel, table=True):
     position: int
     name: str
     mobile: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    dingtalk_userid: str | None = Field(default=None, max_length=64)
+    wecom_userid: str | None = Field(default=None, max_length=64)
 
 
 class ChannelRow(SQLModel, table=True):

@@ -287,6 +287,7 @@ class Office:
         transaction. Removing stored units takes ``replace``: a file of one unit must not
         silently drop the other fifty (Refused, nothing written). ``dry_run``: say only."""
         directory = plans.load_units(path, notifiers.CHANNEL_CONFIGS)
+        self.warnings += scheduler.unreachable(directory, str(path))
         with self.session() as session:
             report = scheduler.import_units(session, directory, now=self.now())
             if dry_run:

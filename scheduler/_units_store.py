@@ -3,7 +3,8 @@
 ``import_units`` makes the stored directory equal to the file: a unit keeps
 its row (and later its feed token) across imports as long as its name does;
 aliases, memberships, people and channels are replaced; units no longer in
-the file are removed with what hangs off them.
+the file are removed with what hangs off them. The report says which units were added,
+changed (any of those replaced parts differs), kept as they were and removed.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any, ClassVar
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
+from notifiers import CHANNELS, Person
 from plans import UnitsDirectory, name_key
 from scheduler._db import bump_generation
-from scheduler._directory import find_unit
+from scheduler._directory import find_unit, stored_person
 from scheduler._models import (
     ChannelRow,
     PersonRow,
@@ -36,24 +38,49 @@ __all__ = [
     "rotate_token",
     "show_unit",
     "unknown_units",
+    "unreachable",
 ]
 
 
 @dataclass
 class UnitsReport:
     added: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # kept, with other aliases/people/channels
+    kept: list[str] = field(default_factory=list)  # kept as they were
     removed: list[str] = field(default_factory=list)
 
     def lines(self, dry_run: bool = False) -> list[str]:
-        """``units import``'s counts, then the names added (on a dry run) and removed."""
-        verbs = ("would add", "would keep", "would remove") if dry_run else ("new", "kept", "removed")
-        counts = ", ".join(f"{len(names)} {verb}" for verb, names in
-                           zip(verbs, (self.added, self.kept, self.removed), strict=True))
-        named = [(verb, names) for verb, names in (("added", self.added), ("removed", self.removed))
+        """``units import``'s counts, then the names added and changed (on a dry run) and removed."""
+        verbs = (("would add", "would change", "would keep", "would remove") if dry_run
+                 else ("new", "changed", "unchanged", "removed"))
+        lists = (self.added, self.changed, self.kept, self.removed)
+        counts = ", ".join(f"{len(names)} {verb}" for verb, names in zip(verbs, lists, strict=True))
+        named = [(verb, names) for verb, names in
+                 (("added", self.added), ("changed", self.changed), ("removed", self.removed))
                  if names and (dry_run or verb == "removed")]
         return [counts] + [f"{'would be ' if dry_run else ''}{verb}: " + "、".join(names)
                            for verb, names in named]
+
+
+def unreachable(directory: UnitsDirectory, source: str = "") -> list[str]:
+    """A warning for each person an enabled channel cannot reach (what it lacks), and for
+    each unit whose channel reaches people but which has none: that channel skips them."""
+    said = []
+    where = f"{source}: " if source else ""
+    for unit in directory.units:
+        for channel in unit.channels:
+            cls = CHANNELS.get(channel.kind)
+            if cls is None or not channel.enabled or not cls.reaches_people:
+                continue
+            if not unit.people:
+                said.append(f"{where}{unit.name}: channel {channel.id} ({channel.kind}) reaches people "
+                            f"and the unit lists none: add people: to it")
+            for p in unit.people:
+                reason = cls.cannot_reach(Person(p.name, p.mobile, p.email, p.dingtalk_userid, p.wecom_userid))
+                if reason:
+                    said.append(f"{where}{unit.name}: {p.name}: channel {channel.id} ({channel.kind}) "
+                                f"cannot reach them ({reason}); it will skip them")
+    return said
 
 
 def _children(unit_ids: list[int]) -> list[Any]:
@@ -70,6 +97,7 @@ def import_units(session: Session, directory: UnitsDirectory, *, now: datetime) 
     """Make the stored directory equal to ``directory`` (the caller commits)."""
     report = UnitsReport()
     stored = {row.name_key: row for row in session.execute(select(UnitRow)).scalars()}
+    before = {key: _contents(session, row) for key, row in stored.items()}
     entries = [(g, True) for g in directory.groups] + [(u, False) for u in directory.units]
     rows: dict[str, UnitRow] = {}
     for entry, is_group in entries:
@@ -83,7 +111,6 @@ def import_units(session: Session, directory: UnitsDirectory, *, now: datetime) 
             report.added.append(entry.name)
         else:
             row.name, row.is_group, row.updated_at = entry.name, is_group, now
-            report.kept.append(entry.name)
         rows[key] = row
     session.flush()
     if stored:
@@ -106,11 +133,17 @@ def import_units(session: Session, directory: UnitsDirectory, *, now: datetime) 
             session.add(UnitMembershipRow(unit_id=row.id, group_id=rows[name_key(group.name)].id))
         for position, person in enumerate(unit.people):
             session.add(PersonRow(unit_id=row.id, position=position, name=person.name,
-                                  mobile=person.mobile))
+                                  mobile=person.mobile, email=person.email,
+                                  dingtalk_userid=person.dingtalk_userid,
+                                  wecom_userid=person.wecom_userid))
         for channel in unit.channels:
             session.add(ChannelRow(id=channel.id, unit_id=row.id, kind=channel.kind,
                                    config=channel.config(), enabled=channel.enabled))
     session.flush()
+    for key, row in rows.items():
+        if key in before:
+            same = _contents(session, row) == before[key]
+            (report.kept if same else report.changed).append(row.name)
     bump_generation(session)  # groups and tokens decide what each unit's feed holds
     return report
 
@@ -140,7 +173,7 @@ class UnitDetail:
     aliases: tuple[str, ...]
     groups: tuple[str, ...]
     members: tuple[str, ...]
-    people: tuple[tuple[str, str | None], ...]
+    people: tuple[Person, ...]
     channels: tuple[tuple[str, str, bool, dict[str, Any]], ...]
 
     COLUMNS: ClassVar = ["名称 name", "类型", "别名 aliases", "所属/成员", "联系人", "渠道 channels"]
@@ -155,7 +188,10 @@ class UnitDetail:
         """The unit as ``units show`` prints it after its name (secrets by name only)."""
         lines = [f"{label}: " + "、".join(names) for label, names in
                  (("aliases", self.aliases), ("groups", self.groups), ("members", self.members)) if names]
-        lines += [f"person: {person} {mobile or ''}" for person, mobile in self.people]
+        lines += ["person: " + " ".join(filter(None, [p.name, p.mobile, p.email,
+                                                      p.dingtalk_userid and f"钉钉:{p.dingtalk_userid}",
+                                                      p.wecom_userid and f"企业微信:{p.wecom_userid}"]))
+                  for p in self.people]
         return lines + [f"channel: {channel_id} ({kind}{'' if enabled else ', disabled'}) "
                         + ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
                         for channel_id, kind, enabled, config in self.channels]
@@ -190,6 +226,12 @@ def show_unit(session: Session, name: str) -> UnitDetail | None:
     return _detail(session, row) if row else None
 
 
+def _contents(session: Session, row: UnitRow) -> tuple[object, ...]:
+    """What an import replaces of a unit: aliases, groups, members, people, channels."""
+    d = _detail(session, row)
+    return d.aliases, d.groups, d.members, d.people, d.channels
+
+
 def _detail(session: Session, row: UnitRow) -> UnitDetail:
     def names(ids: list[int]) -> tuple[str, ...]:
         if not ids:
@@ -208,6 +250,6 @@ def _detail(session: Session, row: UnitRow) -> UnitDetail:
         row.name, row.is_group, tuple(sorted(a[0] for a in aliases)),
         names([m.group_id for m in memberships if m.unit_id == row.id]),
         names([m.unit_id for m in memberships if m.group_id == row.id]),
-        tuple((p.name, p.mobile) for p in people),
+        tuple(stored_person(p) for p in people),
         tuple((c.id, c.kind, c.enabled, c.config) for c in channels),
     )

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 
 import scheduler
 from tests.conftest import CATALOG, UNITS, Ran, ack_tokens, invoke, tokens
@@ -165,6 +166,46 @@ def test_rotate_token_can_renew_one_secret_alone(cli: Callable[..., Ran], env: d
     engine.dispose()
 
 
+def test_people_contacts_are_stored_shown_and_warned_about(
+        cli: Callable[..., Ran], env: dict[str, str], tmp_path: Path) -> None:
+    """A person's email and userids go through the store to `units show` and to the channels'
+    destinations; a person a channel cannot reach is a warning naming them and the channel."""
+    units = tmp_path / "units.yaml"
+    units.write_text(
+        "units:\n  - name: 镇党建办\n    people:\n"
+        "      - {name: 张三, mobile: '13800000000', email: zhangsan@example.org, dingtalk_userid: manager4220,"
+        " wecom_userid: ZhangSan}\n"
+        "      - {name: 李四}\n"
+        "    channels:\n      - {id: djb-sms, kind: tencent_sms, secret_id_env: TC_ID, secret_key_env: TC_KEY,"
+        " sdk_app_id: '1400000000', sign_name: 合江镇党委, template_id: '1110'}\n"
+        "  - name: 镇党委\n    channels:\n      - {id: dw-sms, kind: tencent_sms, secret_id_env: TC_ID,"
+        " secret_key_env: TC_KEY, sdk_app_id: '1400000000', sign_name: 合江镇党委, template_id: '1110'}\n",
+        encoding="utf-8")
+    done = cli("units", "import", str(units))
+    assert done.returncode == 0, done.stderr
+    assert "镇党建办: 李四: channel djb-sms (tencent_sms) cannot reach them (no mobile)" in done.stderr
+    assert "镇党委: channel dw-sms (tencent_sms) reaches people and the unit lists none" in done.stderr
+    assert "张三" not in done.stderr
+    shown = cli("units", "show", "镇党建办")
+    assert "person: 张三 13800000000 zhangsan@example.org 钉钉:manager4220 企业微信:ZhangSan" in shown.stdout
+    assert "person: 李四\n" in shown.stdout
+    engine = scheduler.open_store(env["JIEDIAN_DATABASE_URL"])
+    with Session(engine) as session:
+        unit = scheduler.find_unit(session, "镇党建办")
+        assert unit is not None
+        (destination,) = scheduler.destinations(session, unit)
+    engine.dispose()
+    assert destination.mobiles == ("13800000000",)
+    assert [(p.name, p.email, p.dingtalk_userid, p.wecom_userid) for p in destination.people] == [
+        ("张三", "zhangsan@example.org", "manager4220", "ZhangSan"), ("李四", None, None, None)]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("units:\n  - name: 镇党建办\n    people: [{name: 张三, email: zhangsan.example.org}]\n",
+                   encoding="utf-8")
+    refused = cli("units", "import", str(bad), "--replace")
+    assert refused.returncode == 1
+    assert "bad.yaml:3: units[0].people[0].email: “zhangsan.example.org” is not an email address" in refused.stderr
+
+
 def test_units_import_removes_stored_units_only_with_replace(cli: Callable[..., Ran], tmp_path: Path) -> None:
     """Importing a one-unit file used to drop the other units silently. Now it says how many
     it would remove and writes nothing; --dry-run shows the change; --replace does it."""
@@ -179,7 +220,9 @@ def test_units_import_removes_stored_units_only_with_replace(cli: Callable[..., 
     assert dry.returncode == 0 and "would remove" in dry.stdout and "would be removed: " in dry.stdout
     assert cli("units", "list", "--json").stdout == before
     dry_json = json.loads(cli("units", "import", str(one), "--dry-run", "--json").stdout)
-    assert dry_json["dry_run"] is True and dry_json["kept"] == ["镇党建办"] and len(dry_json["removed"]) > 10
+    # its channels are not the bundled file's: kept, but changed
+    assert dry_json["dry_run"] is True and dry_json["changed"] == ["镇党建办"] and len(dry_json["removed"]) > 10
+    assert "would be changed: 镇党建办" in dry.stdout
     done = cli("units", "import", str(one), "--replace")
     assert done.returncode == 0 and "removed: " in done.stdout
     assert [u["name"] for u in json.loads(cli("units", "list", "--json").stdout)] == ["镇党建办"]

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, event, inspect, select, text
 from sqlmodel import Session
 
+import notifiers
 import scheduler
 from plans import CALENDAR, Offset
 from scheduler._models import MilestoneRow, OccurrenceRow, OccurrenceUnitRow, PlanRow
@@ -173,11 +174,12 @@ def test_units_import_show_and_resync(engine: Engine, tmp_path: Path) -> None:
         office = scheduler.show_unit(session, "镇党建办")
     assert branch is not None and branch.groups == ("各党(总)支部",)
     assert group is not None and group.is_group and group.members == ("机关党支部",)
-    assert office is not None and office.people == (("张三", "13800000001"),)
+    assert office is not None and office.people == (notifiers.Person("张三", "13800000001"),)
     assert office.channels[0][:2] == ("djb-console", "console")
     smaller = UNITS.split("  - name: 机关党支部")[0]
     report = import_units(engine, tmp_path, smaller)
-    assert report.removed == ["机关党支部"] and len(report.kept) == 3
+    assert report.removed == ["机关党支部"] and report.kept == ["镇党建办", "镇党委"]
+    assert report.changed == ["各党(总)支部"]  # it lost its member
     with Session(engine) as session:
         assert scheduler.show_unit(session, "机关党支部") is None
         assert scheduler.show_unit(session, "各党支部").members == ()  # type: ignore[union-attr]
