@@ -32,6 +32,7 @@ class Secrets:
                  file_values: Mapping[str, str] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
         self._file = dict(file_values or {})
+        self._handed_out: set[str] = set()  # values given to channels: secrets, whatever their name
 
     @classmethod
     def load(cls, path: Path | None = None, env: Mapping[str, str] | None = None) -> Secrets:
@@ -60,10 +61,13 @@ class Secrets:
 
     def find(self, name: str) -> str | None:
         """The secret ``name``, or None when it is not set (an optional secret)."""
-        return self._env.get(name) or self._file.get(name) or None
+        value = self._env.get(name) or self._file.get(name) or None
+        if value:
+            self._handed_out.add(value)
+        return value
 
     def get(self, name: str) -> str:
-        value = self._env.get(name) or self._file.get(name)
+        value = self.find(name)
         if not value:
             raise SecretsError(
                 f"secret {name} is not set; export {name}=… or add it to JIEDIAN_SECRETS_FILE"
@@ -71,9 +75,11 @@ class Secrets:
         return value
 
     def mask(self, text: str) -> str:
-        """``text`` with every secret value this object knows replaced by ***."""
-        for value in sorted({*self._file.values(), *self._secret_env_values()}, key=len,
-                            reverse=True):
+        """``text`` with every secret value this object knows replaced by ***: the file's,
+        the environment's that look like secrets, and any handed out by ``get``/``find``
+        (``DJB_MAIL_PASS`` looks like nothing, but a channel asked for it as a secret)."""
+        known = {*self._file.values(), *self._secret_env_values(), *self._handed_out}
+        for value in sorted(known, key=len, reverse=True):
             if len(value) >= 4:
                 text = text.replace(value, "***")
         return text
