@@ -362,7 +362,7 @@ def _print_upcoming(rows: list[scheduler.Upcoming], as_json: bool, title: str) -
 
 @units_app.command("import")
 def units_import(
-    file: Annotated[Path, typer.Argument(help="A units.yaml file.")],
+    file: Annotated[Path, typer.Argument(help="A units.yaml file, or the office's 通讯录 as .xlsx or .csv.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Remove stored units the file does not name.")] = False,
     as_json: Json = False,

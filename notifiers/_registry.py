@@ -11,6 +11,7 @@ from notifiers._secrets import Secrets
 from notifiers.aliyun_sms import AliyunSmsChannel
 from notifiers.console import ConsoleChannel
 from notifiers.dingtalk import DingTalkChannel
+from notifiers.email import EmailChannel
 from notifiers.feishu import FeishuChannel
 from notifiers.tencent_sms import TencentSmsChannel
 from notifiers.webhook import WebhookChannel
@@ -26,6 +27,7 @@ CHANNELS: dict[str, type[Channel]] = {
     FeishuChannel.kind: FeishuChannel,
     AliyunSmsChannel.kind: AliyunSmsChannel,
     TencentSmsChannel.kind: TencentSmsChannel,
+    EmailChannel.kind: EmailChannel,
 }
 
 # What each kind may hold in units.yaml, for the units loader (plans.load_units(path, CHANNEL_CONFIGS)).

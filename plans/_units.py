@@ -44,6 +44,7 @@ from pydantic import (
 
 from plans._errors import PlanError
 from plans._loader import field_path, line_of, read_yaml, validation_problems
+from plans._roster import is_roster, read_roster
 from plans._schema import UnitNames
 from plans._text import to_simplified
 
@@ -328,26 +329,40 @@ def _cross_checks(directory: UnitsDirectory) -> list[tuple[list[Any], str]]:
 
 def load_units(path: str | Path, schemas: Mapping[str, type[BaseModel]] | None = None) -> UnitsDirectory:
     """Load and check a units directory (each channel with its kind's schema from ``schemas``,
-    kind → pydantic model); raise PlanError listing every problem."""
+    kind → pydantic model); raise PlanError listing every problem. An office's contact sheet
+    (.xlsx, .xlsm, .csv) is read into the same mapping by ``plans._roster``, and its problems
+    are cited as ``file:row:column``."""
     path = Path(path)
-    raw = read_yaml(path)
+    sheet = read_roster(path, name_key) if is_roster(path) else None
+    raw = read_yaml(path) if sheet is None else sheet.raw
     if raw is None:
         return UnitsDirectory()
     if not isinstance(raw, Mapping):
         raise PlanError([f"{path}:1: units file: expected a mapping with groups and units"])
+
+    def cited(loc: list[Any], message: str) -> str:
+        if sheet is not None:
+            return sheet.problem(loc, message)
+        return f"{path}:{line_of(raw, loc)}: {field_path(loc, 'units')}: {message}"
+
+    def by_line(problems: list[str]) -> list[str]:  # a file's line, or a sheet's row
+        return sorted(problems, key=lambda p: int(p.removeprefix(f"{path}:").split(":")[0]))
+
     channels = _channel_problems(raw, schemas) if schemas is not None else []
-    said = [f"{path}:{line_of(raw, loc)}: {field_path(loc, 'units')}: {m}" for loc, m in channels]
+    said = [*(sheet.problems if sheet else []), *(cited(loc, m) for loc, m in channels)]
     try:
         directory = UnitsDirectory.model_validate(raw)
     except ValidationError as error:
-        found = validation_problems(path, raw, error, "units") + said
-        raise PlanError(sorted(found, key=lambda p: int(p.split(":")[1]))) from None
+        found = (sheet.validation_problems(error) if sheet is not None
+                 else validation_problems(path, raw, error, "units"))
+        raise PlanError(by_line(found + said)) from None
     if said:
-        raise PlanError(said)
+        raise PlanError(by_line(said))
     if schemas is not None:
         _normalise_channels(directory, schemas)
-    found = sorted((line_of(raw, loc), field_path(loc), m) for loc, m in _cross_checks(directory))
-    problems = [f"{path}:{line}: {field}: {message}" for line, field, message in found]
+    crossed = sorted(_cross_checks(directory),
+                     key=lambda p: (line_of(raw, p[0]), field_path(p[0]), p[1]))
+    problems = by_line([cited(loc, message) for loc, message in crossed])
     if problems:
         raise PlanError(problems)
     return directory
