@@ -498,7 +498,7 @@ def notify_test(
     if as_json:
         _print_json([{"channel": a.channel_id, "kind": a.kind, **scheduler.as_data(a.result)} for a in answers])
     else:
-        _table(f"notify test · {unit}", scheduler.ChannelAnswer.COLUMNS, [a.row() for a in answers])
+        _table(f"notify test · {unit}", scheduler.ChannelAnswer.COLUMNS, [r for a in answers for r in a.rows()])
     if not all(answer.result.delivered for answer in answers):
         raise typer.Exit(1)
 

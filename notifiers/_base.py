@@ -109,6 +109,16 @@ class Result:
     def delivered(self) -> bool:
         return self.outcome is Outcome.DELIVERED
 
+    def logged(self) -> str | None:
+        """The message as the delivery log keeps it: with each recipient's outcome when there
+        are several or any was not reached (张三 delivered; 李四 permanent unknown_user: …)."""
+        if not self.recipients or (len(self.recipients) == 1 and self.delivered):
+            return self.message
+        each = "; ".join(f"{who} {r.outcome.value}" + ("" if r.delivered else
+                                                        f" {r.code}" + (f": {r.message}" if r.message else ""))
+                         for who, r in self.recipients.items())
+        return f"{self.message} — {each}" if self.message else each
+
 
 class RateLimiter:
     """At most ``limit`` sends per ``window`` seconds (a sliding window; no sleeping).

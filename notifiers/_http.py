@@ -17,6 +17,8 @@ given.
 
 from __future__ import annotations
 
+import logging
+import re
 import urllib.request
 from collections.abc import AsyncIterator
 
@@ -34,6 +36,25 @@ CONNECTIONS = 16
 # of 5), requests sat in retransmission past the 10 s timeout, were handled late and then
 # sent again. 8 carried 2,047 signed POSTs a second to one host (bench/webhooks.py).
 PER_HOST = 8
+
+
+class _RedactQuery(logging.Filter):
+    """Masks credentials in the URLs httpx logs (``HTTP Request: GET …`` at INFO): DingTalk's
+    gettoken takes the AppKey and AppSecret in the query, WeCom's the corpsecret, and every
+    robot URL carries its access_token or key."""
+
+    SECRET_PARAMS = re.compile(r"\b(appkey|appsecret|corpsecret|access_token|key)=[^&\s\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.SECRET_PARAMS.sub(r"\1=***", str(arg))
+                                if isinstance(arg, httpx.URL | str) else arg
+                                for arg in record.args)
+        return True
+
+
+# On the logger, not a handler: whoever turns httpx's log on later gets the masked URLs.
+logging.getLogger("httpx").addFilter(_RedactQuery())
 
 
 def _translated(error: BaseException, request: httpx.Request) -> httpx.TransportError:

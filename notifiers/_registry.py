@@ -11,6 +11,7 @@ from notifiers._secrets import Secrets
 from notifiers.aliyun_sms import AliyunSmsChannel
 from notifiers.console import ConsoleChannel
 from notifiers.dingtalk import DingTalkChannel
+from notifiers.dingtalk_notice import DingTalkNoticeChannel
 from notifiers.email import EmailChannel
 from notifiers.feishu import FeishuChannel
 from notifiers.tencent_sms import TencentSmsChannel
@@ -28,6 +29,7 @@ CHANNELS: dict[str, type[Channel]] = {
     AliyunSmsChannel.kind: AliyunSmsChannel,
     TencentSmsChannel.kind: TencentSmsChannel,
     EmailChannel.kind: EmailChannel,
+    DingTalkNoticeChannel.kind: DingTalkNoticeChannel,
 }
 
 # What each kind may hold in units.yaml, for the units loader (plans.load_units(path, CHANNEL_CONFIGS)).

@@ -37,7 +37,9 @@ def until_beijing_midnight(now: float) -> float:
 def overall(recipients: Mapping[str, Result]) -> Result:
     """One Result for a send to several numbers (see the module's docstring for the rule)."""
     results = list(recipients.values())
-    outcomes = {r.outcome for r in results}
+    # A person the channel has no way to reach (no mobile, no email: ``units import`` warned)
+    # does not fail the send for the others; everyone skipped so is a permanent failure.
+    outcomes = {r.outcome for r in results if r.code != "no_contact"} or {Outcome.PERMANENT}
     if outcomes == {Outcome.DELIVERED}:
         outcome = Outcome.DELIVERED
     elif Outcome.TRANSIENT in outcomes:

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import ClassVar
 
 import httpx
+from rich.markup import escape
 from sqlmodel import Session
 
 import notifiers
@@ -29,11 +30,17 @@ class ChannelAnswer:
     COLUMNS: ClassVar = ["channel", "kind", "result", "provider code", "provider message", "ms"]
     _COLOUR: ClassVar = {"delivered": "green", "transient": "yellow", "permanent": "red"}
 
-    def row(self) -> list[str]:
-        """The answer as a ``notify test`` table row (the result coloured, rich markup)."""
-        outcome = self.result.outcome.value
-        return [self.channel_id, self.kind, f"[{self._COLOUR[outcome]}]{outcome}[/]",
-                self.result.code or "", self.result.message or "", f"{self.result.latency_ms:.0f}"]
+    def rows(self) -> list[list[str]]:
+        """The answer as ``notify test`` table rows (results coloured, rich markup): the
+        channel's, then one per person or number when the channel reaches several."""
+        first = [self.channel_id, self.kind, *self._cells(self.result), f"{self.result.latency_ms:.0f}"]
+        return [first] + [["", f"· {escape(who)}", *self._cells(r), ""]
+                          for who, r in self.result.recipients.items()]
+
+    def _cells(self, result: Result) -> list[str]:
+        outcome = result.outcome.value
+        return [f"[{self._COLOUR[outcome]}]{outcome}[/]", escape(result.code or ""),
+                escape(result.message or "")]
 
 
 def send_test(

@@ -424,7 +424,7 @@ class Dispatcher:
                 "batch_key": key, "channel_id": part[0].channel_id, "unit_id": part[0].unit_id,
                 "unit_name": part[0].unit_name, "reminder_ids": [r.id for r in part],
                 "attempted_at": now, "outcome": result.outcome.value, "code": result.code,
-                "message": result.message, "latency_ms": result.latency_ms, "worker": self.worker}
+                "message": result.logged(), "latency_ms": result.latency_ms, "worker": self.worker}
                 for part in by_unit(group)]
             values = {"_code": result.code, "_message": result.message}
             report.results.append((key, result))

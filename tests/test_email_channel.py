@@ -261,6 +261,7 @@ def test_person_without_email_is_no_contact_and_the_others_still_get_it(
     assert skipped.outcome is Outcome.PERMANENT and skipped.code == "no_contact"
     assert skipped.message == "no email"
     assert result.recipients[ZHANG.name].delivered
+    assert result.delivered and result.code == "partial"  # a skipped person fails no send
     assert [m.rcpt_tos for m in mails.received] == [(ZHANG.email,)]
 
 

@@ -1,0 +1,65 @@
+"""Channels that reach a person, end to end through the CLI: a units file with people's
+addresses and userids, `notify test` printing each person's outcome, and the dispatcher
+recording each person's outcome in the delivery log. The providers are the stand-ins of
+tests/providers (a real SMTP server, real HTTP servers on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CATALOG, Ran
+from tests.providers.sms import FakeClock
+from tests.providers.smtp import Certificate, MailServer, make_certificate, serve_smtp
+
+USER, PASSWORD = "dj@example.org", "Jiedian-mail-pass-0123"
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    return make_certificate(tmp_path_factory.mktemp("smtp-tls"))
+
+
+def units_file(tmp_path: Path, channel: str, people: str) -> Path:
+    path = tmp_path / "units.yaml"
+    path.write_text(f"units:\n  - name: 镇党建办\n    people: {people}\n    channels:\n      - {channel}\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_email_notify_test_and_dispatch_record_each_person(
+        cli: Callable[..., Ran], env: dict[str, str], tmp_path: Path, certificate: Certificate) -> None:
+    env.update({"DJB_MAIL_USER": USER, "DJB_MAIL_PASS": PASSWORD})
+    mails = MailServer(FakeClock(), users={USER: PASSWORD}, owners={USER: "dj@example.org"})
+    with serve_smtp(mails, mode="starttls", certificate=certificate) as port:
+        units = units_file(
+            tmp_path, f"{{id: djb-mail, kind: email, host: 127.0.0.1, port: {port}, security: starttls, "
+            "username_env: DJB_MAIL_USER, password_env: DJB_MAIL_PASS, sender: '合江镇党委 <dj@example.org>', "
+            f"ca_file: '{certificate.cert}'}}",
+            "[{name: 张三, email: zhangsan@example.org}, {name: 王五, mobile: '13900000002'}]")
+        imported = cli("units", "import", str(units))
+        assert imported.returncode == 0, imported.stderr
+        assert "王五: channel djb-mail (email) cannot reach them (no email)" in imported.stderr
+        tested = cli("notify", "test", "--unit", "镇党建办", "--channel", "djb-mail")
+        assert tested.returncode == 0, tested.stdout + tested.stderr  # 王五 is skipped, not a failure
+        lines = tested.stdout.splitlines()
+        assert any("· 张三" in line and "delivered" in line and "250" in line for line in lines)
+        assert any("· 王五" in line and "no_contact" in line and "no email" in line for line in lines)
+        answer = json.loads(cli("notify", "test", "--unit", "镇党建办", "--json").stdout)
+        assert {who: r["code"] for who, r in answer[0]["recipients"].items()} == {"张三": "250", "王五": "no_contact"}
+        assert [m.rcpt_tos for m in mails.received] == [("zhangsan@example.org",)] * 2
+
+        assert cli("plan", "add", str(CATALOG / "hejiang-2011-cxzy.yaml")).returncode == 0
+        env["JIEDIAN_NOW"] = "2011-04-22T09:00"  # 形成创建方案交镇党建办 (due 04-29): its -7d reminder
+        sent = cli("dispatch", "--until-idle")
+        assert sent.returncode == 0, sent.stderr
+        log = json.loads(cli("deliveries", "--since", "2011-04-01", "--json").stdout)
+    assert len(mails.received) == 3 and "形成创建方案交镇党建办" in mails.received[2].message["Subject"]
+    (row,) = log
+    assert row["outcome"] == "delivered" and "张三 delivered" in row["message"]
+    assert "王五 permanent no_contact: no email" in row["message"]
+    for output in (imported, tested, sent):
+        assert PASSWORD not in output.stdout + output.stderr
