@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from notifiers._config import ChannelConfig
+from notifiers._config import ChannelConfig, parse_rate_limit
 from notifiers._secrets import Secrets, SecretsError
 
 __all__ = [
@@ -178,7 +178,14 @@ class Channel(ABC):
         self.client = client
         self.secrets = secrets
         self.clock = clock
-        self._limiters = [RateLimiter(n, seconds, clock) for n, seconds in self.limits]
+        self._limiters = [RateLimiter(n, seconds, clock) for n, seconds in self.rate_limits]
+
+    @property
+    def rate_limits(self) -> tuple[tuple[int, float], ...]:
+        """The destination's limits, (count, seconds) pairs: the provider's (``limits``) and
+        the one its units-file entry sets (``rate_limit: 30/min``). The dispatcher keeps them
+        in the store, shared by every daemon (scheduler/_limits.py)."""
+        return self.limits + parse_rate_limit(self.destination.config.get("rate_limit"))
 
     def throttled(self) -> Result | None:
         """A transient Result when our own limit for this destination is reached, else None."""

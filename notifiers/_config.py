@@ -15,7 +15,8 @@ from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-__all__ = ["AtMobiles", "ChannelConfig", "EnvName", "HttpUrl", "Text", "UrlConfig"]
+__all__ = ["AtMobiles", "ChannelConfig", "EnvName", "HttpUrl", "RateLimit", "Text", "UrlConfig",
+           "parse_rate_limit"]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -54,18 +55,48 @@ def _at_mobiles(value: object) -> object:
     return mobiles
 
 
+_PER = {"s": 1.0, "sec": 1.0, "秒": 1.0, "min": 60.0, "分钟": 60.0, "h": 3600.0, "hour": 3600.0,
+        "小时": 3600.0, "d": 86400.0, "day": 86400.0, "天": 86400.0}
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\S+?)\s*")
+
+
+def parse_rate_limit(value: str | None) -> tuple[tuple[int, float], ...]:
+    """``"5/s, 100/min"`` as ((5, 1.0), (100, 60.0)); empty for None. Raises ValueError."""
+    limits = []
+    for part in re.split(r"[,，;；]", value or ""):
+        if not part.strip():
+            continue
+        match = _RATE.fullmatch(part)
+        if not match or match[2].lower() not in _PER or int(match[1]) < 1:
+            raise ValueError(f"“{part.strip()}” is not a rate limit; write sends per period, e.g. "
+                             f"30/min, 5/s, 1000/h or 10000/d (several: 5/s, 100/min)")
+        limits.append((int(match[1]), _PER[match[2].lower()]))
+    return tuple(limits)
+
+
+def _rate_limit(value: str | None) -> str | None:
+    parse_rate_limit(value)
+    return value
+
+
 EnvName = Annotated[str | None, AfterValidator(_env_name)]
+RateLimit = Annotated[str | None, AfterValidator(_rate_limit)]
 HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
 AtMobiles = Annotated[bool | list[str] | None, BeforeValidator(_at_mobiles)]
 Text = Annotated[str | None, Field(min_length=1)]
 
 
 class ChannelConfig(BaseModel):
-    """A channel kind's fields (all optional here; ``rules`` says which are required)."""
+    """A channel kind's fields (all optional here; ``rules`` says which are required).
+
+    ``rate_limit`` is every kind's: the destination's own limit, when it has one the provider
+    does not publish (a receiver behind a webhook URL, an SMS account's 流控 set in its
+    console), kept per destination by every daemon together as the provider's are."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True,
                               hide_input_in_errors=True)
     rules: ClassVar[tuple[str, ...]] = ()
+    rate_limit: RateLimit = None
 
 
 class UrlConfig(ChannelConfig):

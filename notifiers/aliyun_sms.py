@@ -269,6 +269,8 @@ class _Call:
 
 
 class AliyunSmsChannel(SmsChannel):
+    account: ClassVar[tuple[str, ...]] = ("access_key_id_env", "endpoint")
+
     class Config(ChannelConfig):
         access_key_id_env: EnvName = None
         access_key_secret_env: EnvName = None

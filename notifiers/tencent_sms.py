@@ -273,6 +273,8 @@ class _Call:
 
 
 class TencentSmsChannel(SmsChannel):
+    account: ClassVar[tuple[str, ...]] = ("secret_id_env", "sdk_app_id")
+
     class Config(ChannelConfig):
         secret_id_env: EnvName = None
         secret_key_env: EnvName = None

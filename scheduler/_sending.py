@@ -217,8 +217,8 @@ class Recorder:
                         gone.setdefault("lease_lost" if taken else "node_changed", []).append(r)
                         if mine:  # the node changed and the outbox sync has not seen it yet
                             stale.append({"_id": r.id})
-                    if ok and job.channel is not None and job.channel.limits:
-                        wait = take_slot(session, _limit_key(job.channel), job.channel.limits,
+                    if ok and job.channel is not None and job.channel.rate_limits:
+                        wait = take_slot(session, _limit_key(job.channel), job.channel.rate_limits,
                                          now.timestamp())
                         if wait > 0:  # the destination's window is full: later, not throttled
                             deferred += [{"_id": r.id, "_next": now + timedelta(seconds=wait)} for r in ok]
