@@ -42,6 +42,7 @@ __all__ = [
     "Result",
     "cut_utf8",
     "deliver",
+    "get_json",
     "http_failure",
     "post_json",
     "scrub",
@@ -273,12 +274,23 @@ async def post_json(
     ``timeout`` (seconds) overrides the default of 10 s (5 s to connect); ``auth`` signs
     the request (TC3 and the like) after everything else is set.
     """
+    return await _request(client, "POST", url, content=content, timeout=timeout, auth=auth,
+                          headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+
+
+async def get_json(client: httpx.AsyncClient, url: str, *, timeout: float | None = None) -> HttpAnswer | Result:
+    """GET ``url`` (an access token, a lookup); like :func:`post_json`, never raises."""
+    return await _request(client, "GET", url, timeout=timeout)
+
+
+async def _request(client: httpx.AsyncClient, method: str, url: str, *, timeout: float | None,
+                   content: bytes | None = None, headers: Mapping[str, str] | None = None,
+                   auth: httpx.Auth | None = None) -> HttpAnswer | Result:
     started = time.perf_counter()
     try:
-        response = await client.post(
-            url, content=content, timeout=httpx.Timeout(timeout) if timeout else TIMEOUT,
-            headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
-            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+        response = await client.request(
+            method, url, content=content, timeout=httpx.Timeout(timeout) if timeout else TIMEOUT,
+            headers=headers, auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
         )
     except httpx.TimeoutException as error:
         return Result(Outcome.TRANSIENT, "timeout", type(error).__name__,

@@ -17,6 +17,7 @@ from notifiers.feishu import FeishuChannel
 from notifiers.tencent_sms import TencentSmsChannel
 from notifiers.webhook import WebhookChannel
 from notifiers.wecom import WeComChannel
+from notifiers.wecom_app import WeComAppChannel
 
 __all__ = ["CHANNELS", "CHANNEL_CONFIGS", "build"]
 
@@ -30,6 +31,7 @@ CHANNELS: dict[str, type[Channel]] = {
     TencentSmsChannel.kind: TencentSmsChannel,
     EmailChannel.kind: EmailChannel,
     DingTalkNoticeChannel.kind: DingTalkNoticeChannel,
+    WeComAppChannel.kind: WeComAppChannel,
 }
 
 # What each kind may hold in units.yaml, for the units loader (plans.load_units(path, CHANNEL_CONFIGS)).

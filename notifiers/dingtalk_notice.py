@@ -82,7 +82,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,7 +92,6 @@ import httpx
 from pydantic import Field
 
 from notifiers._base import (
-    TIMEOUT,
     Channel,
     HttpAnswer,
     Message,
@@ -101,6 +99,7 @@ from notifiers._base import (
     Person,
     Result,
     cut_utf8,
+    get_json,
     http_failure,
     post_json,
     scrub,
@@ -504,23 +503,7 @@ class DingTalkNoticeChannel(Channel):
         return token
 
     async def _get(self, url: str) -> HttpAnswer | Result:
-        """GET ``url``; a network failure becomes a transient Result (as ``post_json`` does)."""
-        started = time.perf_counter()
-        try:
-            response = await self.client.get(
-                url, timeout=httpx.Timeout(self.timeout) if self.timeout else TIMEOUT)
-        except httpx.TimeoutException as error:
-            return Result(T, "timeout", type(error).__name__,
-                          latency_ms=(time.perf_counter() - started) * 1000)
-        except httpx.TransportError as error:
-            return Result(T, "network", f"{type(error).__name__}: connection failed",
-                          latency_ms=(time.perf_counter() - started) * 1000)
-        latency = (time.perf_counter() - started) * 1000
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = response.text
-        return HttpAnswer(response.status_code, body, response.headers, latency)
+        return await get_json(self.client, url, timeout=self.timeout)
 
     def _answer(self, answer: HttpAnswer | Result,
                 url: str) -> dict[str, Any] | tuple[int | None, Result]:

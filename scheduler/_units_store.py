@@ -193,8 +193,18 @@ class UnitDetail:
                                                       p.wecom_userid and f"企业微信:{p.wecom_userid}"]))
                   for p in self.people]
         return lines + [f"channel: {channel_id} ({kind}{'' if enabled else ', disabled'}) "
-                        + ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
+                        + ", ".join(f"{k}={_masked(k, v)}" for k, v in sorted(config.items()))
                         for channel_id, kind, enabled, config in self.channels]
+
+
+def _masked(field_name: str, value: object) -> object:
+    """A URL's query values shown as ***: a robot's URL carries its token (access_token=…,
+    key=…), and `units show` output ends up in chats and tickets."""
+    if not field_name.endswith("url") or not isinstance(value, str) or "?" not in value:
+        return value
+    head, _, query = value.partition("?")
+    return head + "?" + "&".join(f"{k}=***" if v else k for k, _, v in
+                                 (part.partition("=") for part in query.split("&")))
 
 
 def list_units(session: Session) -> list[UnitDetail]:

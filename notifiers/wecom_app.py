@@ -1,0 +1,526 @@
+"""WeCom application messages (企业微信应用消息): a self-built application writes to members.
+
+Config (a units-directory channel): ``corp_id`` (企业ID, not a secret), ``corp_secret_env``
+(the environment variable holding the application's Secret), ``agent_id`` (the application's
+AgentId, digits), ``endpoint`` (default ``https://qyapi.weixin.qq.com/``), optional
+``timeout`` (seconds) and ``account_limit`` (the corp's 账号上限数; only with it is the
+daily cap below enforced — a field beyond DESIGN.md's list).
+
+Recipients are the destination's ``people``: a person's ``wecom_userid``, else the userid
+WeCom has for their ``mobile``; a person with neither is skipped with ``no_contact``.
+``recipients`` in the Result is keyed by the person's *name* (the units file's, unique in a
+unit: every person has one, not every person has a userid).
+
+Calls, as WeCom documents them:
+
+- ``GET cgi-bin/gettoken?corpid=…&corpsecret=…`` (获取access_token,
+  https://developer.work.weixin.qq.com/document/path/91039): ``access_token`` and
+  ``expires_in`` (normally 7200 s). The token is cached until ``expires_in`` by the injected
+  clock, less five minutes, because gettoken must not be called often; WeCom may invalidate a
+  token early, so an answer 40014 (不合法的access_token) or 42001 (access_token已过期) makes
+  the channel fetch a fresh token and repeat that call once. Tokens are per application,
+  so the token (and the limits below) are shared by every channel object of one application
+  (``corp_id`` + ``agent_id`` at one endpoint), while the dispatcher keeps one per unit.
+- ``POST cgi-bin/user/getuserid`` ``{"mobile"}`` (手机号获取userid,
+  https://developer.work.weixin.qq.com/document/path/95402) → ``userid``. The docs warn
+  that wrong numbers beyond 20% of the seat cap block the call for a day, so answers, found
+  or not (46004 指定的成员不存在, 60103 手机号码不合法, 60111 UserID不存在), are cached a day.
+- ``POST cgi-bin/message/send`` (发送应用消息,
+  https://developer.work.weixin.qq.com/document/path/90236): ``touser`` is the userids not
+  yet reached, ``|``-joined, at most 1000 a call; ``msgtype`` markdown when the message has
+  it, else text (title and text), either content cut to 2048 UTF-8 bytes (both types' limit)
+  with :func:`notifiers._base.cut_utf8`. Every call sets ``enable_duplicate_check: 1`` and
+  ``duplicate_check_interval: 1800`` (WeCom's default; at most 4 h): WeCom does not deliver
+  the same request JSON twice within the interval, so a resend after a dropped connection —
+  when the first request may have been delivered unseen — reaches nobody twice. That needs
+  the resend to be byte-for-byte the same: the body is built deterministically (people in
+  the units file's order); a resend whose recipients changed meanwhile is a new request.
+  The check cannot tell a resend from a *different* reminder worded the same for the same
+  people, which WeCom would swallow while answering ok; so the application remembers (in
+  this process) which idempotency key first sent each body, and another key sending that
+  body within the interval sends it with the check off.
+
+Answers (全局错误码, https://developer.work.weixin.qq.com/document/path/90313): HTTP 200 with
+``errcode``. 0 is success — but members named in ``invaliduser`` (not members, or outside
+the application's visible range; WeCom lower-cases them) get permanent ``unknown_user``
+and those in ``unlicenseduser`` (no basic API licence) permanent ``unlicensed_user``; the
+others are delivered. 81013 (all recipients invalid) gives each listed member the same
+per-person code. Throttling is transient: 45009 (接口调用超过限制, after 60 s — a per-minute
+block lasts 60 s), 45033 (接口并发调用超过限制, after 1 s), -1 (系统繁忙, after 5 s); HTTP
+5xx and dropped connections too. Every other code is permanent: 40001 (bad secret), 40013
+(bad corp_id), 40056 (bad agent_id), 40008/44004/45002 (message type, empty or too long),
+48002 (API not permitted), 60011 (no permission for the member), 60020 (IP not in the
+application's trusted IPs), 82001, 301002 (no permission for the application) … The
+``hint`` WeCom puts in ``errmsg`` is the Result's ``request_id`` (support asks for it);
+a delivered one carries the ``msgid``.
+
+Limits enforced before sending (访问频率限制,
+https://developer.work.weixin.qq.com/document/path/90454): one application may send one
+member at most 30 messages a minute and 1000 an hour — WeCom silently drops the excess,
+so the channel holds them back itself (transient ``rate_limited`` with the wait); and at
+most ``account_limit`` × 200 person-times a (Beijing) day — past it, transient
+``daily_limit`` until midnight. The page names no
+per-application per-minute cap for messages ("发消息频率不计入基础频率").
+
+Overall outcome: :func:`notifiers._sms.overall` over the people. The channel remembers the
+people each idempotency key reached, so a retry sends only to the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import weakref
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, Field
+
+from notifiers._base import (
+    Channel,
+    HttpAnswer,
+    Message,
+    Outcome,
+    Person,
+    Result,
+    cut_utf8,
+    get_json,
+    http_failure,
+    post_json,
+    scrub,
+)
+from notifiers._config import ChannelConfig, EnvName, HttpUrl, Text
+from notifiers._secrets import SecretsError
+from notifiers._sms import Remembered, chunks, config_error, overall, until_beijing_midnight
+
+__all__ = ["CODES", "WeComAppChannel"]
+
+log = logging.getLogger(__name__)
+
+ENDPOINT = "https://qyapi.weixin.qq.com/"
+CONTENT_BYTES = 2048  # text and markdown content alike
+TOUSER_MAX = 1000
+DUPLICATE_CHECK_INTERVAL = 1800
+TOKEN_MARGIN = 300.0  # fetch a new token this long before WeCom's expires_in runs out
+LOOKUP_TTL = 86_400.0
+MEMBER_LIMITS = ((30, 60.0), (1000, 3600.0))  # per application and member: (count, seconds)
+PERSON_TIMES_PER_ACCOUNT = 200  # per application and day, times the corp's 账号上限数
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+T, P = Outcome.TRANSIENT, Outcome.PERMANENT
+# errcode → (outcome, retry after in seconds); any code not here is permanent.
+CODES: dict[int, tuple[Outcome, float | None]] = {
+    -1: (T, 5.0),  # 系统繁忙
+    45009: (T, 60.0),  # 接口调用超过限制: a per-minute block lasts 60 s
+    45033: (T, 1.0),  # 接口并发调用超过限制
+}
+TOKEN_REFUSED = frozenset({40014, 42001})  # 不合法的access_token, access_token已过期
+NO_SUCH_MEMBER = frozenset({46004, 60103, 60111})  # getuserid: no member has that mobile
+NOT_REACHED = "no wecom_userid and no mobile"
+_HINT = re.compile(r"hint: \[([^\]]+)\]")
+
+
+def _agent_id(value: str | None) -> str | None:
+    if value is not None and not value.isdigit():
+        raise ValueError("must be the application's AgentId, digits (e.g. 1000002)")
+    return value
+
+
+# -- what one application shares -----------------------------------------------------
+
+class _App:
+    """One application's token, mobile lookups and counts, shared by its channel objects."""
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+        self.token_until = 0.0
+        self.lookups: dict[str, tuple[str | None, float]] = {}  # mobile → (userid, until)
+        self._bodies: dict[str, tuple[str, float]] = {}  # body digest → (first key, until)
+        self._members: dict[str, deque[float]] = {}  # userid → send times, the last hour
+        self._day, self._today = "", 0
+
+    def keep_token(self, token: str, expires_in: float, now: float) -> None:
+        # Asked again within the margin, WeCom may hand back the same token with the seconds
+        # it has left: that one is used to its end (a refusal then fetches the next).
+        margin = TOKEN_MARGIN if expires_in > 2 * TOKEN_MARGIN else 0.0
+        self.token, self.token_until = token, now + expires_in - margin
+
+    def valid_token(self, now: float) -> str | None:
+        return self.token if self.token and now < self.token_until else None
+
+    def forget_token(self, token: str) -> None:
+        if self.token == token:
+            self.token = None
+
+    def duplicate_check(self, body: Mapping[str, Any], key: str, now: float) -> bool:
+        """Whether ``body``, sent for idempotency key ``key``, may keep WeCom's duplicate
+        check: not when another key sent the same body within the interval (WeCom would
+        drop this one as its duplicate)."""
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        first = self._bodies.get(digest)
+        if first is not None and first[1] > now:
+            return first[0] == key
+        self._bodies = {d: seen for d, seen in self._bodies.items() if seen[1] > now}
+        self._bodies[digest] = (key, now + DUPLICATE_CHECK_INTERVAL)
+        return True
+
+    def member_wait(self, userid: str, now: float) -> float:
+        """Seconds until ``userid`` may get one more message (0.0: now)."""
+        times = self._members.get(userid.lower(), deque())
+        longest = max(window for _, window in MEMBER_LIMITS)
+        while times and times[0] <= now - longest:
+            times.popleft()
+        wait = 0.0
+        for limit, window in MEMBER_LIMITS:
+            recent = [t for t in times if t > now - window]
+            if len(recent) >= limit:
+                wait = max(wait, recent[-limit] + window - now)
+        return wait
+
+    def room_today(self, now: float, cap: int) -> int:
+        self._roll(now)
+        return max(cap - self._today, 0)
+
+    def count(self, userids: list[str], now: float) -> None:
+        self._roll(now)
+        self._today += len(userids)
+        for userid in userids:
+            self._members.setdefault(userid.lower(), deque()).append(now)
+
+    def refund(self, userids: list[str], when: float) -> None:
+        """Give back the counts of sends WeCom refused (they reached nobody)."""
+        if self._day == _beijing_day(when):
+            self._today -= len(userids)
+        for userid in userids:
+            times = self._members.get(userid.lower())
+            if times and when in times:
+                times.remove(when)
+
+    def _roll(self, now: float) -> None:
+        day = _beijing_day(now)
+        if day != self._day:
+            self._day, self._today = day, 0
+
+
+def _beijing_day(now: float) -> str:
+    return datetime.fromtimestamp(now, BEIJING).date().isoformat()
+
+
+# Weak: the state lives as long as some channel object of the application does.
+_APPS: weakref.WeakValueDictionary[tuple[str, str, str], _App] = weakref.WeakValueDictionary()
+
+
+# -- the channel ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Credentials:
+    corp_id: str
+    secret: str
+    agent_id: int
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A WeCom JSON answer and the URL it came from (to mask its token in what it says)."""
+
+    code: int
+    data: Mapping[str, Any]
+    url: str
+    latency_ms: float
+
+    @property
+    def said(self) -> str:
+        return str(self.data.get("errmsg", ""))
+
+
+def _listed(value: object) -> set[str]:
+    """The userids of ``invaliduser`` / ``unlicenseduser`` ("a|b", or a list), lower-cased."""
+    items = value.split("|") if isinstance(value, str) else value if isinstance(value, list) else []
+    return {str(item).strip().lower() for item in items if str(item).strip()}
+
+
+class WeComAppChannel(Channel):
+    class Config(ChannelConfig):
+        corp_id: Text = None
+        corp_secret_env: EnvName = None
+        agent_id: Annotated[str | None, AfterValidator(_agent_id)] = None
+        endpoint: HttpUrl = None
+        timeout: Annotated[float | None, Field(gt=0)] = None
+        account_limit: Annotated[int | None, Field(ge=1)] = None  # 账号上限数
+        rules: ClassVar[tuple[str, ...]] = ("corp_id*", "corp_secret_env*", "agent_id*")
+
+    kind: ClassVar[str] = "wecom_app"
+    reaches_people: ClassVar[bool] = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.remembered = Remembered()
+        config = self.destination.config
+        key = (self.base(), str(config.get("corp_id", "")), str(config.get("agent_id", "")))
+        app = _APPS.get(key)
+        if app is None:
+            app = _APPS[key] = _App()
+        self.app = app
+
+    @classmethod
+    def cannot_reach(cls, person: Person) -> str | None:
+        return None if person.wecom_userid or person.mobile else NOT_REACHED
+
+    @classmethod
+    def destination_key(cls, config: Mapping[str, Any]) -> str | None:
+        """One key per application: corp_id and agent_id (neither is a secret)."""
+        corp, agent = config.get("corp_id"), config.get("agent_id")
+        if not corp or not agent:
+            return None
+        return f"{cls.kind}:" + hashlib.sha256(f"{corp}:{agent}".encode()).hexdigest()[:40]
+
+    def base(self) -> str:
+        return str(self.destination.config.get("endpoint") or ENDPOINT).rstrip("/") + "/"
+
+    async def send(self, message: Message) -> Result:
+        people = self.people()
+        if not people:
+            return Result(Outcome.PERMANENT, "no_recipients",
+                          f"unit {self.destination.unit or '?'} has no people")
+        credentials = self.credentials()
+        if isinstance(credentials, Result):
+            return credentials
+        recipients = self.remembered.get(message.idempotency_key)
+        pending = []
+        for person in people:
+            if person.name in recipients:
+                continue
+            if (reason := self.cannot_reach(person)) is not None:
+                recipients[person.name] = Result(Outcome.PERMANENT, "no_contact", reason)
+            else:
+                pending.append(person)
+        if pending:
+            recipients.update(await self._send_to(pending, message, credentials))
+        self.remembered.add(message.idempotency_key, recipients)
+        result = overall({p.name: recipients[p.name] for p in people})
+        log.info("wecom_app %s key=%s → %s %s (%d people)", self.destination.channel_id,
+                 message.idempotency_key, result.outcome, result.code, len(people))
+        return result
+
+    def people(self) -> list[Person]:
+        """The destination's people, each name once (the first wins): Results go by name."""
+        named: dict[str, Person] = {}
+        for person in self.destination.people:
+            named.setdefault(person.name, person)
+        return list(named.values())
+
+    def credentials(self) -> _Credentials | Result:
+        config = self.destination.config
+        try:
+            secret = self.secrets.get(str(config["corp_secret_env"]))
+            corp_id, agent_id = str(config["corp_id"]), str(config["agent_id"])
+        except (SecretsError, KeyError) as error:
+            return config_error(self.destination.channel_id, error, self.secrets.mask)
+        if not agent_id.isdigit():
+            return Result(Outcome.PERMANENT, "config", f"channel {self.destination.channel_id}: "
+                          f"agent_id must be the application's AgentId (digits)")
+        return _Credentials(corp_id, secret, int(agent_id))
+
+    async def _send_to(self, people: list[Person], message: Message,
+                       credentials: _Credentials) -> dict[str, Result]:
+        """Each of ``people`` (all reachable) and what came of sending them ``message``."""
+        token = await self._token(credentials)
+        if isinstance(token, Result):  # nothing can be sent: each person shares the reason
+            return dict.fromkeys((p.name for p in people), token)
+        results: dict[str, Result] = {}
+        userids: dict[str, list[str]] = {}  # userid → the names it stands for
+        for person in people:
+            found = await self._userid(person, credentials)
+            if isinstance(found, Result):
+                results[person.name] = found
+            else:
+                userids.setdefault(found, []).append(person.name)
+        allowed, held = self._within_limits(list(userids))
+        by_userid = dict(held)
+        for chunk in chunks(allowed, TOUSER_MAX):
+            by_userid.update(await self._deliver(chunk, message, credentials))
+        for userid, names in userids.items():
+            results.update(dict.fromkeys(names, by_userid[userid]))
+        return results
+
+    # -- limits ---------------------------------------------------------------------
+
+    def _within_limits(self, userids: list[str]) -> tuple[list[str], dict[str, Result]]:
+        """The userids that may be sent now, and a transient Result for each held back."""
+        now, held, allowed = self.clock(), {}, []
+        for userid in userids:
+            wait = self.app.member_wait(userid, now)
+            if wait > 0:
+                held[userid] = Result(
+                    Outcome.TRANSIENT, "rate_limited", "an application may send one member 30 "
+                    "messages a minute and 1000 an hour (WeCom drops the rest)", retry_after=wait)
+            else:
+                allowed.append(userid)
+        cap = self.destination.config.get("account_limit")
+        if cap:
+            room = self.app.room_today(now, int(cap) * PERSON_TIMES_PER_ACCOUNT)
+            for userid in allowed[room:]:
+                held[userid] = Result(
+                    Outcome.TRANSIENT, "daily_limit",
+                    f"the application's {int(cap) * PERSON_TIMES_PER_ACCOUNT} person-times "
+                    f"for today are used", retry_after=until_beijing_midnight(now))
+            allowed = allowed[:room]
+        return allowed, held
+
+    # -- the calls ------------------------------------------------------------------
+
+    async def _token(self, credentials: _Credentials, *, fresh: bool = False) -> str | Result:
+        """The application's access token: the cached one, or one fetched from gettoken."""
+        if not fresh and (token := self.app.valid_token(self.clock())) is not None:
+            return token
+        query = urlencode({"corpid": credentials.corp_id, "corpsecret": credentials.secret})
+        url = f"{self.base()}cgi-bin/gettoken?{query}"
+        answer = self._answer(await get_json(self.client, url, timeout=self.timeout), url)
+        if isinstance(answer, Result):
+            return answer
+        if answer.code != 0:
+            return self._failure(answer)
+        token, expires_in = answer.data.get("access_token"), answer.data.get("expires_in")
+        if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
+            return Result(Outcome.PERMANENT, "bad_answer", "gettoken answered no access_token",
+                          latency_ms=answer.latency_ms)
+        self.app.keep_token(token, float(expires_in), self.clock())
+        return token
+
+    async def _call(self, path: str, payload: Mapping[str, Any],
+                    credentials: _Credentials) -> _Answer | Result:
+        """POST ``payload`` to ``cgi-bin/{path}``; a token WeCom refuses (40014, 42001) is
+        replaced by a fresh one and the call repeated, once."""
+        content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        token = await self._token(credentials)
+        if isinstance(token, Result):
+            return token
+        answer = await self._post(path, content, token)
+        if isinstance(answer, _Answer) and answer.code in TOKEN_REFUSED:
+            self.app.forget_token(token)
+            token = await self._token(credentials, fresh=True)
+            if isinstance(token, Result):
+                return token
+            answer = await self._post(path, content, token)
+        return answer
+
+    async def _post(self, path: str, content: bytes, token: str) -> _Answer | Result:
+        url = f"{self.base()}cgi-bin/{path}?access_token={quote(token, safe='')}"
+        return self._answer(await post_json(self.client, url, content=content,
+                                            timeout=self.timeout), url)
+
+    async def _userid(self, person: Person, credentials: _Credentials) -> str | Result:
+        """The person's userid: as written, or looked up by mobile (cached for a day)."""
+        if person.wecom_userid:
+            return person.wecom_userid
+        mobile = str(person.mobile)
+        cached = self.app.lookups.get(mobile)
+        if cached is not None and cached[1] > self.clock():
+            return cached[0] or self._no_member(mobile, "cached")
+        answer = await self._call("user/getuserid", {"mobile": mobile}, credentials)
+        if isinstance(answer, Result):
+            return answer
+        userid = answer.data.get("userid")
+        if answer.code == 0 and isinstance(userid, str) and userid:
+            self.app.lookups[mobile] = (userid, self.clock() + LOOKUP_TTL)
+            return userid
+        if answer.code in NO_SUCH_MEMBER:
+            self.app.lookups[mobile] = (None, self.clock() + LOOKUP_TTL)
+            return self._no_member(mobile, f"getuserid {answer.code}")
+        return self._failure(answer)
+
+    @staticmethod
+    def _no_member(mobile: str, how: str) -> Result:
+        return Result(Outcome.PERMANENT, "unknown_user", f"no WeCom member has mobile {mobile} "
+                      f"({how}); add a wecom_userid or fix the number")
+
+    async def _deliver(self, userids: list[str], message: Message,
+                       credentials: _Credentials) -> dict[str, Result]:
+        """One message/send call to ``userids``; the limits count it until WeCom refuses it."""
+        now = self.clock()
+        self.app.count(userids, now)
+        body = self.payload(message, credentials.agent_id, userids)
+        if not self.app.duplicate_check(body, message.idempotency_key, now):
+            body["enable_duplicate_check"] = 0
+        answer = await self._call("message/send", body, credentials)
+        results = self._read_send(answer, userids)
+        # A dropped connection may have delivered: only a refusal gives the counts back.
+        self.app.refund([u for u, r in results.items() if not r.delivered
+                         and r.code not in ("network", "timeout")], now)
+        return results
+
+    @staticmethod
+    def payload(message: Message, agent_id: int, userids: list[str]) -> dict[str, Any]:
+        """The message/send body (the same message to the same people is the same body)."""
+        if message.markdown:
+            content: dict[str, Any] = {"msgtype": "markdown", "markdown": {
+                "content": cut_utf8(message.markdown, CONTENT_BYTES)}}
+        else:
+            content = {"msgtype": "text", "text": {
+                "content": cut_utf8(f"{message.title}\n{message.text}", CONTENT_BYTES)}}
+        return {"touser": "|".join(userids), "agentid": agent_id, **content,
+                "enable_duplicate_check": 1,
+                "duplicate_check_interval": DUPLICATE_CHECK_INTERVAL}
+
+    def _read_send(self, answer: _Answer | Result, userids: list[str]) -> dict[str, Result]:
+        if isinstance(answer, Result):
+            return dict.fromkeys(userids, answer)
+        invalid, unlicensed = (_listed(answer.data.get("invaliduser")),
+                               _listed(answer.data.get("unlicenseduser")))
+        if answer.code != 0 and not (answer.code == 81013 and invalid | unlicensed):
+            return dict.fromkeys(userids, self._failure(answer))
+        msgid = answer.data.get("msgid")
+        delivered = Result(Outcome.DELIVERED, "0", self._mask(answer.said or "ok", answer.url),
+                           latency_ms=answer.latency_ms, request_id=str(msgid) if msgid else None)
+        results = {}
+        for userid in userids:
+            if userid.lower() in invalid:
+                results[userid] = Result(
+                    Outcome.PERMANENT, "unknown_user", f"WeCom lists userid {userid} in "
+                    f"invaliduser: not a member, or outside the application's visible range",
+                    latency_ms=answer.latency_ms)
+            elif userid.lower() in unlicensed:
+                results[userid] = Result(
+                    Outcome.PERMANENT, "unlicensed_user", f"WeCom lists userid {userid} in "
+                    f"unlicenseduser: the member has no basic API licence",
+                    latency_ms=answer.latency_ms)
+            elif answer.code == 0:
+                results[userid] = delivered
+            else:
+                results[userid] = self._failure(answer)
+        return results
+
+    # -- reading answers ------------------------------------------------------------
+
+    def _mask(self, text: str, url: str) -> str:
+        """``text`` without a secret or the URL's token (access_token, corpsecret)."""
+        return scrub(self.secrets, url, text)
+
+    def _answer(self, answer: HttpAnswer | Result, url: str) -> _Answer | Result:
+        """WeCom's JSON body, or the Result of a call that produced none (masked)."""
+        if isinstance(answer, Result):
+            return Result(answer.outcome, answer.code, self._mask(answer.message or "", url),
+                          answer.retry_after, answer.latency_ms)
+        if (failure := http_failure(answer)) is not None:
+            return Result(failure.outcome, failure.code,
+                          self._mask(failure.message or "", url), failure.retry_after,
+                          answer.latency_ms)
+        if not isinstance(answer.body, dict) or not isinstance(answer.body.get("errcode"), int):
+            return Result(Outcome.PERMANENT, f"http_{answer.status}",
+                          self._mask(f"not a WeCom answer: {str(answer.body)[:200]}", url),
+                          latency_ms=answer.latency_ms)
+        return _Answer(answer.body["errcode"], answer.body, url, answer.latency_ms)
+
+    def _failure(self, answer: _Answer) -> Result:
+        """The Result of an errcode other than 0, by the table of CODES."""
+        outcome, retry = CODES.get(answer.code, (Outcome.PERMANENT, None))
+        hint = _HINT.search(answer.said)
+        return Result(outcome, str(answer.code), self._mask(answer.said, answer.url), retry,
+                      answer.latency_ms, request_id=hint[1] if hint else None)
