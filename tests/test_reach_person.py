@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CATALOG, Ran
+from tests.providers.dingtalk_app import DingTalkApp, User
+from tests.providers.server import serve
 from tests.providers.sms import FakeClock
 from tests.providers.smtp import Certificate, MailServer, make_certificate, serve_smtp
+from tests.providers.wecom_app import WeComApp
 
 USER, PASSWORD = "dj@example.org", "Jiedian-mail-pass-0123"
 
@@ -63,3 +66,53 @@ def test_email_notify_test_and_dispatch_record_each_person(
     assert "王五 permanent no_contact: no email" in row["message"]
     for output in (imported, tested, sent):
         assert PASSWORD not in output.stdout + output.stderr
+
+
+def test_work_notice_and_application_message_reach_each_person_once(
+        cli: Callable[..., Ran], env: dict[str, str], tmp_path: Path) -> None:
+    """A unit with both a DingTalk work-notice and a WeCom application channel: one person
+    by userid, one looked up by mobile, one the providers cannot reach. `notify test` and
+    the dispatcher each reach the two once; the delivery log names each person's outcome;
+    a second dispatch sends nothing."""
+    env.update({"DJB_APP_KEY": "dingappkey0123", "DJB_APP_SECRET": "dingappsecret-0123456789",
+                "DJB_WX_SECRET": "wxAppSecret-0123456789abcdefGHIJKLmnop"})
+    ding = DingTalkApp(FakeClock(), "dingappkey0123", "dingappsecret-0123456789",
+                       users=(User("zhangsan", "13800000001"), User("lisi", "13900000002")))
+    wecom = WeComApp(FakeClock(), "ww0123456789abcdef", "wxAppSecret-0123456789abcdefGHIJKLmnop", 1000002,
+                     {"ZhangSan": "13800000001", "lisi": "13900000002"})
+    with serve(ding) as ding_server, serve(wecom) as wecom_server:
+        units = tmp_path / "units.yaml"
+        units.write_text(
+            "units:\n  - name: 镇党建办\n    people:\n"
+            "      - {name: 张三, mobile: '13800000001', dingtalk_userid: zhangsan, wecom_userid: ZhangSan}\n"
+            "      - {name: 李四, mobile: '13900000002'}\n"
+            "      - {name: 王五, email: wangwu@example.org}\n"
+            "    channels:\n"
+            "      - {id: djb-notice, kind: dingtalk_notice, app_key_env: DJB_APP_KEY, app_secret_env: DJB_APP_SECRET,"
+            f" agent_id: '1234567', endpoint: '{ding_server.url}/'}}\n"
+            "      - {id: djb-wxapp, kind: wecom_app, corp_id: ww0123456789abcdef, corp_secret_env: DJB_WX_SECRET,"
+            f" agent_id: '1000002', endpoint: '{wecom_server.url}/'}}\n", encoding="utf-8")
+        imported = cli("units", "import", str(units))
+        assert imported.returncode == 0, imported.stderr
+        assert "王五: channel djb-notice (dingtalk_notice) cannot reach them (no dingtalk_userid and no mobile)" \
+            in imported.stderr
+        assert "王五: channel djb-wxapp (wecom_app) cannot reach them (no wecom_userid and no mobile)" \
+            in imported.stderr
+        answers = json.loads(cli("notify", "test", "--unit", "镇党建办", "--json").stdout)
+        outcomes = {a["channel"]: {who: r["outcome"] for who, r in a["recipients"].items()} for a in answers}
+        assert outcomes == {channel: {"张三": "delivered", "李四": "delivered", "王五": "permanent"}
+                            for channel in ("djb-notice", "djb-wxapp")}
+        assert cli("plan", "add", str(CATALOG / "hejiang-2011-cxzy.yaml")).returncode == 0
+        env["JIEDIAN_NOW"] = "2011-04-22T09:00"
+        assert cli("dispatch", "--until-idle").returncode == 0
+        assert cli("dispatch", "--until-idle").returncode == 0  # nothing left: nothing twice
+        log = json.loads(cli("deliveries", "--since", "2011-04-01", "--json").stdout)
+    assert {row["channel_id"]: row["outcome"] for row in log} == {"djb-notice": "delivered",
+                                                                  "djb-wxapp": "delivered"}
+    assert all("张三 delivered" in row["message"] and "李四 delivered" in row["message"]
+               and "王五 permanent no_contact" in row["message"] for row in log)
+    # each person: the test notice and the reminder, once each
+    assert {user: len(notices) for user, notices in ding.received.items()} == {"zhangsan": 2, "lisi": 2}
+    assert sorted(userid for userid, _, _ in wecom.delivered) == ["ZhangSan", "ZhangSan", "lisi", "lisi"]
+    for secret in ("dingappsecret-0123456789", "wxAppSecret-0123456789abcdefGHIJKLmnop"):
+        assert all(secret not in (row["message"] or "") for row in log)
