@@ -165,6 +165,9 @@ class Channel(ABC):
     # A channel that reaches people one by one (work notices, email, SMS), not a group: a unit
     # of it without people reaches nobody, and ``cannot_reach`` says whom it skips.
     reaches_people: ClassVar[bool] = False
+    # The provider's limits per person of one destination (WeCom: 30 a minute to a member,
+    # and it drops the rest without an error), kept in the store beside the destination's.
+    person_limits: ClassVar[tuple[tuple[int, float], ...]] = ()
     Config: ClassVar[type[ChannelConfig]] = ChannelConfig  # its fields in units.yaml (none here)
 
     def __init__(
@@ -206,6 +209,24 @@ class Channel(ABC):
         Channels that reach a person say what they need; ``units import`` warns with it
         and the channel skips that person with the reason recorded."""
         return None
+
+    def person_key(self, person: Person) -> str:
+        """Who ``person`` is to the provider, for their limits (a userid; here the name)."""
+        return person.name
+
+    def windows(self) -> list[tuple[str, tuple[tuple[int, float], ...]]]:
+        """Every rate window a send through this channel counts in, (key, limits): its
+        destination's (``rate_limits``) and, for a channel with ``person_limits``, each
+        reachable person's at that destination. The dispatcher keeps them in the store."""
+        where = type(self).destination_key(self.destination.config) or \
+            f"{self.kind}:{self.destination.channel_id}"
+        found = [(where, self.rate_limits)] if self.rate_limits else []
+        if self.person_limits:
+            people = {self.person_key(p) for p in self.destination.people if not self.cannot_reach(p)}
+            # a hash of both: the store keeps a key in 64 characters
+            found += [(f"{self.kind}:" + hashlib.sha256(f"{where}|{who}".encode()).hexdigest()[:40],
+                       self.person_limits) for who in sorted(people)]
+        return found
 
     @classmethod
     def destination_key(cls, config: Mapping[str, Any]) -> str | None:

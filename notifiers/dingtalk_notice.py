@@ -258,6 +258,11 @@ class DingTalkNoticeChannel(Channel):
 
     kind: ClassVar[str] = "dingtalk_notice"
     reaches_people: ClassVar[bool] = True
+    # Kept in the store too (every daemon together); a day here is a sliding one.
+    person_limits: ClassVar[tuple[tuple[int, float], ...]] = ((USER_DAILY_MAX, 86_400.0),)
+
+    def person_key(self, person: Person) -> str:
+        return person.dingtalk_userid or f"mobile:{person.mobile}"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -258,6 +258,11 @@ class WeComAppChannel(Channel):
 
     kind: ClassVar[str] = "wecom_app"
     reaches_people: ClassVar[bool] = True
+    # Kept in the store too (every daemon together): WeCom drops the excess without an error.
+    person_limits: ClassVar[tuple[tuple[int, float], ...]] = MEMBER_LIMITS
+
+    def person_key(self, person: Person) -> str:
+        return person.wecom_userid or f"mobile:{person.mobile}"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -23,19 +23,32 @@ from sqlmodel import Session
 
 from scheduler._models import RATE_SEND as _RS
 
-__all__ = ["take_slot"]
+__all__ = ["take_slots"]
+
+Windows = Sequence[tuple[str, Sequence[tuple[int, float]]]]
 
 
-def take_slot(session: Session, destination: str, limits: Sequence[tuple[int, float]],
-              now: float) -> float:
-    """Count a send to ``destination`` at ``now`` (Unix seconds) and return 0.0, or return
-    the seconds until every one of its ``limits`` ((count, seconds) pairs) allows one,
-    counting nothing. The caller's transaction holds the slot; commit it with the send."""
-    if not limits:
+def take_slots(session: Session, windows: Windows, now: float) -> float:
+    """Count one send at ``now`` (Unix seconds) in each destination's windows and return 0.0,
+    or return the seconds until all of them allow one, counting nothing anywhere (a message
+    to five people goes when all five have room, and uses up no one's slot before then).
+    ``windows``: (destination, its (count, seconds) limits). The caller's transaction holds
+    the slots; commit it with the send."""
+    windows = sorted((key, limits) for key, limits in windows if limits)
+    if not windows:
         return 0.0
     if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(destination.encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        for key, _ in windows:  # in one order, so two daemons never wait on each other's locks
+            lock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+    wait = max(_wait(session, key, limits, now) for key, limits in windows)
+    if wait > 0:
+        return wait
+    session.execute(insert(_RS), [{"destination": key, "sent_at": now} for key, _ in windows])
+    return 0.0
+
+
+def _wait(session: Session, destination: str, limits: Sequence[tuple[int, float]], now: float) -> float:
     longest = max(seconds for _, seconds in limits)
     session.execute(delete(_RS).where(_RS.c.destination == destination, _RS.c.sent_at <= now - longest))
     wait = 0.0
@@ -47,7 +60,4 @@ def take_slot(session: Session, destination: str, limits: Sequence[tuple[int, fl
             .order_by(_RS.c.sent_at.desc()).limit(count)).scalars().all()
         if len(times) == count:
             wait = max(wait, times[-1] + seconds - now)
-    if wait > 0:
-        return wait
-    session.execute(insert(_RS).values(destination=destination, sent_at=now))
-    return 0.0
+    return wait

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 import notifiers
 from notifiers import Channel, Outcome, Result
-from scheduler._limits import take_slot
+from scheduler._limits import take_slots
 from scheduler._models import DELIVERY, OCCURRENCE as _OCC, REMINDER as _R
 
 if TYPE_CHECKING:  # the dispatcher hands itself over; it imports this module, not back
@@ -217,9 +217,9 @@ class Recorder:
                         gone.setdefault("lease_lost" if taken else "node_changed", []).append(r)
                         if mine:  # the node changed and the outbox sync has not seen it yet
                             stale.append({"_id": r.id})
-                    if ok and job.channel is not None and job.channel.rate_limits:
-                        wait = take_slot(session, _limit_key(job.channel), job.channel.rate_limits,
-                                         now.timestamp())
+                    windows = job.channel.windows() if ok and job.channel is not None else []
+                    if windows:
+                        wait = take_slots(session, windows, now.timestamp())
                         if wait > 0:  # the destination's window is full: later, not throttled
                             deferred += [{"_id": r.id, "_next": now + timedelta(seconds=wait)} for r in ok]
                             self.report.deferred += len(ok)
@@ -252,11 +252,6 @@ def by_unit(rows: Sequence[Claimed]) -> list[list[Claimed]]:
     for row in rows:
         parts.setdefault(row.unit_id, []).append(row)
     return list(parts.values())
-
-
-def _limit_key(channel: Channel) -> str:
-    return type(channel).destination_key(channel.destination.config) or \
-        f"{channel.kind}:{channel.destination.channel_id}"
 
 
 async def _nobody() -> Result:

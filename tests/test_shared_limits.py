@@ -22,17 +22,19 @@ from tests.conftest import DEMO_PLAN, add, load
 from tests.providers.robots import FakeClock, WebhookReceiver
 from tests.providers.server import serve
 from tests.providers.sms import TencentSms
+from tests.providers.wecom_app import WeComApp
 
 T0 = datetime(2011, 4, 22, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 TC_ID, TC_KEY = "AKIDjiedianTestSecretId0123456789", "jiedianTencentKey0123456789abcd"
 
 
-def store(engine: Engine, tmp_path: Path, channel: Callable[[int], str], units: int) -> Engine:
-    """``units`` units, unit i with one person and the channel ``channel(i)``; the demo plan."""
+def store(engine: Engine, tmp_path: Path, channel: Callable[[int], str], units: int,
+          person: Callable[[int], str] = lambda i: f"{{name: 书记{i}, mobile: '1380000{i:04d}'}}") -> Engine:
+    """``units`` units, unit i with one person ``person(i)`` and the channel ``channel(i)``;
+    the demo plan and each unit's reminder, due at T0."""
     lines = ["units:"]
     for i in range(units):
-        lines += [f"  - name: 第{i}村党支部", f"    people: [{{name: 书记{i}, mobile: '1380000{i:04d}'}}]",
-                  f"    channels: [{channel(i)}]"]
+        lines += [f"  - name: 第{i}村党支部", f"    people: [{person(i)}]", f"    channels: [{channel(i)}]"]
     (tmp_path / "units.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with Session(engine) as session:
         scheduler.import_units(session, plans.load_units(tmp_path / "units.yaml", notifiers.CHANNEL_CONFIGS),
@@ -133,3 +135,21 @@ def test_a_rate_limit_that_is_not_one_is_refused_at_its_line(tmp_path: Path) -> 
     assert parse_rate_limit("5/s, 100/分钟") == ((5, 1.0), (100, 60.0))
     with pytest.raises(ValueError, match="“0/min” is not a rate limit"):
         parse_rate_limit("0/min")
+
+
+def test_one_person_in_forty_units_stays_within_wecoms_per_member_limit(engine: Engine, tmp_path: Path) -> None:
+    """One secretary for forty branches, each branch's channel the office's WeCom application:
+    forty messages to one member at once. WeCom takes 30 a minute and drops the rest without
+    an error; the member's window, kept in the store, holds ten back for the next minute."""
+    clock = FakeClock(T0.timestamp())
+    secret = "wxAppSecret-0123456789abcdefGHIJKLmnop"
+    wecom = WeComApp(clock, "ww0123456789abcdef", secret, 1000002, {"ZhangSan": "13800000001"})
+    with serve(wecom) as server:
+        store(engine, tmp_path, lambda i: (
+            f"{{id: wx-{i}, kind: wecom_app, corp_id: ww0123456789abcdef, corp_secret_env: DJB_WX_SECRET, "
+            f"agent_id: '1000002', endpoint: '{server.url}/'}}"), 40,
+            person=lambda i: "{name: 张三, wecom_userid: ZhangSan}")
+        arrivals, deferred = take_turns(engine, clock, lambda: len(wecom.delivered),
+                                        {"DJB_WX_SECRET": secret}, 40)
+    assert len(arrivals) == 40 and deferred > 0 and wecom.dropped_over_limit == []
+    assert most_in_a_minute(arrivals) == 30
