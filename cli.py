@@ -365,10 +365,12 @@ def units_import(
     file: Annotated[Path, typer.Argument(help="A units.yaml file, or the office's 通讯录 as .xlsx or .csv.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Remove stored units the file does not name.")] = False,
+    channels: Annotated[Path | None, typer.Option(
+        help="A file of `channels:` every unit gets too (the office's application, its mail server).")] = None,
     as_json: Json = False,
 ) -> None:
     """Load a units directory (units keep their identity by name); removing units takes --replace."""
-    done = _office().import_units(file, dry_run=dry_run, replace=replace)
+    done = _office().import_units(file, dry_run=dry_run, replace=replace, channels=channels)
     directory, report = done.directory, done.report
     if as_json:
         return _print_json({"units": len(directory.units), "groups": len(directory.groups),

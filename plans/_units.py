@@ -25,6 +25,7 @@ The rules, each reported as ``file:line: field: message`` (all of a file at once
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,7 +49,7 @@ from plans._roster import is_roster, read_roster
 from plans._schema import UnitNames
 from plans._text import to_simplified
 
-__all__ = ["Channel", "Group", "Person", "Unit", "UnitsDirectory", "load_units", "name_key"]
+__all__ = ["Channel", "Group", "Person", "Unit", "UnitsDirectory", "every_unit", "load_units", "name_key"]
 
 SECRET_FIELDS = ("secret", "access_key_secret", "secret_key", "token", "key", "password")
 
@@ -153,12 +154,14 @@ def _channel_problems(raw: Any, schemas: Mapping[str, type[BaseModel]]) -> list[
     problems: list[tuple[list[Any], str]] = []
     known = {name for schema in schemas.values() for name in schema.model_fields}
     units = raw.get("units") if isinstance(raw, Mapping) else None
-    for i, unit in enumerate(units if isinstance(units, list) else []):
-        channels = unit.get("channels") if isinstance(unit, Mapping) else None
+    lists = [(["units", i, "channels"], unit.get("channels") if isinstance(unit, Mapping) else None)
+             for i, unit in enumerate(units if isinstance(units, list) else [])]
+    lists.append((["channels"], raw.get("channels") if isinstance(raw, Mapping) else None))
+    for where, channels in lists:
         for j, channel in enumerate(channels if isinstance(channels, list) else []):
             if not isinstance(channel, Mapping) or not isinstance(channel.get("kind"), str):
                 continue  # the shape's own error says so
-            at, kind = ["units", i, "channels", j], channel["kind"]
+            at, kind = [*where, j], channel["kind"]
             schema = schemas.get(kind)
             if schema is None:
                 said = f"“{kind}” is not a channel kind; use one of {', '.join(schemas)}"
@@ -167,13 +170,14 @@ def _channel_problems(raw: Any, schemas: Mapping[str, type[BaseModel]]) -> list[
             given = {k for k, v in channel.items() if v is not None
                      and k not in {"id", "kind", "enabled", *SECRET_FIELDS}}
             own = set(schema.model_fields)
-            joint = [f"`{f}` does not apply to a {kind} channel" for f in sorted(given - own) if f in known]
+            a_kind = ("an " if kind[:1] in "aeiou" else "a ") + kind  # an email channel, a webhook one
+            joint = [f"`{f}` does not apply to {a_kind} channel" for f in sorted(given - own) if f in known]
             problems += [([*at, f], "unknown field (check its spelling against DESIGN.md's units file)")
                          for f in sorted(given - own - known)]
             for rule in getattr(schema, "rules", ()):
                 names = rule.rstrip("*").split("|")
                 if rule.endswith("*") and not given & set(names):
-                    joint.append(f"a {kind} channel needs {' or '.join(names)}")
+                    joint.append(f"{a_kind} channel needs {' or '.join(names)}")
                 if len(given & set(names)) > 1:
                     joint.append(f"give {' or '.join(names)}, not both")
             if joint:
@@ -188,11 +192,10 @@ def _channel_problems(raw: Any, schemas: Mapping[str, type[BaseModel]]) -> list[
 
 def _normalise_channels(directory: UnitsDirectory, schemas: Mapping[str, type[BaseModel]]) -> None:
     """Each channel's fields as its schema reads them (mobiles as 11 digits, ids as text)."""
-    for unit in directory.units:
-        for channel in unit.channels:
-            own = {k: v for k, v in (channel.model_extra or {}).items() if v is not None}
-            checked = schemas[channel.kind].model_validate(own)
-            channel.__pydantic_extra__ = checked.model_dump(exclude_none=True)
+    for channel in [*directory.channels, *(c for unit in directory.units for c in unit.channels)]:
+        own = {k: v for k, v in (channel.model_extra or {}).items() if v is not None}
+        checked = schemas[channel.kind].model_validate(own)
+        channel.__pydantic_extra__ = checked.model_dump(exclude_none=True)
 
 
 class Person(BaseModel):
@@ -238,6 +241,9 @@ class UnitsDirectory(BaseModel):
 
     groups: list[Group] = []
     units: list[Unit] = []
+    # Every unit's channels besides its own: the office's DingTalk or WeCom application, its
+    # mail server. `load_units` gives each unit a copy, ``<id>-<8 hex of the unit's name>``.
+    channels: list[Channel] = []
     _index: dict[str, Group | Unit] | None = PrivateAttr(default=None)
 
     def _entries(self) -> dict[str, Group | Unit]:
@@ -324,7 +330,24 @@ def _cross_checks(directory: UnitsDirectory) -> list[tuple[list[Any], str]]:
                            f"{field_path(channel_ids[channel.id][:4])}); it must be unique")
                 problems.append((loc, message))
             channel_ids.setdefault(channel.id, loc)
+    for j, channel in enumerate(directory.channels):
+        loc = ["channels", j, "id"]
+        if channel.id in channel_ids:
+            message = (f"channel id “{channel.id}” is used twice (also at "
+                       f"{field_path(channel_ids[channel.id][:4])}); it must be unique")
+            problems.append((loc, message))
+        channel_ids.setdefault(channel.id, loc)
     return problems
+
+
+def every_unit(directory: UnitsDirectory, channels: list[Channel]) -> UnitsDirectory:
+    """``directory`` with each of ``channels`` given to every unit, as ``<id>-<8 hex>``: the
+    hex is of the unit's name as matched, so the id stays while rows or scripts change."""
+    for unit in directory.units:
+        tag = hashlib.sha256(name_key(unit.name).encode()).hexdigest()[:8]
+        unit.channels = [*unit.channels, *(c.model_copy(update={"id": f"{c.id}-{tag}"}, deep=True)
+                                           for c in channels)]
+    return directory
 
 
 def load_units(path: str | Path, schemas: Mapping[str, type[BaseModel]] | None = None) -> UnitsDirectory:
@@ -365,4 +388,4 @@ def load_units(path: str | Path, schemas: Mapping[str, type[BaseModel]] | None =
     problems = by_line([cited(loc, message) for loc, message in crossed])
     if problems:
         raise PlanError(problems)
-    return directory
+    return every_unit(directory, directory.channels)

@@ -282,11 +282,20 @@ class Office:
 
     # ── units ────────────────────────────────────────────────────────────────────────
 
-    def import_units(self, path: Path, *, dry_run: bool = False, replace: bool = False) -> UnitsImport:
+    def import_units(self, path: Path, *, dry_run: bool = False, replace: bool = False,
+                     channels: Path | None = None) -> UnitsImport:
         """Make the stored directory ``path``'s (units keep their identity by name), in one
         transaction. Removing stored units takes ``replace``: a file of one unit must not
-        silently drop the other fifty (Refused, nothing written). ``dry_run``: say only."""
+        silently drop the other fifty (Refused, nothing written). ``dry_run``: say only.
+        ``channels``: a units file whose ``channels:`` every unit gets too (a 通讯录 sheet
+        names people and robots; the office's application or mail server is written once)."""
         directory = plans.load_units(path, notifiers.CHANNEL_CONFIGS)
+        if channels is not None:
+            extra = plans.load_units(channels, notifiers.CHANNEL_CONFIGS)
+            if extra.units or extra.groups or not extra.channels:
+                raise plans.PlanError([f"{channels}:1: --channels takes a file of `channels:` only "
+                                       f"(the channels every unit gets), without units or groups"])
+            directory = plans.every_unit(directory, extra.channels)
         self.warnings += scheduler.unreachable(directory, str(path))
         with self.session() as session:
             report = scheduler.import_units(session, directory, now=self.now())

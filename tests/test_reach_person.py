@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import notifiers
+import plans
 from tests.conftest import CATALOG, Ran
 from tests.providers.dingtalk_app import DingTalkApp, User
 from tests.providers.server import serve
@@ -116,3 +118,41 @@ def test_work_notice_and_application_message_reach_each_person_once(
     assert sorted(userid for userid, _, _ in wecom.delivered) == ["ZhangSan", "ZhangSan", "lisi", "lisi"]
     for secret in ("dingappsecret-0123456789", "wxAppSecret-0123456789abcdefGHIJKLmnop"):
         assert all(secret not in (row["message"] or "") for row in log)
+
+
+def test_office_wide_channels_reach_every_unit_of_a_sheet(
+        cli: Callable[..., Ran], tmp_path: Path) -> None:
+    """The 通讯录 names units and people; the office's application is written once, in
+    `channels:`, and every unit gets it (in units.yaml, or beside a sheet with --channels)."""
+    sheet = tmp_path / "通讯录.csv"
+    sheet.write_text("单位名称,联系人,手机,钉钉userid\n镇党建办,张三,13800000001,zhangsan\n"
+                     "机关党支部,王五,,\n", encoding="utf-8-sig")
+    office = tmp_path / "channels.yaml"
+    office.write_text("channels:\n  - {id: notice, kind: dingtalk_notice, app_key_env: DJB_APP_KEY,"
+                      " app_secret_env: DJB_APP_SECRET, agent_id: '1234567'}\n", encoding="utf-8")
+    done = cli("units", "import", str(sheet), "--channels", str(office), "--json")
+    assert done.returncode == 0, done.stderr
+    assert "机关党支部: 王五: channel notice-" in done.stderr and "no dingtalk_userid and no mobile" in done.stderr
+    units = {u["name"]: u for u in json.loads(cli("units", "list", "--json").stdout)}
+    ids = {name: [c[0] for c in u["channels"]] for name, u in units.items()}
+    assert all(len(channel_ids) == 1 and channel_ids[0].startswith("notice-") for channel_ids in ids.values())
+    assert ids["镇党建办"] != ids["机关党支部"]
+    again = cli("units", "import", str(sheet), "--channels", str(office), "--dry-run", "--json")
+    assert json.loads(again.stdout)["kept"] == ["镇党建办", "机关党支部"]  # the same ids: nothing changed
+    both = tmp_path / "units.yaml"
+    both.write_text("units:\n  - name: 镇党建办\n", encoding="utf-8")
+    refused = cli("units", "import", str(sheet), "--channels", str(both))
+    assert refused.returncode == 1 and "--channels takes a file of `channels:` only" in refused.stderr
+
+
+def test_top_level_channels_in_a_units_file_go_to_every_unit(tmp_path: Path) -> None:
+    path = tmp_path / "units.yaml"
+    path.write_text("channels:\n  - {id: mail, kind: email, host: smtp.example.org, sender: dj@example.org}\n"
+                    "units:\n  - name: 镇党建办\n    channels: [{id: djb, kind: console}]\n  - name: 镇党委\n",
+                    encoding="utf-8")
+    directory = plans.load_units(path, notifiers.CHANNEL_CONFIGS)
+    kinds = {u.name: [(c.id.split("-")[0], c.kind) for c in u.channels] for u in directory.units}
+    assert kinds == {"镇党建办": [("djb", "console"), ("mail", "email")], "镇党委": [("mail", "email")]}
+    path.write_text("channels:\n  - {id: mail, kind: email, host: smtp.example.org}\nunits: []\n", encoding="utf-8")
+    with pytest.raises(plans.PlanError, match=r"units.yaml:2: channels\[0\]: an email channel needs sender"):
+        plans.load_units(path, notifiers.CHANNEL_CONFIGS)
