@@ -21,7 +21,7 @@ import hashlib
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -162,6 +162,7 @@ class Channel(ABC):
     # Several units whose channels point at one destination (a group robot) get one message
     # per window, listing each unit's nodes: fifty units in one group, one message, not fifty.
     groups: ClassVar[bool] = False
+    group_units: ClassVar[int] = 0  # the most units one grouped message lists (0: any number)
     # A channel that reaches people one by one (work notices, email, SMS), not a group: a unit
     # of it without people reaches nobody, and ``cannot_reach`` says whom it skips.
     reaches_people: ClassVar[bool] = False
@@ -210,9 +211,25 @@ class Channel(ABC):
         and the channel skips that person with the reason recorded."""
         return None
 
-    def person_key(self, person: Person) -> str:
-        """Who ``person`` is to the provider, for their limits (a userid; here the name)."""
+    @classmethod
+    def person_key(cls, person: Person) -> str:
+        """Who ``person`` is to the provider, for their limits and grouping (a userid; here
+        the name, for email the address)."""
         return person.name
+
+    @classmethod
+    def group_key(cls, config: Mapping[str, Any], people: Sequence[Person]) -> str | None:
+        """Which units' messages of one window go out as one, for a channel that ``groups``:
+        a robot's, all units on its URL; a channel that reaches people, the units of one
+        destination (application, mail server) with the very same people — the secretary
+        of forty branches gets one notice listing them, not forty. None: never grouped."""
+        where = cls.destination_key(config)
+        if where is None or not cls.groups or not cls.reaches_people:
+            return where if cls.groups else None
+        who = sorted({cls.person_key(p) for p in people if not cls.cannot_reach(p)})
+        if not who:
+            return None
+        return f"{cls.kind}:" + hashlib.sha256("|".join([where, *who]).encode()).hexdigest()[:40]
 
     def windows(self) -> list[tuple[str, tuple[tuple[int, float], ...]]]:
         """Every rate window a send through this channel counts in, (key, limits): its

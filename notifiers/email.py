@@ -129,6 +129,11 @@ class EmailChannel(Channel):
 
     kind: ClassVar[str] = "email"
     reaches_people: ClassVar[bool] = True
+    groups: ClassVar[bool] = True  # units with the same people: one mail per window
+
+    @classmethod
+    def person_key(cls, person: Person) -> str:
+        return _email(person) or person.name
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -258,10 +258,13 @@ class WeComAppChannel(Channel):
 
     kind: ClassVar[str] = "wecom_app"
     reaches_people: ClassVar[bool] = True
+    groups: ClassVar[bool] = True  # units with the same people: one notice per window
+    group_units: ClassVar[int] = 3  # three units' sections fit the 2,048 bytes a notice holds
     # Kept in the store too (every daemon together): WeCom drops the excess without an error.
     person_limits: ClassVar[tuple[tuple[int, float], ...]] = MEMBER_LIMITS
 
-    def person_key(self, person: Person) -> str:
+    @classmethod
+    def person_key(cls, person: Person) -> str:
         return person.wecom_userid or f"mobile:{person.mobile}"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

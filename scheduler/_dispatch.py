@@ -267,11 +267,16 @@ class Dispatcher:
         """
         fresh: dict[tuple[object, ...], list[int]] = {}
         destinations = _destinations(session, {r.channel_id for r in rows if r.batch_key is None})
+        units_in: dict[tuple[object, ...], dict[int, int]] = {}  # a shared message's units → part
         for row in rows:
             if row.batch_key is None:
-                shared = destinations.get(row.channel_id)
-                message = ("to", shared) if shared and row.kind != "escalation" else \
-                    (row.unit_id, row.channel_id, row.kind == "escalation")
+                shared, most = destinations.get(row.channel_id, (None, 0))
+                message: tuple[object, ...] = (row.unit_id, row.channel_id, row.kind == "escalation")
+                if shared and row.kind != "escalation":
+                    # a message lists at most ``most`` units (what the provider's length allows)
+                    seen = units_in.setdefault(("to", shared), {})
+                    part = seen.setdefault(row.unit_id, len(seen) // most if most else 0)
+                    message = ("to", shared, part)
                 fresh.setdefault(message, []).append(row.id)
         keys: dict[int, str] = {}
         for group in fresh.values():
@@ -484,15 +489,25 @@ class Dispatcher:
         return int(count or 0)
 
 
-def _destinations(session: Session, channel_ids: set[str]) -> dict[str, str]:
-    """Channel id → the destination it shares with others, for the channels that group."""
+def _destinations(session: Session, channel_ids: set[str]) -> dict[str, tuple[str, int]]:
+    """Channel id → the destination it shares with others, for the channels that group (a
+    robot's URL; an application and the unit's people, for the channels that reach people),
+    and how many units one message to it may list (``group_units``; 0: any number)."""
     if not channel_ids:
         return {}
+    rows = [(channel_id, unit_id, notifiers.CHANNELS.get(kind), config) for channel_id, unit_id, kind, config
+            in session.execute(select(_CH.c.id, _CH.c.unit_id, _CH.c.kind, _CH.c.config)
+                               .where(_CH.c.id.in_(sorted(channel_ids))))]
+    personal = sorted({unit_id for _, unit_id, cls, _ in rows if cls is not None and cls.groups
+                       and cls.reaches_people})
+    people: dict[int, list[Person]] = {}
+    if personal:
+        for row in session.execute(select(_P.c.unit_id, *(_P.c[c] for c in PERSON_COLUMNS))
+                                   .where(_P.c.unit_id.in_(personal))):
+            people.setdefault(row.unit_id, []).append(stored_person(row))
     found = {}
-    for channel_id, kind, config in session.execute(select(_CH.c.id, _CH.c.kind, _CH.c.config)
-                                                    .where(_CH.c.id.in_(sorted(channel_ids)))):
-        cls = notifiers.CHANNELS.get(kind)
-        key = cls.destination_key(config or {}) if cls is not None and cls.groups else None
+    for channel_id, unit_id, cls, config in rows:
+        key = cls.group_key(config or {}, people.get(unit_id, [])) if cls is not None else None
         if key:
-            found[channel_id] = key
+            found[channel_id] = (key, cls.group_units)  # type: ignore[union-attr]
     return found

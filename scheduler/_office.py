@@ -293,8 +293,9 @@ class Office:
         if channels is not None:
             extra = plans.load_units(channels, notifiers.CHANNEL_CONFIGS)
             if extra.units or extra.groups or not extra.channels:
-                raise plans.PlanError([f"{channels}:1: --channels takes a file of `channels:` only "
-                                       f"(the channels every unit gets), without units or groups"])
+                said = (f"{channels}:1: --channels takes a file of `channels:` only (the channels "
+                        f"every unit gets), without units or groups")
+                raise plans.PlanError([said])
             directory = plans.every_unit(directory, extra.channels)
         self.warnings += scheduler.unreachable(directory, str(path))
         with self.session() as session:

@@ -29,9 +29,10 @@ TC_ID, TC_KEY = "AKIDjiedianTestSecretId0123456789", "jiedianTencentKey012345678
 
 
 def store(engine: Engine, tmp_path: Path, channel: Callable[[int], str], units: int,
-          person: Callable[[int], str] = lambda i: f"{{name: 书记{i}, mobile: '1380000{i:04d}'}}") -> Engine:
+          person: Callable[[int], str] = lambda i: f"{{name: 书记{i}, mobile: '1380000{i:04d}'}}",
+          every: float = 0.0) -> Engine:
     """``units`` units, unit i with one person ``person(i)`` and the channel ``channel(i)``;
-    the demo plan and each unit's reminder, due at T0."""
+    the demo plan and each unit's reminder, unit i's due at T0 + i × ``every`` seconds."""
     lines = ["units:"]
     for i in range(units):
         lines += [f"  - name: 第{i}村党支部", f"    people: [{person(i)}]", f"    channels: [{channel(i)}]"]
@@ -47,7 +48,7 @@ def store(engine: Engine, tmp_path: Path, channel: Callable[[int], str], units: 
         session.execute(insert(REMINDER), [{
             "occurrence_id": "demo-2011/fangan/2011-04-30", "unit_id": ids[f"第{i}村党支部"],
             "unit_name": f"第{i}村党支部", "channel_id": channels[ids[f"第{i}村党支部"]],
-            "offset": "-7d 09:00", "fire_at": T0, "node_at": T0 + timedelta(days=8), "status": "pending",
+            "offset": "-7d 09:00", "fire_at": T0 + timedelta(seconds=i * every), "node_at": T0 + timedelta(days=8), "status": "pending",
             "attempts": 0, "late": False, "created_at": T0, "updated_at": T0} for i in range(units)])
         session.commit()
     return engine
@@ -55,8 +56,8 @@ def store(engine: Engine, tmp_path: Path, channel: Callable[[int], str], units: 
 
 def take_turns(engine: Engine, clock: FakeClock, received: Callable[[], int], secrets: dict[str, str],
                units: int, step: float = 2.0) -> tuple[list[float], int]:
-    """Two daemons tick in turn every ``step`` s (the receiver's clock with them) until every
-    unit's reminder is sent; the arrival times and how many sends were deferred."""
+    """Two daemons tick in turn every ``step`` s (the receiver's clock with them) until
+    ``units`` reminders are sent; the arrival times and how many sends were deferred."""
     daemons = [scheduler.Dispatcher(engine, worker=w, secrets=notifiers.Secrets(secrets), jitter=lambda: 0.5)
                for w in ("a", "b")]
     arrivals: list[float] = []
@@ -69,7 +70,7 @@ def take_turns(engine: Engine, clock: FakeClock, received: Callable[[], int], se
             report = daemons[n % 2].tick(moment)
             arrivals += [moment.timestamp()] * (received() - before)
             sent, deferred = sent + report.sent, deferred + report.deferred
-            if sent == units:
+            if sent >= units:
                 break
     finally:
         for d in daemons:
@@ -137,19 +138,48 @@ def test_a_rate_limit_that_is_not_one_is_refused_at_its_line(tmp_path: Path) -> 
         parse_rate_limit("0/min")
 
 
-def test_one_person_in_forty_units_stays_within_wecoms_per_member_limit(engine: Engine, tmp_path: Path) -> None:
-    """One secretary for forty branches, each branch's channel the office's WeCom application:
-    forty messages to one member at once. WeCom takes 30 a minute and drops the rest without
-    an error; the member's window, kept in the store, holds ten back for the next minute."""
+def wecom_units(engine: Engine, tmp_path: Path, url: str, units: int, every: float = 0.0) -> None:
+    """``units`` branches whose one secretary is 张三, each branch's channel the office's
+    WeCom application."""
+    store(engine, tmp_path, lambda i: (
+        f"{{id: wx-{i}, kind: wecom_app, corp_id: ww0123456789abcdef, corp_secret_env: DJB_WX_SECRET, "
+        f"agent_id: '1000002', endpoint: '{url}/'}}"), units,
+        person=lambda i: "{name: 张三, wecom_userid: ZhangSan}", every=every)
+
+
+WX_SECRET = "wxAppSecret-0123456789abcdefGHIJKLmnop"
+
+
+def test_one_secretary_of_forty_branches_gets_one_message_listing_them(engine: Engine, tmp_path: Path) -> None:
+    """Forty branches' reminders due together, all reaching the same one person through one
+    application: a section per branch, three to a message (what a notice's 2,048 bytes
+    hold), fourteen messages instead of forty, none cut."""
     clock = FakeClock(T0.timestamp())
-    secret = "wxAppSecret-0123456789abcdefGHIJKLmnop"
-    wecom = WeComApp(clock, "ww0123456789abcdef", secret, 1000002, {"ZhangSan": "13800000001"})
+    wecom = WeComApp(clock, "ww0123456789abcdef", WX_SECRET, 1000002, {"ZhangSan": "13800000001"})
     with serve(wecom) as server:
-        store(engine, tmp_path, lambda i: (
-            f"{{id: wx-{i}, kind: wecom_app, corp_id: ww0123456789abcdef, corp_secret_env: DJB_WX_SECRET, "
-            f"agent_id: '1000002', endpoint: '{server.url}/'}}"), 40,
-            person=lambda i: "{name: 张三, wecom_userid: ZhangSan}")
+        wecom_units(engine, tmp_path, server.url, 40)
+        arrivals, _ = take_turns(engine, clock, lambda: len(wecom.delivered), {"DJB_WX_SECRET": WX_SECRET}, 40)
+    assert len(wecom.delivered) == len(arrivals) == 14
+    for _, _, content in wecom.delivered:
+        assert content.count("#### 第") in (0, 3) and content.endswith(".ics)")  # whole, not cut (the 40th alone)
+    listed = " ".join(content for _, _, content in wecom.delivered)
+    assert all(f"第{i}村党支部" in listed for i in range(40))
+    with Session(engine) as session:
+        assert {r.status for r in session.execute(select(ReminderRow)).scalars()} == {"sent"}
+
+
+def test_one_person_gets_at_most_wecoms_per_member_limit_across_daemons(engine: Engine, tmp_path: Path) -> None:
+    """Eighty branches of one secretary whose reminders fall due one a second: eighty
+    messages to one member, more than the 30 a minute WeCom takes (it drops the rest without
+    an error). The member's window, kept in the store, holds the rest for the next minute,
+    whichever of the two daemons sends."""
+    clock = FakeClock(T0.timestamp())
+    wecom = WeComApp(clock, "ww0123456789abcdef", WX_SECRET, 1000002, {"ZhangSan": "13800000001"})
+    with serve(wecom) as server:
+        wecom_units(engine, tmp_path, server.url, 80, every=1.0)
         arrivals, deferred = take_turns(engine, clock, lambda: len(wecom.delivered),
-                                        {"DJB_WX_SECRET": secret}, 40)
-    assert len(arrivals) == 40 and deferred > 0 and wecom.dropped_over_limit == []
+                                        {"DJB_WX_SECRET": WX_SECRET}, 80, step=1.0)
+    assert len(wecom.delivered) == len(arrivals) and wecom.dropped_over_limit == [] and deferred > 0
     assert most_in_a_minute(arrivals) == 30
+    units_reached = " ".join(content for _, _, content in wecom.delivered)
+    assert all(f"第{i}村党支部" in units_reached for i in range(80))
