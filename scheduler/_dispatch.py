@@ -50,6 +50,7 @@ from sqlmodel import Session
 import notifiers
 from notifiers import Channel, Destination, Outcome, Person, Result, Secrets
 from plans import Offset, parse_offset
+from scheduler._db import among
 from scheduler._directory import PERSON_COLUMNS, stored_person
 from scheduler._feeds import unit_feed_urls
 from scheduler._messages import ReminderItem, Templates, render, render_escalation, render_group
@@ -219,13 +220,13 @@ class Dispatcher:
         pairs = {(r.unit_id, r.channel_id) for r in rows}
         more = select(_R.c.id, _R.c.unit_id, _R.c.channel_id).where(
             _R.c.status == "pending", _R.c.fire_at > now, _R.c.fire_at <= window,
-            _R.c.attempts == 0, _R.c.unit_id.in_(sorted({u for u, _ in pairs})),
-            _R.c.channel_id.in_(sorted({c for _, c in pairs})))
+            _R.c.attempts == 0, among(session, _R.c.unit_id, sorted({u for u, _ in pairs})),
+            among(session, _R.c.channel_id, sorted({c for _, c in pairs})))
         if self.engine.dialect.name == "postgresql":
             more = more.with_for_update(skip_locked=True)
         ids = [r.id for r in rows] + [r.id for r in session.execute(more)
                                       if (r.unit_id, r.channel_id) in pairs]
-        claim = update(_R).where(_R.c.id.in_(ids), or_(
+        claim = update(_R).where(among(session, _R.c.id, ids), or_(
             _R.c.status == "pending", and_(_R.c.status == "claimed", _R.c.lease_until < now)))
         claimed = session.execute(claim.values(
             status="claimed", lease_owner=self.worker, lease_until=now + self.lease,
@@ -242,7 +243,7 @@ class Dispatcher:
             return
         found = session.execute(select(_R.c.id, _R.c.unit_id, _R.c.unit_name, _R.c.channel_id,
                                        _R.c.batch_key, _R.c.lease_owner)
-                                .where(_R.c.id.in_([r.id for r in rows]))).all()
+                                .where(among(session, _R.c.id, [r.id for r in rows]))).all()
         messages: dict[tuple[str, str, int], list[Row[Any]]] = {}
         for row in found:  # one log row per message and unit, as for any attempt
             messages.setdefault((row.batch_key or "-", row.lease_owner or "?", row.unit_id), []).append(row)
@@ -312,8 +313,11 @@ class Dispatcher:
                 continue
             first = known[0]
             channel = channels[first.channel_id]  # a grouped message: one URL, any unit's row
-            reached = tuple(dict.fromkeys(p for u in dict.fromkeys(r.unit_id for r in known)
-                                          for p in people.get(u, ())))
+            unit_ids = list(dict.fromkeys(r.unit_id for r in known))
+            # one unit (the usual message): its people as they are; hashing a Person costs
+            # microseconds, paid per message at thousands a second
+            reached = tuple(people.get(unit_ids[0], ())) if len(unit_ids) == 1 else \
+                tuple(dict.fromkeys(p for u in unit_ids for p in people.get(u, ())))
             mobiles = tuple(dict.fromkeys(p.mobile for p in reached if p.mobile))
 
             def message(kept: list[Claimed], key: str = key, mobiles: tuple[str, ...] = mobiles) -> object:
@@ -370,13 +374,13 @@ class Dispatcher:
         each unit's people (in the units file's order). Plain rows: no ORM objects to build."""
         unit_ids = sorted({r.unit_id for r in rows})
         units = {u.id: u for u in session.execute(select(_U.c.id, _U.c.name, _U.c.feed_token, _U.c.ack_token)
-                                                  .where(_U.c.id.in_(unit_ids)))}
+                                                  .where(among(session, _U.c.id, unit_ids)))}
         channels = {c.id: c for c in session.execute(
             select(_CH.c.id, _CH.c.kind, _CH.c.config).where(
-                _CH.c.id.in_(sorted({r.channel_id for r in rows}))))}
+                among(session, _CH.c.id, sorted({r.channel_id for r in rows}))))}
         people: dict[int, list[Person]] = {}
         for row in session.execute(
-                select(_P.c.unit_id, *(_P.c[c] for c in PERSON_COLUMNS)).where(_P.c.unit_id.in_(unit_ids))
+                select(_P.c.unit_id, *(_P.c[c] for c in PERSON_COLUMNS)).where(among(session, _P.c.unit_id, unit_ids))
                 .order_by(_P.c.position, _P.c.id)):  # as destinations() and the units file order them
             people.setdefault(row.unit_id, []).append(stored_person(row))
         return units, channels, people
@@ -398,10 +402,10 @@ class Dispatcher:
     @staticmethod
     def _occurrences(session: Session, ids: set[str]) -> dict[str, tuple[object, list[str], list[str]]]:
         found: dict[str, tuple[object, list[str], list[str]]] = {}
-        rows = session.execute(select(_OCC).where(_OCC.c.id.in_(list(ids)))).all()
+        rows = session.execute(select(_OCC).where(among(session, _OCC.c.id, list(ids)))).all()
         names: dict[str, dict[str, list[str]]] = {}
         for oid, role, name in session.execute(select(_OU.c.occurrence_id, _OU.c.role, _OU.c.name)
-                                               .where(_OU.c.occurrence_id.in_(list(ids)))):
+                                               .where(among(session, _OU.c.occurrence_id, list(ids)))):
             names.setdefault(oid, {}).setdefault(role, []).append(name)
         for row in rows:
             found[row.id] = (row, names.get(row.id, {}).get("lead", []),
@@ -467,7 +471,7 @@ class Dispatcher:
                 session.execute(update(_R).where(mine).values(status=status, **extra[status],
                                                               **common), rows)
         if late:
-            session.execute(update(_R).where(_R.c.id.in_(late)).values(late=True))
+            session.execute(update(_R).where(among(session, _R.c.id, late)).values(late=True))
 
     def outstanding(self, now: datetime) -> int:
         """Reminders due by ``now`` and not yet settled, and claims held by anyone."""
@@ -495,15 +499,18 @@ def _destinations(session: Session, channel_ids: set[str]) -> dict[str, tuple[st
     and how many units one message to it may list (``group_units``; 0: any number)."""
     if not channel_ids:
         return {}
+    grouping = sorted(kind for kind, cls in notifiers.CHANNELS.items() if cls.groups)
+    # only the channels of kinds that group: reading every claimed channel's config (JSON)
+    # cost a tenth of a millisecond per reminder for the webhooks, which never group
     rows = [(channel_id, unit_id, notifiers.CHANNELS.get(kind), config) for channel_id, unit_id, kind, config
             in session.execute(select(_CH.c.id, _CH.c.unit_id, _CH.c.kind, _CH.c.config)
-                               .where(_CH.c.id.in_(sorted(channel_ids))))]
+                               .where(among(session, _CH.c.id, sorted(channel_ids)), _CH.c.kind.in_(grouping)))]
     personal = sorted({unit_id for _, unit_id, cls, _ in rows if cls is not None and cls.groups
                        and cls.reaches_people})
     people: dict[int, list[Person]] = {}
     if personal:
         for row in session.execute(select(_P.c.unit_id, *(_P.c[c] for c in PERSON_COLUMNS))
-                                   .where(_P.c.unit_id.in_(personal))):
+                                   .where(among(session, _P.c.unit_id, personal))):
             people.setdefault(row.unit_id, []).append(stored_person(row))
     found = {}
     for channel_id, unit_id, cls, config in rows:

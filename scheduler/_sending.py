@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 import notifiers
 from notifiers import Channel, Outcome, Result
+from scheduler._db import among
 from scheduler._limits import take_slots
 from scheduler._models import DELIVERY, OCCURRENCE as _OCC, REMINDER as _R
 
@@ -201,7 +202,7 @@ class Recorder:
                 current = {row.id: row for row in session.execute(
                     select(_R.c.id, _R.c.status, _R.c.lease_owner, _OCC.c.status.label("node"),
                            _OCC.c.sequence).join(_OCC, _OCC.c.id == _R.c.occurrence_id)
-                    .where(_R.c.id.in_(ids)))}
+                    .where(among(session, _R.c.id, ids)))}
                 stale: list[dict[str, object]] = []
                 deferred: list[dict[str, object]] = []
                 for job, _ in checks:
