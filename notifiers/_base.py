@@ -235,9 +235,12 @@ class Channel(ABC):
         """Every rate window a send through this channel counts in, (key, limits): its
         destination's (``rate_limits``) and, for a channel with ``person_limits``, each
         reachable person's at that destination. The dispatcher keeps them in the store."""
+        limits = self.rate_limits
+        if not limits and not self.person_limits:
+            return []
         where = type(self).destination_key(self.destination.config) or \
             f"{self.kind}:{self.destination.channel_id}"
-        found = [(where, self.rate_limits)] if self.rate_limits else []
+        found = [(where, limits)] if limits else []
         if self.person_limits:
             people = {self.person_key(p) for p in self.destination.people if not self.cannot_reach(p)}
             # a hash of both: the store keeps a key in 64 characters
