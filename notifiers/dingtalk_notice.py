@@ -91,6 +91,7 @@ from typing import Annotated, Any, ClassVar
 import httpx
 from pydantic import Field
 
+from notifiers._apps import AccessToken, shared
 from notifiers._base import (
     Channel,
     HttpAnswer,
@@ -271,7 +272,10 @@ class DingTalkNoticeChannel(Channel):
         super().__init__(*args, **kwargs)
         self.remembered = Remembered()
         self._pending: dict[str, list[_Task]] = {}  # idempotency key → tasks not read yet
-        self._token: tuple[str, float] | None = None  # (token, when to fetch another)
+        config = self.destination.config
+        # one token per application, whichever unit's channel object fetched it
+        self._token = shared((self.kind, self.endpoint(), str(config.get("app_key_env", "")),
+                              str(config.get("agent_id", ""))), AccessToken)
         self._refused: Result | None = None  # gettoken's refusal, for the rest of this send
         self._userids: dict[str, str] = {}  # mobile → userid
         self._counts = _Counts()
@@ -477,7 +481,7 @@ class DingTalkNoticeChannel(Channel):
         0, else its Result. A refused token is fetched again, and the call tried again, once."""
         said = await self._post(app, path, body, fresh=False)
         if isinstance(said, tuple) and said[0] in TOKEN_CODES:
-            self._token = None
+            self._token.forget(self._token.token or "")
             said = await self._post(app, path, body, fresh=True)
         return said[1] if isinstance(said, tuple) else said
 
@@ -493,8 +497,8 @@ class DingTalkNoticeChannel(Channel):
 
     async def _access_token(self, app: _App, *, fresh: bool) -> str | Result:
         now = self.clock()
-        if not fresh and self._token is not None and now < self._token[1]:
-            return self._token[0]
+        if not fresh and (token := self._token.valid(now)) is not None:
+            return token
         if self._refused is not None:  # a wrong key stays wrong: do not ask once per person
             return self._refused
         url = str(httpx.URL(self.endpoint() + "gettoken",
@@ -507,7 +511,7 @@ class DingTalkNoticeChannel(Channel):
         if not isinstance(token, str) or not token:
             return Result(P, "no_token", "gettoken answered no access_token")
         ttl = float(said.get("expires_in") or 7200)
-        self._token = (token, now + ttl - min(TOKEN_MARGIN, ttl / 2))
+        self._token.keep(token, now + ttl - min(TOKEN_MARGIN, ttl / 2))
         return token
 
     async def _get(self, url: str) -> HttpAnswer | Result:

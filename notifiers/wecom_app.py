@@ -72,7 +72,6 @@ import hashlib
 import json
 import logging
 import re
-import weakref
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,6 +82,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field
 
+from notifiers._apps import AccessToken, shared
 from notifiers._base import (
     Channel,
     HttpAnswer,
@@ -139,8 +139,7 @@ class _App:
     """One application's token, mobile lookups and counts, shared by its channel objects."""
 
     def __init__(self) -> None:
-        self.token: str | None = None
-        self.token_until = 0.0
+        self.token = AccessToken()
         self.lookups: dict[str, tuple[str | None, float]] = {}  # mobile → (userid, until)
         self._bodies: dict[str, tuple[str, float]] = {}  # body digest → (first key, until)
         self._members: dict[str, deque[float]] = {}  # userid → send times, the last hour
@@ -150,14 +149,7 @@ class _App:
         # Asked again within the margin, WeCom may hand back the same token with the seconds
         # it has left: that one is used to its end (a refusal then fetches the next).
         margin = TOKEN_MARGIN if expires_in > 2 * TOKEN_MARGIN else 0.0
-        self.token, self.token_until = token, now + expires_in - margin
-
-    def valid_token(self, now: float) -> str | None:
-        return self.token if self.token and now < self.token_until else None
-
-    def forget_token(self, token: str) -> None:
-        if self.token == token:
-            self.token = None
+        self.token.keep(token, now + expires_in - margin)
 
     def duplicate_check(self, body: Mapping[str, Any], key: str, now: float) -> bool:
         """Whether ``body``, sent for idempotency key ``key``, may keep WeCom's duplicate
@@ -211,10 +203,6 @@ class _App:
 
 def _beijing_day(now: float) -> str:
     return datetime.fromtimestamp(now, BEIJING).date().isoformat()
-
-
-# Weak: the state lives as long as some channel object of the application does.
-_APPS: weakref.WeakValueDictionary[tuple[str, str, str], _App] = weakref.WeakValueDictionary()
 
 
 # -- the channel ----------------------------------------------------------------------
@@ -271,11 +259,8 @@ class WeComAppChannel(Channel):
         super().__init__(*args, **kwargs)
         self.remembered = Remembered()
         config = self.destination.config
-        key = (self.base(), str(config.get("corp_id", "")), str(config.get("agent_id", "")))
-        app = _APPS.get(key)
-        if app is None:
-            app = _APPS[key] = _App()
-        self.app = app
+        self.app = shared((self.kind, self.base(), str(config.get("corp_id", "")),
+                           str(config.get("agent_id", ""))), _App)
 
     @classmethod
     def cannot_reach(cls, person: Person) -> str | None:
@@ -386,7 +371,7 @@ class WeComAppChannel(Channel):
 
     async def _token(self, credentials: _Credentials, *, fresh: bool = False) -> str | Result:
         """The application's access token: the cached one, or one fetched from gettoken."""
-        if not fresh and (token := self.app.valid_token(self.clock())) is not None:
+        if not fresh and (token := self.app.token.valid(self.clock())) is not None:
             return token
         query = urlencode({"corpid": credentials.corp_id, "corpsecret": credentials.secret})
         url = f"{self.base()}cgi-bin/gettoken?{query}"
@@ -412,7 +397,7 @@ class WeComAppChannel(Channel):
             return token
         answer = await self._post(path, content, token)
         if isinstance(answer, _Answer) and answer.code in TOKEN_REFUSED:
-            self.app.forget_token(token)
+            self.app.token.forget(token)
             token = await self._token(credentials, fresh=True)
             if isinstance(token, Result):
                 return token
