@@ -50,21 +50,19 @@ The overall Result follows ``notifiers._sms.overall``: delivered when everyone i
 when anyone is, else permanent. The channel remembers the addresses each idempotency key
 reached (the last 10,000 keys), so the dispatcher's retry of a partly failed send mails
 only the people not yet reached.
+
+The mail's HTML part is rendered by ``notifiers._html``; the SMTP session (blocking smtplib,
+run in a thread) and the mapping of its answers above are in ``notifiers._smtp``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import html
 import logging
 import re
-import smtplib
 import ssl
-import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -73,15 +71,16 @@ from email.utils import format_datetime, parseaddr
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
-from markdown_it import MarkdownIt
 from pydantic import AfterValidator, Field, model_validator
 
 from notifiers._base import Channel, Message, Outcome, Person, Result
 from notifiers._config import ChannelConfig, EnvName, Text
+from notifiers._html import render_html
 from notifiers._secrets import SecretsError
 from notifiers._sms import Remembered, config_error, overall
+from notifiers._smtp import Server, session
 
-__all__ = ["EmailChannel", "message_id", "render_html"]
+__all__ = ["EmailChannel", "message_id"]
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +173,7 @@ class EmailChannel(Channel):
                 else:
                     mails[address] = mail
         if mails:
-            sent.update(await asyncio.to_thread(_session, server, mails))
+            sent.update(await asyncio.to_thread(session, server, mails))
         self.remembered.add(message.idempotency_key, sent)
         reached = {**done, **sent}
         recipients = {name: self._skipped(person) or reached[_email(person)]
@@ -188,7 +187,7 @@ class EmailChannel(Channel):
         reason = self.cannot_reach(person)
         return Result(Outcome.PERMANENT, "no_contact", reason) if reason else None
 
-    def _server(self) -> _Server | Result:
+    def _server(self) -> Server | Result:
         """How to reach the server, from the config and the secrets; a Result when unusable."""
         config, channel = self.destination.config, self.destination.channel_id
         try:
@@ -218,10 +217,10 @@ class EmailChannel(Channel):
                 raise ValueError(f"port {port} is not a port")
         except (ValueError, HeaderParseError) as error:
             return Result(Outcome.PERMANENT, "config", f"channel {channel}: {error}")
-        return _Server(host, int(port), security, from_, login, self.timeout or TIMEOUT,
+        return Server(host, int(port), security, from_, login, self.timeout or TIMEOUT,
                        context, self.secrets.mask)
 
-    def _mail(self, message: Message, server: _Server, address: str,
+    def _mail(self, message: Message, server: Server, address: str,
               person: Person) -> EmailMessage | Result:
         """The mail to one person, or a permanent Result when their address is not one."""
         mail = EmailMessage()
@@ -262,225 +261,3 @@ def message_id(key: str, sender: str) -> str:
     except UnicodeError:
         domain = "jiedian.invalid"
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
-
-
-# -- the HTML part ----------------------------------------------------------------------
-
-class _Markdown(MarkdownIt):
-    """CommonMark whose raw HTML is escaped, with no images (remote content, trackers) and
-    only http(s) links: plan text is somebody's document, not trusted markup."""
-
-    def __init__(self) -> None:
-        super().__init__("commonmark", {"html": False, "breaks": True})
-        self.disable("image")
-
-    def validateLink(self, url: str) -> bool:
-        return url.lower().startswith(("http://", "https://"))
-
-
-_MARKDOWN = _Markdown()
-# http(s) URLs in plain text: RFC 3986 characters but for the brackets and quotes that
-# usually enclose a URL; a sentence's trailing punctuation is not part of it.
-_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#@!$&*+,;=%\[\]]+", re.IGNORECASE)
-
-
-def render_html(message: Message) -> str:
-    """The text/html part: ``message.markdown`` rendered, else ``message.text`` escaped."""
-    body = _MARKDOWN.render(message.markdown) if message.markdown is not None \
-        else f"<p>{_linked(message.text)}</p>\n"
-    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
-            f"<title>{html.escape(message.title)}</title></head>\n<body>\n{body}</body></html>\n")
-
-
-def _linked(text: str) -> str:
-    out, at = [], 0
-    for match in _URL.finditer(text):
-        url = match[0].rstrip(".,;:!?")
-        out += [html.escape(text[at:match.start()]),
-                f'<a href="{html.escape(url)}">{html.escape(url)}</a>']
-        at = match.start() + len(url)
-    out.append(html.escape(text[at:]))
-    return "".join(out).replace("\n", "<br>\n")
-
-
-# -- the SMTP session (blocking smtplib, run in a thread) -------------------------------
-
-@dataclass(frozen=True)
-class _Server:
-    host: str
-    port: int
-    security: str
-    sender: Address  # From:, and its address for MAIL FROM
-    login: tuple[str, str] | None
-    timeout: float
-    context: ssl.SSLContext | None  # None: security none
-    mask_secrets: Callable[[str], str]
-
-    def mask(self, text: str) -> str:
-        """``text`` without the password, raw or encoded as AUTH PLAIN and LOGIN send it."""
-        if self.login:
-            user, password = self.login
-            for form in (f"\0{user}\0{password}", password):
-                for value in (base64.b64encode(form.encode()).decode(), form):
-                    text = text.replace(value, "***")
-        return self.mask_secrets(text)
-
-
-class _Smtp(smtplib.SMTP):
-    """smtplib drops the server's answer to DATA; it names the queued mail, so keep it."""
-
-    data_reply: tuple[int, bytes] = (0, b"")
-
-    def data(self, msg: Any) -> tuple[int, bytes]:
-        self.data_reply = super().data(msg)
-        return self.data_reply
-
-
-class _SmtpTls(_Smtp, smtplib.SMTP_SSL):
-    pass
-
-
-class _Refusal(Exception):
-    """A reason of our own not to go on with a session (no STARTTLS on offer, say)."""
-
-    def __init__(self, result: Result) -> None:
-        super().__init__(result.message)
-        self.result = result
-
-
-def _session(server: _Server, mails: Mapping[str, EmailMessage]) -> dict[str, Result]:
-    """Each address's Result, all mails sent over one session."""
-    started = time.perf_counter()
-    try:
-        client = _open(server)
-    except _Refusal as refusal:
-        return dict.fromkeys(mails, replace(refusal.result, latency_ms=_since(started)))
-    except OSError as error:  # smtplib's errors are OSErrors too
-        return dict.fromkeys(mails, _failure(error, server, started))
-    except ValueError as error:  # a host name IDNA cannot encode, say
-        return dict.fromkeys(mails, Result(Outcome.PERMANENT, "config",
-                                           f"{server.host}: {error}"))
-    results: dict[str, Result] = {}
-    try:
-        for address, mail in mails.items():
-            if client.sock is None:  # the server ended the session (a 421)
-                results[address] = Result(Outcome.TRANSIENT, "disconnected",
-                                          "not sent: the server closed the session")
-            else:
-                results[address] = _send(client, server, address, mail)
-    finally:
-        _close(client)
-    return results
-
-
-def _open(server: _Server) -> _Smtp:
-    """A connected session, secured and logged in as configured."""
-    client: _Smtp
-    if server.security == "tls":
-        client = _SmtpTls(server.host, server.port, timeout=server.timeout,
-                          context=server.context)
-    else:
-        client = _Smtp(server.host, server.port, timeout=server.timeout)
-    try:
-        client.ehlo_or_helo_if_needed()
-        if server.security == "starttls":
-            if not client.has_extn("starttls"):
-                raise _Refusal(Result(Outcome.PERMANENT, "starttls_unsupported",
-                                      f"{server.host} does not offer STARTTLS; nothing was sent "
-                                      f"(set security: tls for port 465, or none)"))
-            client.starttls(context=server.context)
-        if server.login:
-            _login(client, server)
-    except BaseException:
-        _close(client)
-        raise
-    return client
-
-
-def _login(client: smtplib.SMTP, server: _Server) -> None:
-    assert server.login is not None
-    try:
-        client.login(*server.login)
-    except smtplib.SMTPAuthenticationError as error:
-        text = server.mask(f"{error.smtp_code} {_text(error.smtp_error)}")
-        if 400 <= error.smtp_code < 500:
-            raise _Refusal(Result(Outcome.TRANSIENT, str(error.smtp_code), text)) from None
-        raise _Refusal(Result(Outcome.PERMANENT, "auth_failed", text)) from None
-    except (smtplib.SMTPResponseException, smtplib.SMTPServerDisconnected):
-        raise  # a session failure like any other (_failure)
-    except smtplib.SMTPException as error:  # no AUTH on offer, or none of PLAIN, LOGIN, CRAM-MD5
-        raise _Refusal(Result(Outcome.PERMANENT, "auth_unsupported",
-                              f"{server.host}: {error}")) from None
-
-
-def _send(client: _Smtp, server: _Server, address: str, mail: EmailMessage) -> Result:
-    started = time.perf_counter()
-    try:
-        client.send_message(mail, from_addr=server.sender.addr_spec, to_addrs=[address])
-    except smtplib.SMTPRecipientsRefused as error:
-        code, text = error.recipients.get(address, (-1, b"refused"))
-        return _reply(code, text, server, started)
-    except smtplib.SMTPResponseException as error:  # sender refused, DATA refused
-        return _reply(error.smtp_code, error.smtp_error, server, started)
-    except smtplib.SMTPNotSupportedError as error:  # a non-ASCII address, no SMTPUTF8
-        return Result(Outcome.PERMANENT, "smtputf8_unsupported", server.mask(str(error)),
-                      latency_ms=_since(started))
-    except OSError as error:
-        return _failure(error, server, started)
-    except ValueError as error:  # an address smtplib cannot put in a command
-        return Result(Outcome.PERMANENT, "bad_address", f"{address}: {error}",
-                      latency_ms=_since(started))
-    code, text = client.data_reply
-    reply = server.mask(_text(text))
-    return Result(Outcome.DELIVERED, str(code), reply, latency_ms=_since(started),
-                  request_id=reply[:200] or None)
-
-
-def _reply(code: int, text: bytes | str, server: _Server, started: float) -> Result:
-    """An SMTP answer: 5yz is permanent, anything else (4yz) worth another try."""
-    outcome = Outcome.PERMANENT if 500 <= code < 600 else Outcome.TRANSIENT
-    return Result(outcome, str(code), server.mask(_text(text)), latency_ms=_since(started))
-
-
-def _failure(error: OSError, server: _Server, started: float) -> Result:
-    """A session that could not be had or went away (``_reply`` for an SMTP answer)."""
-    latency = _since(started)
-    if isinstance(error, smtplib.SMTPResponseException):  # a bad greeting, HELO, STARTTLS
-        return _reply(error.smtp_code, error.smtp_error, server, started)
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return Result(Outcome.PERMANENT, "tls_verify",
-                      f"{server.host}: certificate not trusted ({error.verify_message}); "
-                      f"give the server's CA as ca_file", latency_ms=latency)
-    if isinstance(error, ssl.SSLError) and not isinstance(
-            error, ssl.SSLEOFError | ssl.SSLZeroReturnError):
-        return Result(Outcome.PERMANENT, "tls",
-                      f"{server.host}:{server.port}: TLS failed ({error.reason or error}); "
-                      f"check security and port", latency_ms=latency)
-    if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
-        return Result(Outcome.TRANSIENT, "timeout",
-                      f"{server.host}:{server.port}: no answer within {server.timeout:g} s",
-                      latency_ms=latency)
-    code = "disconnected" if isinstance(error, smtplib.SMTPServerDisconnected) else "network"
-    return Result(Outcome.TRANSIENT, code,
-                  server.mask(f"{server.host}:{server.port}: {type(error).__name__}: {error}"),
-                  latency_ms=latency)
-
-
-def _close(client: smtplib.SMTP) -> None:
-    """QUIT politely; a server that is gone or answers badly is closed all the same."""
-    try:
-        if client.sock is not None:
-            client.quit()
-    except OSError:
-        pass
-    finally:
-        client.close()
-
-
-def _text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-
-
-def _since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
-

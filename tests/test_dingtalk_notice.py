@@ -476,3 +476,21 @@ def test_config_fields() -> None:
         DingTalkNoticeChannel.Config.model_validate({"app_secret_env": "not a name!"})
     with pytest.raises(ValueError, match="http"):
         DingTalkNoticeChannel.Config.model_validate({"endpoint": "oapi.dingtalk.com"})
+
+
+def test_the_channels_of_one_application_share_its_token(clock: FakeClock) -> None:
+    """The dispatcher keeps a channel object per unit's channel: three units on the office's
+    application ask gettoken once, not three times."""
+    app = dingtalk(clock)
+    with serve(app) as server:
+        async def go() -> list[Result]:
+            async with http_client() as client:
+                channels = [DingTalkNoticeChannel(Destination(f"notice-{i}", "dingtalk_notice", {
+                    "app_key_env": "DJB_APP_KEY", "app_secret_env": "DJB_APP_SECRET", "agent_id": "1234567",
+                    "endpoint": server.url + "/", "timeout": 5}, unit=f"第{i}村党支部", people=(ZHANG,)),
+                    client=client, secrets=Secrets(env=dict(ENV)), clock=clock) for i in range(3)]
+                return [await c.send(message(key=f"rem-{i}", markdown=f"### 第{i}村党支部的节点"))
+                        for i, c in enumerate(channels)]
+        results = asyncio.run(go())
+    assert all(r.delivered for r in results)
+    assert app.token_requests == 1 and len(app.received["zhangsan"]) == 3

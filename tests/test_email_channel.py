@@ -21,7 +21,8 @@ import pytest
 from pydantic import ValidationError
 
 from notifiers import Destination, Message, Outcome, Person, Result, Secrets
-from notifiers.email import EmailChannel, message_id, render_html
+from notifiers._html import render_html
+from notifiers.email import EmailChannel, message_id
 from scheduler import ReminderItem, render
 from tests.providers.sms import FakeClock
 from tests.providers.smtp import (
