@@ -23,7 +23,7 @@ _EXPORTS = {name: f"plans.{module}" for module, names in {
     "_loader": "LoadedPlan load_document load_events load_plan load_plans plan_files",
     "_schema": "Milestone Offset Plan parse_offset",
     "_text": "normalize to_simplified",
-    "_units": "UnitsDirectory every_unit load_units name_key",
+    "_units": "UnitsDirectory every_unit load_units name_key unit_tag",
     "_words": "KIND_ZH WEEKDAYS countdown_zh day_zh month_day_zh span_zh units_zh weekday_zh",
 }.items() for name in names.split()}
 
@@ -78,6 +78,7 @@ __all__ = [
     "plan_files",
     "span_zh",
     "to_simplified",
+    "unit_tag",
     "units_zh",
     "weekday_zh",
     "workday_policy",

@@ -49,7 +49,8 @@ from plans._roster import is_roster, read_roster
 from plans._schema import UnitNames
 from plans._text import to_simplified
 
-__all__ = ["Channel", "Group", "Person", "Unit", "UnitsDirectory", "every_unit", "load_units", "name_key"]
+__all__ = ["Channel", "Group", "Person", "Unit", "UnitsDirectory", "every_unit", "load_units", "name_key",
+           "unit_tag"]
 
 SECRET_FIELDS = ("secret", "access_key_secret", "secret_key", "token", "key", "password")
 
@@ -340,11 +341,16 @@ def _cross_checks(directory: UnitsDirectory) -> list[tuple[list[Any], str]]:
     return problems
 
 
+def unit_tag(name: str) -> str:
+    """8 hex digits of a unit's name as matched: the suffix of its copy of an office-wide
+    channel (``notice`` → ``notice-ac8251b5``), the same while rows or scripts change."""
+    return hashlib.sha256(name_key(name).encode()).hexdigest()[:8]
+
+
 def every_unit(directory: UnitsDirectory, channels: list[Channel]) -> UnitsDirectory:
-    """``directory`` with each of ``channels`` given to every unit, as ``<id>-<8 hex>``: the
-    hex is of the unit's name as matched, so the id stays while rows or scripts change."""
+    """``directory`` with each of ``channels`` given to every unit, as ``<id>-<unit_tag>``."""
     for unit in directory.units:
-        tag = hashlib.sha256(name_key(unit.name).encode()).hexdigest()[:8]
+        tag = unit_tag(unit.name)
         unit.channels = [*unit.channels, *(c.model_copy(update={"id": f"{c.id}-{tag}"}, deep=True)
                                            for c in channels)]
     return directory

@@ -66,7 +66,9 @@ def send_test(
     targets = destinations(session, unit, channel_id)
     if not targets:
         what = f"no channel “{channel_id}”" if channel_id else "no enabled channels"
-        raise LookupError(f"unit “{unit.name}” has {what}; see `jiedian units show {unit.name}`")
+        own = [d.channel_id for d in destinations(session, unit)] if channel_id else []
+        listed = f" (its channels: {', '.join(own)})" if own else ""
+        raise LookupError(f"unit “{unit.name}” has {what}{listed}; see `jiedian units show {unit.name}`")
     item = ReminderItem("Jiedian 测试计划", "测试消息：收到即表示渠道可用", "deadline",
                         today + timedelta(days=3), today + timedelta(days=3),
                         today + timedelta(days=3), ("镇党建办",), (unit.name,))

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from notifiers import Destination, Person
-from plans import name_key
+from plans import name_key, unit_tag
 from scheduler._models import (
     OCCURRENCE_UNIT as _OU,
     ChannelRow,
@@ -123,7 +123,9 @@ def destinations(session: Session, unit: UnitRow, channel_id: str | None = None)
     in the units file's order."""
     query = select(ChannelRow).where(ChannelRow.unit_id == unit.id)  # type: ignore[arg-type]
     if channel_id:
-        query = query.where(ChannelRow.id == channel_id)  # type: ignore[arg-type]
+        # an office-wide channel by the id written once (notice), or by the unit's copy's
+        ids = [channel_id, f"{channel_id}-{unit_tag(unit.name)}"]
+        query = query.where(ChannelRow.id.in_(ids))  # type: ignore[attr-defined]
     people = tuple(stored_person(p) for p in session.execute(
         select(PersonRow).where(PersonRow.unit_id == unit.id)  # type: ignore[arg-type]
         .order_by(PersonRow.position)).scalars())  # type: ignore[arg-type]

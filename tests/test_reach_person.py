@@ -137,6 +137,9 @@ def test_office_wide_channels_reach_every_unit_of_a_sheet(
     ids = {name: [c[0] for c in u["channels"]] for name, u in units.items()}
     assert all(len(channel_ids) == 1 and channel_ids[0].startswith("notice-") for channel_ids in ids.values())
     assert ids["镇党建办"] != ids["机关党支部"]
+    # the id as written once finds the unit's copy (no secrets set here: nothing is sent)
+    tested = json.loads(cli("notify", "test", "--unit", "镇党建办", "--channel", "notice", "--json").stdout)
+    assert [(a["channel"], a["code"]) for a in tested] == [(ids["镇党建办"][0], "secret_missing")]
     again = cli("units", "import", str(sheet), "--channels", str(office), "--dry-run", "--json")
     assert json.loads(again.stdout)["kept"] == ["镇党建办", "机关党支部"]  # the same ids: nothing changed
     both = tmp_path / "units.yaml"
