@@ -21,7 +21,7 @@ import hashlib
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -44,6 +44,7 @@ __all__ = [
     "deliver",
     "get_json",
     "http_failure",
+    "keyed_people",
     "post_json",
     "scrub",
 ]
@@ -372,3 +373,14 @@ def scrub(secrets: Secrets, url: str, text: str) -> str:
         if len(value) >= 8:
             text = text.replace(value, "***")
     return secrets.mask(text)
+
+
+def keyed_people(people: Iterable[Person]) -> list[tuple[str, Person]]:
+    """Each person with the key of their Result in ``Result.recipients``: the name, ``#2``,
+    ``#3`` … added when a unit lists a name again (two 张三 are two people)."""
+    seen: dict[str, int] = {}
+    keyed = []
+    for person in people:
+        seen[person.name] = count = seen.get(person.name, 0) + 1
+        keyed.append((person.name if count == 1 else f"{person.name}#{count}", person))
+    return keyed

@@ -83,7 +83,7 @@ import hashlib
 import json
 import logging
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
@@ -102,6 +102,7 @@ from notifiers._base import (
     cut_utf8,
     get_json,
     http_failure,
+    keyed_people,
     post_json,
     scrub,
 )
@@ -182,17 +183,6 @@ def notice_msg(message: Message, limit: int = MSG_MAX_BYTES) -> dict[str, Any]:
 
 def _digest(msg: Mapping[str, Any]) -> str:
     return hashlib.sha256(_json(msg).encode()).hexdigest()
-
-
-def _names(people: Sequence[Person]) -> list[tuple[str, Person]]:
-    """Each person with the key their Result has: the name, ``#n`` added when it repeats."""
-    seen: dict[str, int] = {}
-    keyed = []
-    for person in people:
-        seen[person.name] = seen.get(person.name, 0) + 1
-        count = seen[person.name]
-        keyed.append((person.name if count == 1 else f"{person.name}#{count}", person))
-    return keyed
 
 
 @dataclass(frozen=True)
@@ -294,7 +284,7 @@ class DingTalkNoticeChannel(Channel):
     # -- sending ---------------------------------------------------------------------
 
     async def send(self, message: Message) -> Result:
-        keyed = _names(self.destination.people)
+        keyed = keyed_people(self.destination.people)
         if not keyed:
             return Result(P, "no_recipients",
                           f"unit {self.destination.unit or '?'} has no people")

@@ -62,7 +62,7 @@ import hashlib
 import logging
 import re
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -73,7 +73,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, model_validator
 
-from notifiers._base import Channel, Message, Outcome, Person, Result
+from notifiers._base import Channel, Message, Outcome, Person, Result, keyed_people
 from notifiers._config import ChannelConfig, EnvName, Text
 from notifiers._html import render_html
 from notifiers._secrets import SecretsError
@@ -157,7 +157,7 @@ class EmailChannel(Channel):
         server = self._server()
         if isinstance(server, Result):
             return server
-        keyed = _names(people)
+        keyed = keyed_people(people)
         to: dict[str, Person] = {}  # address → the first person with it: one mail each
         for _, person in keyed:
             if not self.cannot_reach(person):
@@ -236,17 +236,6 @@ class EmailChannel(Channel):
         mail.set_content(message.text)
         mail.add_alternative(render_html(message), subtype="html")
         return mail
-
-
-def _names(people: Iterable[Person]) -> list[tuple[str, Person]]:
-    """Each person with the key of their Result: the name, ``#n`` added when it repeats
-    (as ``dingtalk_notice`` keys them)."""
-    seen: dict[str, int] = {}
-    keyed = []
-    for person in people:
-        seen[person.name] = count = seen.get(person.name, 0) + 1
-        keyed.append((person.name if count == 1 else f"{person.name}#{count}", person))
-    return keyed
 
 
 def _email(person: Person) -> str:
