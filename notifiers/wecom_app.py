@@ -8,8 +8,8 @@ daily cap below enforced — a field beyond DESIGN.md's list).
 
 Recipients are the destination's ``people``: a person's ``wecom_userid``, else the userid
 WeCom has for their ``mobile``; a person with neither is skipped with ``no_contact``.
-``recipients`` in the Result is keyed by the person's *name* (the units file's, unique in a
-unit: every person has one, not every person has a userid).
+``recipients`` in the Result is keyed by the person's *name* (every person has one, not
+every person has a userid; a name a unit lists again is ``#2``, as ``keyed_people`` says).
 
 Calls, as WeCom documents them:
 
@@ -93,6 +93,7 @@ from notifiers._base import (
     cut_utf8,
     get_json,
     http_failure,
+    keyed_people,
     post_json,
     scrub,
 )
@@ -278,7 +279,7 @@ class WeComAppChannel(Channel):
         return str(self.destination.config.get("endpoint") or ENDPOINT).rstrip("/") + "/"
 
     async def send(self, message: Message) -> Result:
-        people = self.people()
+        people = keyed_people(self.destination.people)
         if not people:
             return Result(Outcome.PERMANENT, "no_recipients",
                           f"unit {self.destination.unit or '?'} has no people")
@@ -287,27 +288,20 @@ class WeComAppChannel(Channel):
             return credentials
         recipients = self.remembered.get(message.idempotency_key)
         pending = []
-        for person in people:
-            if person.name in recipients:
+        for key, person in people:
+            if key in recipients:
                 continue
             if (reason := self.cannot_reach(person)) is not None:
-                recipients[person.name] = Result(Outcome.PERMANENT, "no_contact", reason)
+                recipients[key] = Result(Outcome.PERMANENT, "no_contact", reason)
             else:
-                pending.append(person)
+                pending.append((key, person))
         if pending:
             recipients.update(await self._send_to(pending, message, credentials))
         self.remembered.add(message.idempotency_key, recipients)
-        result = overall({p.name: recipients[p.name] for p in people})
+        result = overall({key: recipients[key] for key, _ in people})
         log.info("wecom_app %s key=%s → %s %s (%d people)", self.destination.channel_id,
                  message.idempotency_key, result.outcome, result.code, len(people))
         return result
-
-    def people(self) -> list[Person]:
-        """The destination's people, each name once (the first wins): Results go by name."""
-        named: dict[str, Person] = {}
-        for person in self.destination.people:
-            named.setdefault(person.name, person)
-        return list(named.values())
 
     def credentials(self) -> _Credentials | Result:
         config = self.destination.config
@@ -321,20 +315,21 @@ class WeComAppChannel(Channel):
                           f"agent_id must be the application's AgentId (digits)")
         return _Credentials(corp_id, secret, int(agent_id))
 
-    async def _send_to(self, people: list[Person], message: Message,
+    async def _send_to(self, people: list[tuple[str, Person]], message: Message,
                        credentials: _Credentials) -> dict[str, Result]:
-        """Each of ``people`` (all reachable) and what came of sending them ``message``."""
+        """Each of ``people`` (key, person: all reachable) and what came of sending them
+        ``message``, by key."""
         token = await self._token(credentials)
         if isinstance(token, Result):  # nothing can be sent: each person shares the reason
-            return dict.fromkeys((p.name for p in people), token)
+            return dict.fromkeys((key for key, _ in people), token)
         results: dict[str, Result] = {}
-        userids: dict[str, list[str]] = {}  # userid → the names it stands for
-        for person in people:
+        userids: dict[str, list[str]] = {}  # userid → the keys it stands for (one message)
+        for key, person in people:
             found = await self._userid(person, credentials)
             if isinstance(found, Result):
-                results[person.name] = found
+                results[key] = found
             else:
-                userids.setdefault(found, []).append(person.name)
+                userids.setdefault(found, []).append(key)
         allowed, held = self._within_limits(list(userids))
         by_userid = dict(held)
         for chunk in chunks(allowed, TOUSER_MAX):

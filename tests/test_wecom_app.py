@@ -414,3 +414,12 @@ def test_config_fields() -> None:
                 {"endpoint": "ftp://qyapi"}, {"timeout": 0}, {"corp_secret": SECRET}):
         with pytest.raises(ValueError, match=r"."):
             config.model_validate(bad)
+
+
+def test_two_people_of_one_name_are_two_people() -> None:
+    """Two 李四 in one unit (it happens): both reached, each with a Result of their own."""
+    other = Person("李四", wecom_userid="zhaoliu")
+    with stand_in() as (provider, server):
+        (result,) = run(provider, server, (ZHANG, LI, other), message())
+    assert set(result.recipients) == {"张三", "李四", "李四#2"} and result.delivered
+    assert sorted(u for u, _, _ in provider.delivered) == ["ZhangSan", "lisi", "zhaoliu"]
