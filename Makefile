@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/feeds.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/dispatch_store.py
 	$(BIN)/python bench/extract.py --quiet
 	$(BIN)/python bench/wordings.py
 	$(BIN)/python bench/startup.py
