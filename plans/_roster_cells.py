@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 from plans._errors import PlanError
 from plans._roster_columns import Header, find_header
-from plans._sheets import BLANK_RUN, HEADER_ROWS, MAX_COLUMNS, MAX_XML_BYTES, _merges, _refuse
+from plans._sheets import BLANK_RUN, HEADER_ROWS, MAX_COLUMNS, _refuse, open_workbook
 
 __all__ = ["MAX_CSV_BYTES", "MAX_ROWS", "Rows", "read_rows"]
 
@@ -107,37 +106,16 @@ Ranges = list[tuple[int, int, int, int]]  # merged ranges: (min_col, min_row, ma
 def _read_workbook(path: Path) -> tuple[Header, Rows] | None:
     """The first sheet with a header row: the header and the rows below it, merged cells
     filled down, rows merged across two known columns (section titles) left out."""
-    import openpyxl  # only needed for spreadsheet input
 
     _refuse(path, _read(path, 8))  # an old .xls, an encrypted workbook, not a zip
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if "xl/workbook.xml" not in archive.namelist():
-                raise _fail(path, "not an .xlsx workbook (no workbook in it)")
-            size = sum(info.file_size for info in archive.infolist()
-                       if info.filename.startswith("xl/worksheets/")
-                       or info.filename == "xl/sharedStrings.xml")
-            if size > MAX_XML_BYTES:  # before openpyxl inflates it: a zip bomb stops here
-                raise _fail(path, f"its sheets hold {size / 1e6:.0f} MB of data; the "
-                            f"limit is {MAX_XML_BYTES / 1e6:.0f} MB. Delete the sheets that "
-                            f"are not the contact list")
-            merges = _merges(archive)
-        with path.open("rb") as file:
-            # A file object, not a name: openpyxl judges a name by its suffix.
-            workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
-            try:
-                for sheet in workbook.worksheets:
-                    found = _sheet(sheet, merges.get(sheet.title, []))
-                    if found is not None:
-                        return found
-            finally:
-                workbook.close()
-    except PlanError:
-        raise
-    except Exception as error:  # noqa: BLE001 — a corrupt file breaks openpyxl in many ways
-        raise _fail(path, f"not a readable .xlsx workbook ({type(error).__name__}: "
-                    f"{error}); open it in Excel or WPS and save it again") from None
-    return None
+
+    def first(workbook: Any, merges: dict[str, Any]) -> tuple[Header, Rows] | None:
+        for sheet in workbook.worksheets:
+            found = _sheet(sheet, merges.get(sheet.title, []))
+            if found is not None:
+                return found
+        return None
+    return open_workbook(path, first, "Delete the sheets that are not the contact list")
 
 
 def _sheet(sheet: Any, ranges: Ranges) -> tuple[Header, Rows] | None:

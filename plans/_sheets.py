@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 from xml.etree.ElementTree import iterparse
 
 from plans._errors import PlanError
 from plans._text import to_simplified
+
+T = TypeVar("T")
 
 __all__ = [
     "HEADER_ROWS",
@@ -41,6 +43,7 @@ __all__ = [
     "is_docx",
     "is_workbook",
     "open_docx",
+    "open_workbook",
     "read_workbook",
 ]
 
@@ -196,6 +199,42 @@ def is_workbook(path: str | Path) -> bool:
         return False
 
 
+def open_workbook(path: Path, read: Callable[[Any, dict[str, Any]], T], smaller: str) -> T:
+    """``read(workbook, merges)`` over an .xlsx file opened read-only (merged ranges by sheet
+    title), with its sheets' size checked before openpyxl inflates them (a zip bomb stops
+    here: ``smaller`` says what to cut) and any failure of a corrupt file as one PlanError."""
+    import openpyxl  # only needed for spreadsheet input
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" not in names:
+                kind = ("a Word document: name it .docx" if "word/document.xml" in names
+                        else "no workbook in it")
+                raise _fail(path, f"not an .xlsx workbook ({kind})")
+            size = sum(info.file_size for info in archive.infolist()
+                       if info.filename.startswith("xl/worksheets/")
+                       or info.filename == "xl/sharedStrings.xml")
+            if size > MAX_XML_BYTES:
+                raise _fail(path, f"its sheets hold {size / 1e6:.0f} MB of data; the limit "
+                                  f"is {MAX_XML_BYTES / 1e6:.0f} MB. {smaller}")
+            merges = _merges(archive)
+        with path.open("rb") as file:
+            # A file object, not a name: openpyxl judges a name by its suffix (.xls, .et).
+            workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+            try:
+                return read(workbook, merges)
+            finally:
+                workbook.close()
+    except PlanError:
+        raise
+    except Exception as error:  # noqa: BLE001 — a corrupt file breaks openpyxl in many ways
+        # (BadZipFile, KeyError, XML ParseError, TypeError from its descriptors …); the user
+        # needs one answer, never a traceback.
+        raise _fail(path, f"not a readable .xlsx workbook ({type(error).__name__}: "
+                          f"{error}); open it in Excel or WPS and save it again") from None
+
+
 def _refuse(path: Path, head: bytes) -> None:
     """PlanError for what is not an .xlsx workbook: an old .xls, an encrypted file, a .docx."""
     if head.startswith(_CFB):
@@ -224,7 +263,6 @@ def _encrypted(path: Path) -> bool:
 def read_workbook(path: str | Path) -> list[TaskTable]:
     """The task tables of an .xlsx workbook, one per sheet with a task header; PlanError if the
     file cannot be read, is too large, or no sheet has a task table."""
-    import openpyxl  # only needed for spreadsheet input
 
     path = Path(path)
     try:
@@ -237,35 +275,9 @@ def read_workbook(path: str | Path) -> list[TaskTable]:
     except OSError as error:
         raise _fail(path, f"cannot be read: {error.strerror}") from None
     _refuse(path, head)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if "xl/workbook.xml" not in names:
-                kind = ("a Word document: name it .docx" if "word/document.xml" in names
-                        else "no workbook in it")
-                raise _fail(path, f"not an .xlsx workbook ({kind})")
-            size = sum(info.file_size for info in archive.infolist()
-                       if info.filename.startswith("xl/worksheets/")
-                       or info.filename == "xl/sharedStrings.xml")
-            if size > MAX_XML_BYTES:
-                raise _fail(path, f"its sheets hold {size / 1e6:.0f} MB of data; the limit "
-                                  f"is {MAX_XML_BYTES / 1e6:.0f} MB. A task table is far smaller: "
-                                  "split the workbook, or delete the sheets that are not the plan")
-            merges = _merges(archive)
-        with path.open("rb") as file:
-            # A file object, not a name: openpyxl judges a name by its suffix (.xls, .et).
-            workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
-            try:
-                tables = _tables(path, workbook, merges)
-            finally:
-                workbook.close()
-    except PlanError:
-        raise
-    except Exception as error:  # noqa: BLE001 — a corrupt file breaks openpyxl in many ways
-        # (BadZipFile, KeyError, XML ParseError, TypeError from its descriptors …); the user
-        # needs one answer, never a traceback.
-        raise _fail(path, f"not a readable .xlsx workbook ({type(error).__name__}: "
-                          f"{error}); open it in Excel or WPS and save it again") from None
+    tables = open_workbook(path, lambda workbook, merges: _tables(path, workbook, merges),
+                           "A task table is far smaller: split the workbook, or delete the "
+                           "sheets that are not the plan")
     if not tables:
         raise _fail(path, f"no task table found: the header row needs a 任务 column "
                           "(工作任务, 重点任务, 工作内容 …) and a 时间 column (完成时限, 时间节点 …) "
