@@ -75,16 +75,15 @@ transient when any is, else permanent. Secrets (AppKey, AppSecret, the access to
 never put in a Result or a log line: messages are masked with the secrets and the URL, and
 a filter on the ``httpx`` logger masks them in the request lines it logs at INFO (the
 legacy API takes them in the query string).
+
+The limits and code tables, the ``msg`` building and the state classes are in
+``notifiers._worknotice``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
@@ -99,7 +98,6 @@ from notifiers._base import (
     Outcome,
     Person,
     Result,
-    cut_utf8,
     get_json,
     http_failure,
     keyed_people,
@@ -116,126 +114,35 @@ from notifiers._sms import (
     overall,
     until_beijing_midnight,
 )
+from notifiers._worknotice import (
+    APP_RECIPIENTS_PER_MINUTE,
+    BUSY,
+    ENDPOINT,
+    FORBIDDEN,
+    NO_CONTACT,
+    PENDING_KEYS,
+    PENDING_RETRY,
+    TASK_READABLE,
+    THROTTLE_RETRY,
+    TOKEN_CODES,
+    TOKEN_MARGIN,
+    UNKNOWN_MOBILE,
+    USER_DAILY_MAX,
+    USERS_PER_CALL,
+    App,
+    Counts,
+    Task,
+    Window,
+    compact_json,
+    msg_digest,
+    notice_msg,
+)
 
 __all__ = ["DingTalkNoticeChannel", "notice_msg"]
 
 log = logging.getLogger(__name__)
 
-
-ENDPOINT = "https://oapi.dingtalk.com/"
-MSG_MAX_BYTES = 2048  # the whole msg object
-USERS_PER_CALL = 100  # getsendresult cannot read a task of more
-USER_DAILY_MAX = 500  # notices a person a day, internal application
-APP_RECIPIENTS_PER_MINUTE = 5000
-TOKEN_MARGIN = 200.0  # refetch this long before expires_in runs out (7,000 of 7,200 s)
-TASK_READABLE = 24 * 3600.0  # getsendresult knows tasks of the last 24 hours
-PENDING_RETRY = 5.0
-PENDING_KEYS = 10_000
-THROTTLE_RETRY = 60.0
-NO_CONTACT = "no dingtalk_userid and no mobile"
-
 T, P, D = Outcome.TRANSIENT, Outcome.PERMANENT, Outcome.DELIVERED
-TOKEN_CODES = frozenset({40001, 40014, 42001, 88})
-BUSY: dict[int, float] = {-1: 5.0, 45009: THROTTLE_RETRY,
-                          **dict.fromkeys(range(90001, 90015), THROTTLE_RETRY)}
-UNKNOWN_MOBILE = frozenset({60121, 40104})
-# forbidden_list code → (outcome, our code); None retry: until Beijing midnight. The
-# 1432xx codes are the same limits counted for a third-party application.
-FORBIDDEN: dict[str, tuple[Outcome, str, float | None]] = {
-    **dict.fromkeys(("143103", "143104", "143203", "143204"), (T, "throttled", THROTTLE_RETRY)),
-    **dict.fromkeys(("143105", "143205"), (T, "daily_limit", None)),
-    **dict.fromkeys(("143106", "143206"), (D, "duplicate_content", None)),
-}
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def notice_msg(message: Message, limit: int = MSG_MAX_BYTES) -> dict[str, Any]:
-    """The ``msg`` object for ``message``, its content cut until the JSON is ``limit`` bytes."""
-    title = cut_utf8(message.title, limit // 4)  # room for the content whatever the title
-    kind = "markdown" if message.markdown else "text"
-    content = message.markdown or f"{message.title}\n{message.text}"
-
-    def build(text: str) -> dict[str, Any]:
-        if kind == "markdown":
-            return {"msgtype": kind, kind: {"title": title, "text": text}}
-        return {"msgtype": kind, kind: {"content": text}}
-
-    def fits(text: str) -> bool:
-        return len(_json(build(text)).encode()) <= limit
-
-    if fits(content):
-        return build(content)
-    # JSON escapes make some bytes of text cost two: find the longest cut that fits
-    marker = len("…".encode())
-    low, high = marker, len(content.encode())
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(cut_utf8(content, middle)):
-            low = middle
-        else:
-            high = middle - 1
-    cut = cut_utf8(content, low)
-    return build(cut if low > marker and fits(cut) else "")
-
-
-def _digest(msg: Mapping[str, Any]) -> str:
-    return hashlib.sha256(_json(msg).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class _App:
-    app_key: str
-    app_secret: str
-    agent_id: int | str
-
-
-@dataclass
-class _Task:
-    """A notice DingTalk took: whom it went to (userid → keys of their Results)."""
-
-    task_id: int | str
-    users: dict[str, list[str]]
-    digest: str
-    day: str
-    sent_at: float
-
-
-@dataclass
-class _Counts:
-    """What the application sent today, by the Beijing day: per person, and by content."""
-
-    day: str = ""
-    per_user: dict[str, int] = field(default_factory=dict)
-    reached: set[tuple[str, str]] = field(default_factory=set)  # (userid, content digest)
-
-    def on(self, day: str) -> _Counts:
-        if day != self.day:  # DingTalk's counters start again at midnight
-            self.day, self.per_user, self.reached = day, {}, set()
-        return self
-
-
-class _Window:
-    """Recipients in the last minute, one timestamp each (the 5,000 a minute limit)."""
-
-    def __init__(self, limit: int, seconds: float) -> None:
-        self.limit, self.seconds = limit, seconds
-        self.sent: deque[float] = deque()
-
-    def room(self, now: float) -> int:
-        while self.sent and self.sent[0] <= now - self.seconds:
-            self.sent.popleft()
-        return max(self.limit - len(self.sent), 0)
-
-    def wait(self, now: float, wanted: int) -> float:
-        """Seconds until ``wanted`` more recipients fit (the window being full now)."""
-        index = min(wanted, len(self.sent)) - 1
-        return max(self.sent[index] + self.seconds - now, 1.0) if index >= 0 else 1.0
-
-    def add(self, now: float, count: int) -> None:
-        self.sent.extend([now] * count)
 
 
 class DingTalkNoticeChannel(Channel):
@@ -261,15 +168,15 @@ class DingTalkNoticeChannel(Channel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.remembered = Remembered()
-        self._pending: dict[str, list[_Task]] = {}  # idempotency key → tasks not read yet
+        self._pending: dict[str, list[Task]] = {}  # idempotency key → tasks not read yet
         config = self.destination.config
         # one token per application, whichever unit's channel object fetched it
         self._token = shared((self.kind, self.endpoint(), str(config.get("app_key_env", "")),
                               str(config.get("agent_id", ""))), AccessToken)
         self._refused: Result | None = None  # gettoken's refusal, for the rest of this send
         self._userids: dict[str, str] = {}  # mobile → userid
-        self._counts = _Counts()
-        self._window = _Window(APP_RECIPIENTS_PER_MINUTE, 60.0)
+        self._counts = Counts()
+        self._window = Window(APP_RECIPIENTS_PER_MINUTE, 60.0)
 
     @classmethod
     def cannot_reach(cls, person: Person) -> str | None:
@@ -291,9 +198,9 @@ class DingTalkNoticeChannel(Channel):
         config = self.destination.config
         try:
             agent = str(config["agent_id"])
-            app = _App(self.secrets.get(str(config["app_key_env"])),
-                       self.secrets.get(str(config["app_secret_env"])),
-                       int(agent) if agent.isdigit() else agent)
+            app = App(self.secrets.get(str(config["app_key_env"])),
+                      self.secrets.get(str(config["app_secret_env"])),
+                      int(agent) if agent.isdigit() else agent)
         except (SecretsError, KeyError) as error:
             return config_error(self.destination.channel_id, error, self.secrets.mask)
         self._refused = None
@@ -313,7 +220,7 @@ class DingTalkNoticeChannel(Channel):
                  key, outcome.outcome, outcome.code, len(keyed))
         return outcome
 
-    async def _resolve(self, app: _App, todo: Iterable[tuple[str, Person]],
+    async def _resolve(self, app: App, todo: Iterable[tuple[str, Person]],
                        results: dict[str, Result]) -> dict[str, str]:
         """Each person's userid (the name's key → userid); the others' Results go in ``results``."""
         found: dict[str, str] = {}
@@ -336,11 +243,11 @@ class DingTalkNoticeChannel(Channel):
                                            request_id=answer.get("request_id"))
         return found
 
-    async def _deliver(self, app: _App, key: str, msg: dict[str, Any],
+    async def _deliver(self, app: App, key: str, msg: dict[str, Any],
                        users: dict[str, list[str]]) -> dict[str, Result]:
         """Send ``msg`` to ``users`` (userid → keys), within the limits, and read the outcome."""
         results: dict[str, Result] = {}
-        now, digest = self.clock(), _digest(msg)
+        now, digest = self.clock(), msg_digest(msg)
         counts = self._counts.on(self._day(now))
         allowed = []
         for userid, names in users.items():
@@ -367,7 +274,7 @@ class DingTalkNoticeChannel(Channel):
                                                   {u: users[u] for u in chunk}))
         return results
 
-    async def _send_chunk(self, app: _App, key: str, msg: dict[str, Any], digest: str,
+    async def _send_chunk(self, app: App, key: str, msg: dict[str, Any], digest: str,
                           users: dict[str, list[str]]) -> dict[str, Result]:
         answer = await self._call(app, "topapi/message/corpconversation/asyncsend_v2", {
             "agent_id": app.agent_id, "userid_list": ",".join(users), "msg": msg})
@@ -378,7 +285,7 @@ class DingTalkNoticeChannel(Channel):
         for userid in users:
             counts.per_user[userid] = counts.per_user.get(userid, 0) + 1
         self._window.add(now, len(users))
-        task = _Task(answer.get("task_id", ""), dict(users), digest, counts.day, now)
+        task = Task(answer.get("task_id", ""), dict(users), digest, counts.day, now)
         self._pending.setdefault(key, []).append(task)
         while len(self._pending) > PENDING_KEYS:  # a message never retried leaves its task here
             del self._pending[next(iter(self._pending))]
@@ -386,7 +293,7 @@ class DingTalkNoticeChannel(Channel):
 
     # -- reading a task's outcome ----------------------------------------------------------
 
-    async def _read_pending(self, app: _App, key: str) -> dict[str, Result]:
+    async def _read_pending(self, app: App, key: str) -> dict[str, Result]:
         results: dict[str, Result] = {}
         for task in list(self._pending.get(key, ())):
             if self.clock() - task.sent_at > TASK_READABLE:
@@ -395,7 +302,7 @@ class DingTalkNoticeChannel(Channel):
             results.update(await self._read(app, key, task))
         return results
 
-    async def _read(self, app: _App, key: str, task: _Task) -> dict[str, Result]:
+    async def _read(self, app: App, key: str, task: Task) -> dict[str, Result]:
         """The Results of ``task``'s people; the task stays pending while any is unknown."""
         answer = await self._call(app, "topapi/message/corpconversation/getsendresult",
                                   {"agent_id": app.agent_id, "task_id": task.task_id})
@@ -419,7 +326,7 @@ class DingTalkNoticeChannel(Channel):
             self._forget(key, task)
         return results
 
-    def _person(self, userid: str, task: _Task, lists: Mapping[str, set[str]],
+    def _person(self, userid: str, task: Task, lists: Mapping[str, set[str]],
                 codes: Mapping[str, str], request_id: str | None) -> Result:
         where = f"task {task.task_id}"
         if userid in lists["invalid_user_id_list"]:
@@ -450,7 +357,7 @@ class DingTalkNoticeChannel(Channel):
         return Result(T, "pending", f"{where}: DingTalk is still sending it", PENDING_RETRY,
                       request_id=request_id)
 
-    def _forget(self, key: str, task: _Task) -> None:
+    def _forget(self, key: str, task: Task) -> None:
         tasks = self._pending.get(key, [])
         if task in tasks:
             tasks.remove(task)
@@ -466,7 +373,7 @@ class DingTalkNoticeChannel(Channel):
     def endpoint(self) -> str:
         return str(self.destination.config.get("endpoint") or ENDPOINT).rstrip("/") + "/"
 
-    async def _call(self, app: _App, path: str, body: Mapping[str, Any]) -> dict[str, Any] | Result:
+    async def _call(self, app: App, path: str, body: Mapping[str, Any]) -> dict[str, Any] | Result:
         """POST ``body`` to ``path`` with the access token: DingTalk's answer when errcode is
         0, else its Result. A refused token is fetched again, and the call tried again, once."""
         said = await self._post(app, path, body, fresh=False)
@@ -475,17 +382,17 @@ class DingTalkNoticeChannel(Channel):
             said = await self._post(app, path, body, fresh=True)
         return said[1] if isinstance(said, tuple) else said
 
-    async def _post(self, app: _App, path: str, body: Mapping[str, Any], *,
+    async def _post(self, app: App, path: str, body: Mapping[str, Any], *,
                     fresh: bool) -> dict[str, Any] | tuple[int | None, Result]:
         token = await self._access_token(app, fresh=fresh)
         if isinstance(token, Result):
             return None, token
         url = str(httpx.URL(self.endpoint() + path, params={"access_token": token}))
-        answer = await post_json(self.client, url, content=_json(body).encode(),
+        answer = await post_json(self.client, url, content=compact_json(body).encode(),
                                  timeout=self.timeout)
         return self._answer(answer, url)
 
-    async def _access_token(self, app: _App, *, fresh: bool) -> str | Result:
+    async def _access_token(self, app: App, *, fresh: bool) -> str | Result:
         now = self.clock()
         if not fresh and (token := self._token.valid(now)) is not None:
             return token
