@@ -82,6 +82,7 @@ The limits and code tables, the ``msg`` building and the state classes are in
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -184,9 +185,12 @@ class DingTalkNoticeChannel(Channel):
 
     @classmethod
     def destination_key(cls, config: Mapping[str, Any]) -> str | None:
-        """One key per application: its AgentId and the variable naming its AppKey."""
+        """One key per application: its AgentId and the variable naming its AppKey, hashed
+        (the store keeps a destination in 64 characters)."""
         agent, key_env = config.get("agent_id"), config.get("app_key_env")
-        return f"{cls.kind}:{agent}:{key_env}" if agent and key_env else None
+        if not agent or not key_env:
+            return None
+        return f"{cls.kind}:" + hashlib.sha256(f"{agent}:{key_env}".encode()).hexdigest()[:40]
 
     # -- sending ---------------------------------------------------------------------
 

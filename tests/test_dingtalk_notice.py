@@ -459,7 +459,7 @@ def test_destination_key_is_one_per_application() -> None:
     config = {"app_key_env": "DJB_APP_KEY", "app_secret_env": "DJB_APP_SECRET",
               "agent_id": "1234567"}
     key = DingTalkNoticeChannel.destination_key(config)
-    assert key == "dingtalk_notice:1234567:DJB_APP_KEY"
+    assert key is not None and key.startswith("dingtalk_notice:") and len(key) <= 64
     assert DingTalkNoticeChannel.destination_key({**config, "endpoint": "http://x/"}) == key
     assert DingTalkNoticeChannel.destination_key({**config, "agent_id": "7654321"}) != key
     assert DingTalkNoticeChannel.destination_key({"agent_id": "1"}) is None
