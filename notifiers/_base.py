@@ -17,6 +17,7 @@ across channels and tests can pass any transport.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import time
 from abc import ABC, abstractmethod
@@ -186,7 +187,7 @@ class Channel(ABC):
         self.clock = clock
         self._limiters = [RateLimiter(n, seconds, clock) for n, seconds in self.rate_limits]
 
-    @property
+    @functools.cached_property
     def rate_limits(self) -> tuple[tuple[int, float], ...]:
         """The destination's limits, (count, seconds) pairs: the provider's (``limits``) and
         the one its units-file entry sets (``rate_limit: 30/min``). The dispatcher keeps them

@@ -11,9 +11,16 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from plans._errors import PlanError
 from plans._roster_columns import Header, find_header
-from plans._sheets import BLANK_RUN, HEADER_ROWS, MAX_COLUMNS, _refuse, open_workbook
+from plans._sheets import (
+    BLANK_RUN,
+    HEADER_ROWS,
+    MAX_COLUMNS,
+    _fail,
+    _refuse,
+    open_workbook,
+    read_head,
+)
 
 __all__ = ["MAX_CSV_BYTES", "MAX_ROWS", "Rows", "read_rows"]
 
@@ -22,10 +29,6 @@ MAX_ROWS = 20_000
 MAX_CSV_BYTES = 20_000_000
 
 Rows = list[tuple[int, list[str]]]
-
-
-def _fail(path: Path, message: str) -> PlanError:
-    return PlanError([f"{path}: {message}"])
 
 
 def read_rows(path: Path) -> tuple[Header, Rows] | None:
@@ -45,19 +48,6 @@ def _text(value: Any) -> str:
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     return str(value).strip()
-
-
-def _read(path: Path, count: int) -> bytes:
-    """Up to ``count`` bytes of the file; PlanError saying why it cannot be read."""
-    try:
-        with path.open("rb") as file:
-            return file.read(count)
-    except FileNotFoundError:
-        raise _fail(path, "no such file") from None
-    except IsADirectoryError:
-        raise _fail(path, "is a directory; give an .xlsx or .csv file") from None
-    except OSError as error:
-        raise _fail(path, f"cannot be read: {error.strerror}") from None
 
 
 # ── .csv ─────────────────────────────────────────────────────────────────────
@@ -80,7 +70,7 @@ def _decode(path: Path, data: bytes) -> str:
 def _read_csv(path: Path) -> tuple[Header, Rows] | None:
     """The header and the rows below it, with the delimiter (comma or tab) that gives the
     header naming the most fields."""
-    data = _read(path, MAX_CSV_BYTES + 1)
+    data = read_head(path, MAX_CSV_BYTES + 1, "an .xlsx or .csv file")
     if len(data) > MAX_CSV_BYTES:
         raise _fail(path, f"larger than {MAX_CSV_BYTES / 1e6:.0f} MB; a contact sheet "
                     f"is far smaller: split it")
@@ -107,7 +97,7 @@ def _read_workbook(path: Path) -> tuple[Header, Rows] | None:
     """The first sheet with a header row: the header and the rows below it, merged cells
     filled down, rows merged across two known columns (section titles) left out."""
 
-    _refuse(path, _read(path, 8))  # an old .xls, an encrypted workbook, not a zip
+    _refuse(path, read_head(path, 8, "an .xlsx or .csv file"))  # an old .xls, an encrypted workbook, not a zip
 
     def first(workbook: Any, merges: dict[str, Any]) -> tuple[Header, Rows] | None:
         for sheet in workbook.worksheets:

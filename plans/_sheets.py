@@ -44,6 +44,7 @@ __all__ = [
     "is_workbook",
     "open_docx",
     "open_workbook",
+    "read_head",
     "read_workbook",
 ]
 
@@ -260,21 +261,26 @@ def _encrypted(path: Path) -> bool:
     return False
 
 
+def read_head(path: Path, count: int, wanted: str) -> bytes:
+    """Up to ``count`` bytes of the file; PlanError saying why it cannot be read (``wanted``:
+    what to give instead of a directory, e.g. "an .xlsx or .csv file")."""
+    try:
+        with path.open("rb") as file:
+            return file.read(count)
+    except FileNotFoundError:
+        raise _fail(path, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(path, f"is a directory; give {wanted}") from None
+    except OSError as error:
+        raise _fail(path, f"cannot be read: {error.strerror}") from None
+
+
 def read_workbook(path: str | Path) -> list[TaskTable]:
     """The task tables of an .xlsx workbook, one per sheet with a task header; PlanError if the
     file cannot be read, is too large, or no sheet has a task table."""
 
     path = Path(path)
-    try:
-        with path.open("rb") as file:
-            head = file.read(8)
-    except FileNotFoundError:
-        raise _fail(path, "no such file") from None
-    except IsADirectoryError:
-        raise _fail(path, "is a directory; give an .xlsx, .docx or .txt file") from None
-    except OSError as error:
-        raise _fail(path, f"cannot be read: {error.strerror}") from None
-    _refuse(path, head)
+    _refuse(path, read_head(path, 8, "an .xlsx, .docx or .txt file"))
     tables = open_workbook(path, lambda workbook, merges: _tables(path, workbook, merges),
                            "A task table is far smaller: split the workbook, or delete the "
                            "sheets that are not the plan")

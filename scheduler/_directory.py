@@ -114,7 +114,8 @@ PERSON_COLUMNS = ("name", "mobile", "email", "dingtalk_userid", "wecom_userid")
 
 
 def stored_person(row: object) -> Person:
-    """A stored person (a PersonRow or a row with its columns) as the channels see one."""
+    """A person, stored (a PersonRow or a row with its columns) or from the units file, as the
+    channels see one."""
     return Person(**{column: getattr(row, column) for column in PERSON_COLUMNS})
 
 

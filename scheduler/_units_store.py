@@ -76,7 +76,7 @@ def unreachable(directory: UnitsDirectory, source: str = "") -> list[str]:
                 said.append(f"{where}{unit.name}: channel {channel.id} ({channel.kind}) reaches people "
                             f"and the unit lists none: add people: to it")
             for p in unit.people:
-                reason = cls.cannot_reach(Person(p.name, p.mobile, p.email, p.dingtalk_userid, p.wecom_userid))
+                reason = cls.cannot_reach(stored_person(p))  # the file's person, as a channel sees one
                 if reason:
                     said.append(f"{where}{unit.name}: {p.name}: channel {channel.id} ({channel.kind}) "
                                 f"cannot reach them ({reason}); it will skip them")
